@@ -1,0 +1,1 @@
+"""hf-ulmfit: ULMFiT and the AWD-LSTM as native Hugging Face transformers models."""

@@ -1,0 +1,15 @@
+"""Tokenizers for ULMFiT: train with `tokenizers`, use and save as transformers fast tokenizers."""
+
+from .special_tokens import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, SPECIAL_TOKENS, UNK_TOKEN
+from .train import TOKENIZER_KINDS, train_tokenizer, wrap_tokenizer
+
+__all__ = [
+    "BOS_TOKEN",
+    "EOS_TOKEN",
+    "PAD_TOKEN",
+    "SPECIAL_TOKENS",
+    "TOKENIZER_KINDS",
+    "UNK_TOKEN",
+    "train_tokenizer",
+    "wrap_tokenizer",
+]

@@ -1,0 +1,363 @@
+"""Datasets from ../shared/data, language-model streams and classification batches."""
+
+import json
+
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from hf_ulmfit.data import (
+    NAMED_DATASETS,
+    ClassificationCollator,
+    LanguageModelStream,
+    length_grouped_sampler,
+    load_text_dataset,
+    prepare_classification_dataset,
+    tokenize_dataset,
+)
+from hf_ulmfit.tokenization import train_tokenizer
+
+
+datasets.disable_progress_bars()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Named datasets
+# ---------------------------------------------------------------------------------------------------------------
+
+DOCUMENTED_ROWS = {
+    "imdb": {"train": 25_000, "test": 25_000, "unsupervised": 50_000},
+    "trec": {"train": 5_452, "test": 500},
+    "wikitext-2": {"validation": 3_760, "test": 4_358},
+    "wikitext-103": {"validation": 3_760, "test": 4_358},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_ROWS))
+def test_named_dataset_has_documented_rows(name, data_dir):
+    dataset = load_text_dataset(name, data_dir=data_dir)
+    assert {split: len(rows) for split, rows in dataset.items()} == DOCUMENTED_ROWS[name]
+    assert all(split.features["text"] == datasets.Value("string") for split in dataset.values())
+
+
+def test_data_dir_defaults_to_environment_variable(data_dir, monkeypatch):
+    monkeypatch.setenv("HF_ULMFIT_DATA", str(data_dir))
+    assert len(load_text_dataset("trec")["test"]) == 500
+
+
+def test_imdb_labels(data_dir):
+    imdb = load_text_dataset("imdb", data_dir=data_dir)
+    assert imdb["train"].features["label"].names == ["neg", "pos"]
+    assert np.bincount(imdb["train"]["label"]).tolist() == [12_500, 12_500]
+    assert np.bincount(imdb["test"]["label"]).tolist() == [12_500, 12_500]
+    assert set(imdb["unsupervised"]["label"]) == {-1}  # no label, as on the Hub
+    assert "<br />" in imdb["train"]["text"][1] or any("<br />" in text for text in imdb["train"]["text"][:50])
+
+
+def test_trec_coarse_by_default_fine_on_request(data_dir):
+    coarse = load_text_dataset("trec", data_dir=data_dir)
+    assert coarse["train"].features["label"].names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    fine = load_text_dataset("trec", data_dir=data_dir, label_column="fine_label")
+    assert len(fine["train"].features["label"].names) == 50
+    # Same rows, and each fine class belongs to its coarse class.
+    coarse_names = coarse["train"].features["label"].int2str(coarse["train"]["label"][:200])
+    fine_names = fine["train"].features["label"].int2str(fine["train"]["label"][:200])
+    assert all(f.startswith(c + ":") for c, f in zip(coarse_names, fine_names))
+
+
+@pytest.mark.parametrize("name, total, classes", [("sms_spam", 5_574, 2), ("names", 20_074, 18)])
+def test_unsplit_datasets_get_a_reproducible_stratified_test_split(name, total, classes, data_dir):
+    dataset = load_text_dataset(name, data_dir=data_dir)
+    assert set(dataset) == {"train", "test"}
+    assert len(dataset["train"]) + len(dataset["test"]) == total
+    assert len(dataset["test"]) == pytest.approx(0.2 * total, abs=1)
+    assert len(dataset["train"].features["label"].names) == classes
+    train_share = np.bincount(dataset["train"]["label"], minlength=classes) / len(dataset["train"])
+    test_share = np.bincount(dataset["test"]["label"], minlength=classes) / len(dataset["test"])
+    assert np.abs(train_share - test_share).max() < 0.01  # stratified
+    again = load_text_dataset(name, data_dir=data_dir)
+    assert again["test"]["text"][:] == dataset["test"]["text"][:]
+    other_seed = load_text_dataset(name, data_dir=data_dir, seed=7)
+    assert other_seed["test"]["text"][:] != dataset["test"]["text"][:]
+
+
+def test_wikipedia_shards(data_dir):
+    shard_rows = [pq.read_metadata(path).num_rows for path in sorted((data_dir / "wikipedia").glob("wiki-*.parquet"))]
+    assert len(shard_rows) == 8 and sum(shard_rows) == 30_729
+    two_shards = load_text_dataset("wikipedia", data_dir=data_dir, max_files=2)
+    assert list(two_shards) == ["train"] and len(two_shards["train"]) == shard_rows[0] + shard_rows[1]
+    assert {"id", "title", "text"} <= set(two_shards["train"].column_names)
+
+
+@pytest.mark.slow
+def test_whole_wikipedia_loads(data_dir):
+    assert len(load_text_dataset("wikipedia", data_dir=data_dir)["train"]) == 30_729
+
+
+def test_validation_split_is_stratified_and_disjoint(data_dir):
+    imdb = load_text_dataset("imdb", data_dir=data_dir, validation_size=0.1)
+    assert (len(imdb["train"]), len(imdb["validation"]), len(imdb["test"])) == (22_500, 2_500, 25_000)
+    assert np.bincount(imdb["validation"]["label"]).tolist() == [1_250, 1_250]
+    # A partition of the original train split (IMDb has a few duplicate reviews, so compare as multisets).
+    original = load_text_dataset("imdb", data_dir=data_dir)["train"]["text"][:]
+    assert sorted(imdb["train"]["text"][:] + imdb["validation"]["text"][:]) == sorted(original)
+
+
+def test_missing_named_dataset_offline_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"Dataset 'imdb' not found: .* does not exist and the Hub \(stanfordnlp/imdb\) is offline"):
+        load_text_dataset("imdb", data_dir=tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files and folders
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sms_rows(data_dir):
+    return pq.read_table(data_dir / "sms_spam" / "all.parquet").slice(0, 400).to_pylist()
+
+
+def test_csv_with_custom_columns(tmp_path, sms_rows):
+    path = tmp_path / "messages.csv"
+    datasets.Dataset.from_list([{"message": r["text"], "kind": r["label"]} for r in sms_rows]).to_csv(path, index=False)
+    dataset = load_text_dataset(path, text_column="message", label_column="kind")
+    assert set(dataset) == {"train", "test"} and len(dataset["train"]) + len(dataset["test"]) == 400
+    assert dataset["train"].features["label"].names == ["ham", "spam"]
+    assert set(dataset["train"].column_names) == {"text", "label"}
+    originals = {r["text"]: r["label"] for r in sms_rows}
+    row = dataset["test"][0]
+    assert originals[row["text"]] == dataset["test"].features["label"].int2str(row["label"])
+
+
+def test_folder_of_jsonl_files_keeps_its_splits(tmp_path, sms_rows):
+    for split, rows in (("train", sms_rows[:300]), ("test", sms_rows[300:])):
+        with open(tmp_path / f"{split}.jsonl", "w") as file:
+            file.writelines(json.dumps(row) + "\n" for row in rows)
+    dataset = load_text_dataset(tmp_path)
+    assert {split: len(rows) for split, rows in dataset.items()} == {"train": 300, "test": 100}
+    assert dataset["test"].features["label"].names == ["ham", "spam"]
+
+
+def test_text_and_parquet_files(tmp_path, sms_rows):
+    lines = tmp_path / "corpus.txt"
+    lines.write_text("\n".join(r["text"].replace("\n", " ") for r in sms_rows[:50]) + "\n")
+    corpus = load_text_dataset(lines)
+    assert list(corpus) == ["train"] and corpus["train"].column_names == ["text"] and len(corpus["train"]) == 50
+    table = tmp_path / "sms.parquet"
+    datasets.Dataset.from_list(sms_rows).to_parquet(table)
+    assert len(load_text_dataset(table, validation_size=50)["validation"]) == 50
+
+
+def test_bad_inputs_give_clear_errors(tmp_path, sms_rows):
+    with pytest.raises(FileNotFoundError, match="'no/such/file.csv' is neither a file, a folder, nor a named dataset"):
+        load_text_dataset("no/such/file.csv")
+
+    path = tmp_path / "sms.csv"
+    datasets.Dataset.from_list(sms_rows[:40]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"Text column 'review' not found in split 'train'; available columns: \['text', 'label'\]"):
+        load_text_dataset(path, text_column="review")
+    with pytest.raises(ValueError, match=r"Label column 'sentiment' not found in split 'train'; available columns: \['text', 'label'\]"):
+        load_text_dataset(path, label_column="sentiment")
+
+    rows = [dict(row) for row in sms_rows[:40]]
+    rows[17]["text"] = "   "
+    empty = tmp_path / "empty" / "train.jsonl"
+    empty.parent.mkdir()
+    empty.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ValueError, match=r"Split 'train', column 'text': missing or empty text at row\(s\) 17\."):
+        load_text_dataset(empty)
+
+    rows = [dict(row) for row in sms_rows[:40]]
+    rows[5]["label"] = None
+    unlabelled = tmp_path / "unlabelled.jsonl"
+    unlabelled.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ValueError, match=r"Split 'train', column 'label': missing label at row\(s\) \[5\]"):
+        load_text_dataset(unlabelled)
+
+    folder = tmp_path / "unseen"
+    folder.mkdir()
+    datasets.Dataset.from_list(sms_rows[:30]).to_csv(folder / "train.csv", index=False)
+    test_rows = [dict(row) for row in sms_rows[30:40]]
+    test_rows[3]["label"] = "phishing"
+    datasets.Dataset.from_list(test_rows).to_csv(folder / "test.csv", index=False)
+    with pytest.raises(ValueError, match=r"Split 'test' has label\(s\) \['phishing'\] that the train split never uses \(rows \[3\]\)"):
+        load_text_dataset(folder)
+
+    with pytest.raises(ValueError, match="already has a validation split"):
+        load_text_dataset("wikitext-2", validation_size=0.1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Language-model streams
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wikitext_documents(data_dir):
+    """WikiText-2 validation lines, tokenised by a word tokenizer trained on them: each starts with xxbos (2)."""
+    corpus = load_text_dataset("wikitext-2", data_dir=data_dir)["validation"]
+    tokenizer = train_tokenizer(corpus, kind="word", vocab_size=8000)
+    return tokenize_dataset(corpus, tokenizer, num_proc=1)
+
+
+def _expected_rows(stream: LanguageModelStream, num_rows: int) -> np.ndarray:
+    """The specification, written independently of the class: documents in the epoch's order, cut into rows."""
+    documents = stream_documents = [list(ids) for ids in _documents_as_lists(stream)]
+    order = stream.document_order()
+    flat = [token for index in order for token in stream_documents[index]]
+    row_length = len(flat) // num_rows
+    assert documents
+    return np.array(flat[: num_rows * row_length]).reshape(num_rows, row_length)
+
+
+def _documents_as_lists(stream):
+    return [stream.tokens[start:end].tolist() for start, end in zip(stream.offsets[:-1], stream.offsets[1:])]
+
+
+def test_lm_stream_rows_continue_across_batches(wikitext_documents):
+    stream = LanguageModelStream(wikitext_documents, batch_size=8, seq_len=72, seed=3)
+    assert stream.num_documents == 3_760
+    assert stream.tokens[stream.offsets[:-1][stream.offsets[1:] > stream.offsets[:-1]]].tolist() == [2] * 3_760
+    batches = list(stream)
+    assert len(batches) == len(stream) == -(-(stream.row_length - 1) // 72)
+    for batch in batches:
+        assert batch["input_ids"].dtype == torch.long and batch["input_ids"].shape == batch["shift_labels"].shape
+        assert batch["input_ids"].shape[0] == 8
+        # shift_labels are the next tokens of the same row.
+        assert torch.equal(batch["shift_labels"][:, :-1], batch["input_ids"][:, 1:])
+    assert all(batch["input_ids"].shape[1] == 72 for batch in batches[:-1])
+    assert 1 <= batches[-1]["input_ids"].shape[1] <= 72
+    for previous, current in zip(batches, batches[1:]):
+        # Row r of batch k starts with the token that row r of batch k-1 was asked to predict last.
+        assert torch.equal(current["input_ids"][:, 0], previous["shift_labels"][:, -1])
+    # Reading every row across batches gives the documents in this epoch's order, contiguously.
+    read_back = torch.cat([batch["input_ids"] for batch in batches], dim=1)
+    last_targets = batches[-1]["shift_labels"][:, -1:]
+    np.testing.assert_array_equal(torch.cat([read_back, last_targets], dim=1).numpy(), _expected_rows(stream, 8))
+
+
+def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
+    stream = LanguageModelStream(wikitext_documents, batch_size=4, seq_len=50, seed=0)
+    first_epoch = [batch["input_ids"].clone() for batch in stream]
+    again = [batch["input_ids"] for batch in stream]
+    assert all(torch.equal(a, b) for a, b in zip(first_epoch, again))  # same epoch, same batches
+    stream.set_epoch(1)
+    assert not np.array_equal(stream.document_order(0), stream.document_order(1))
+    second_epoch = list(stream)
+    assert len(second_epoch) == len(first_epoch)
+    assert not torch.equal(second_epoch[0]["input_ids"], first_epoch[0])
+    for previous, current in zip(second_epoch, second_epoch[1:]):
+        assert torch.equal(current["input_ids"][:, 0], previous["shift_labels"][:, -1])
+    read_back = torch.cat([batch["input_ids"] for batch in second_epoch], dim=1)
+    np.testing.assert_array_equal(read_back.numpy(), _expected_rows(stream, 4)[:, :-1])
+    unshuffled = LanguageModelStream(wikitext_documents, batch_size=4, seq_len=50, shuffle=False)
+    unshuffled.set_epoch(5)
+    assert unshuffled.document_order().tolist() == list(range(3_760))
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_lm_stream_two_ranks_equal_one_process_with_twice_the_rows(wikitext_documents, backwards):
+    single = LanguageModelStream(wikitext_documents, batch_size=6, seq_len=40, seed=11, backwards=backwards)
+    ranks = [
+        LanguageModelStream(wikitext_documents, batch_size=3, seq_len=40, seed=11, backwards=backwards, rank=r, world_size=2)
+        for r in (0, 1)
+    ]
+    for stream in (single, *ranks):
+        stream.set_epoch(2)
+    assert len(ranks[0]) == len(ranks[1]) == len(single)
+    for together, part0, part1 in zip(single, *ranks, strict=True):
+        for key in ("input_ids", "shift_labels"):
+            assert part0[key].shape == part1[key].shape
+            assert torch.equal(torch.cat([part0[key], part1[key]]), together[key])
+
+
+def test_backward_lm_stream_reads_each_row_from_its_end(wikitext_documents):
+    forward = LanguageModelStream(wikitext_documents, batch_size=5, seq_len=64, seed=1)
+    backward = LanguageModelStream(wikitext_documents, batch_size=5, seq_len=64, seed=1, backwards=True)
+    rows = forward.rows()
+    batches = list(backward)
+    assert len(batches) == len(forward)
+    assert torch.equal(batches[0]["input_ids"], torch.from_numpy(rows[:5, -64:]))  # the end of every row first
+    for batch in batches:
+        # shift_labels[t] is the token before input_ids[t] (the model reverses both itself).
+        assert torch.equal(batch["shift_labels"][:, 1:], batch["input_ids"][:, :-1])
+    for previous, current in zip(batches, batches[1:]):
+        # Batch k is the text just before batch k-1: its last token is followed by batch k-1's first.
+        assert torch.equal(previous["shift_labels"][:, 0], current["input_ids"][:, -1])
+    read_back = torch.cat([batch["input_ids"] for batch in reversed(batches)], dim=1)
+    np.testing.assert_array_equal(read_back.numpy(), rows[:, 1:])
+
+
+def test_lm_stream_in_a_dataloader_and_from_plain_lists():
+    documents = [[2, 10, 11, 12], [2, 20, 21], [2, 30, 31, 32, 33]]
+    stream = LanguageModelStream(documents, batch_size=2, seq_len=2, shuffle=False)
+    batches = list(torch.utils.data.DataLoader(stream, batch_size=None))
+    # stream 2 10 11 12 2 20 21 2 30 31 32 33 -> rows [2 10 11 12 2 20] [21 2 30 31 32 33]
+    assert [b["input_ids"].tolist() for b in batches] == [[[2, 10], [21, 2]], [[11, 12], [30, 31]], [[2], [32]]]
+    assert [b["shift_labels"].tolist() for b in batches] == [[[10, 11], [2, 30]], [[12, 2], [31, 32]], [[20], [33]]]
+
+
+def test_lm_stream_bad_inputs(wikitext_documents):
+    with pytest.raises(ValueError, match="cannot fill 8 rows"):
+        LanguageModelStream([[2, 5, 6]], batch_size=8)
+    with pytest.raises(ValueError, match="rank must be in"):
+        LanguageModelStream([[2, 5, 6]], batch_size=1, rank=2, world_size=2)
+    with pytest.raises(ValueError, match=r"no 'input_ids' column \(columns: \['text'\]\)"):
+        LanguageModelStream(datasets.Dataset.from_dict({"text": ["a b"]}), batch_size=1)
+    with pytest.raises(ValueError, match="Document 1 is not a 1-D sequence of token ids"):
+        LanguageModelStream([[2, 5], [[1, 2]]], batch_size=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Classification batches
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trec_tokenized(data_dir):
+    trec = load_text_dataset("trec", data_dir=data_dir)
+    tokenizer = train_tokenizer(trec["train"], kind="word", vocab_size=4000)
+    return tokenizer, trec, prepare_classification_dataset(trec, tokenizer, num_proc=2)
+
+
+def test_tokenized_classification_data(trec_tokenized):
+    tokenizer, trec, tokenized = trec_tokenized
+    assert set(tokenized["train"].column_names) == {"label", "input_ids", "length"}
+    assert tokenized["train"]["label"][:] == trec["train"]["label"][:]  # order kept across processes
+    assert tokenized["test"][7]["input_ids"] == tokenizer(trec["test"][7]["text"])["input_ids"]
+    assert tokenized["train"]["length"][:20] == [len(ids) for ids in tokenized["train"]["input_ids"][:20]]
+
+
+def test_collator_pads_right_and_gives_labels(trec_tokenized):
+    tokenizer, _, tokenized = trec_tokenized
+    features = [tokenized["train"][i] for i in range(6)]
+    batch = ClassificationCollator(tokenizer)(features)
+    assert set(batch) == {"input_ids", "attention_mask", "labels"}
+    longest = max(f["length"] for f in features)
+    assert batch["input_ids"].shape == (6, longest)
+    for row, feature in enumerate(features):
+        n = feature["length"]
+        assert batch["input_ids"][row, :n].tolist() == feature["input_ids"]
+        assert batch["input_ids"][row, n:].eq(tokenizer.pad_token_id).all()
+        assert batch["attention_mask"][row].sum() == n
+    assert batch["labels"].tolist() == [f["label"] for f in features]
+
+
+def test_length_grouped_batches_have_little_padding(trec_tokenized):
+    _, _, tokenized = trec_tokenized
+    train = tokenized["train"]
+    lengths = np.array(train["length"][:])
+    order = list(length_grouped_sampler(train, batch_size=32, seed=0))
+    assert sorted(order) == list(range(len(train)))  # every row once
+    assert order != list(length_grouped_sampler(train, batch_size=32, seed=1))
+    grouped = [lengths[order[i : i + 32]] for i in range(0, len(order) - 31, 32)]
+    shuffled = np.random.default_rng(0).permutation(len(train))
+    random_batches = [lengths[shuffled[i : i + 32]] for i in range(0, len(order) - 31, 32)]
+    padding = lambda batches: sum((b.max() - b).sum() for b in batches)  # noqa: E731
+    assert padding(grouped) < 0.2 * padding(random_batches)
+    assert grouped[0].max() == lengths.max()  # the longest batch first, as fastai (memory errors show at once)
+    per_rank = [set(length_grouped_sampler(train, 32, seed=0, rank=r, world_size=2)) for r in (0, 1)]
+    assert not per_rank[0] & per_rank[1] and len(per_rank[0] | per_rank[1]) >= len(train) - 1

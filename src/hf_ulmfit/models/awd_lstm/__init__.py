@@ -1,0 +1,10 @@
+from .configuration_awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmConfig
+from .modeling_awd_lstm import (
+    AwdLstmCausalLMOutput,
+    AwdLstmForCausalLM,
+    AwdLstmForSequenceClassification,
+    AwdLstmModel,
+    AwdLstmModelOutput,
+    AwdLstmPreTrainedModel,
+    AwdLstmSequenceClassifierOutput,
+)

@@ -42,6 +42,10 @@ def test_named_dataset_has_documented_rows(name, data_dir):
     assert all(split.features["text"] == datasets.Value("string") for split in dataset.values())
 
 
+def test_every_named_dataset_is_covered_here():
+    assert set(NAMED_DATASETS) == set(DOCUMENTED_ROWS) | {"sms_spam", "names", "wikipedia"}
+
+
 def test_data_dir_defaults_to_environment_variable(data_dir, monkeypatch):
     monkeypatch.setenv("HF_ULMFIT_DATA", str(data_dir))
     assert len(load_text_dataset("trec")["test"]) == 500
@@ -203,18 +207,12 @@ def wikitext_documents(data_dir):
     return tokenize_dataset(corpus, tokenizer, num_proc=1)
 
 
-def _expected_rows(stream: LanguageModelStream, num_rows: int) -> np.ndarray:
+def _expected_rows(documents: datasets.Dataset, order, num_rows: int) -> np.ndarray:
     """The specification, written independently of the class: documents in the epoch's order, cut into rows."""
-    documents = stream_documents = [list(ids) for ids in _documents_as_lists(stream)]
-    order = stream.document_order()
-    flat = [token for index in order for token in stream_documents[index]]
+    token_lists = documents["input_ids"][:]
+    flat = [token for index in order for token in token_lists[index]]
     row_length = len(flat) // num_rows
-    assert documents
     return np.array(flat[: num_rows * row_length]).reshape(num_rows, row_length)
-
-
-def _documents_as_lists(stream):
-    return [stream.tokens[start:end].tolist() for start, end in zip(stream.offsets[:-1], stream.offsets[1:])]
 
 
 def test_lm_stream_rows_continue_across_batches(wikitext_documents):
@@ -236,7 +234,7 @@ def test_lm_stream_rows_continue_across_batches(wikitext_documents):
     # Reading every row across batches gives the documents in this epoch's order, contiguously.
     read_back = torch.cat([batch["input_ids"] for batch in batches], dim=1)
     last_targets = batches[-1]["shift_labels"][:, -1:]
-    np.testing.assert_array_equal(torch.cat([read_back, last_targets], dim=1).numpy(), _expected_rows(stream, 8))
+    np.testing.assert_array_equal(torch.cat([read_back, last_targets], dim=1).numpy(), _expected_rows(wikitext_documents, stream.document_order(), 8))
 
 
 def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
@@ -252,7 +250,7 @@ def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
     for previous, current in zip(second_epoch, second_epoch[1:]):
         assert torch.equal(current["input_ids"][:, 0], previous["shift_labels"][:, -1])
     read_back = torch.cat([batch["input_ids"] for batch in second_epoch], dim=1)
-    np.testing.assert_array_equal(read_back.numpy(), _expected_rows(stream, 4)[:, :-1])
+    np.testing.assert_array_equal(read_back.numpy(), _expected_rows(wikitext_documents, stream.document_order(), 4)[:, :-1])
     unshuffled = LanguageModelStream(wikitext_documents, batch_size=4, seq_len=50, shuffle=False)
     unshuffled.set_epoch(5)
     assert unshuffled.document_order().tolist() == list(range(3_760))
@@ -298,6 +296,13 @@ def test_lm_stream_in_a_dataloader_and_from_plain_lists():
     # stream 2 10 11 12 2 20 21 2 30 31 32 33 -> rows [2 10 11 12 2 20] [21 2 30 31 32 33]
     assert [b["input_ids"].tolist() for b in batches] == [[[2, 10], [21, 2]], [[11, 12], [30, 31]], [[2], [32]]]
     assert [b["shift_labels"].tolist() for b in batches] == [[[10, 11], [2, 30]], [[12, 2], [31, 32]], [[20], [33]]]
+
+
+def test_lm_stream_from_a_selected_dataset_reads_the_selected_rows(wikitext_documents):
+    rows = [40, 7, 300, 12, 95]
+    from_dataset = LanguageModelStream(wikitext_documents.select(rows), batch_size=2, seq_len=8, shuffle=False)
+    from_lists = LanguageModelStream([wikitext_documents[i]["input_ids"] for i in rows], batch_size=2, seq_len=8, shuffle=False)
+    np.testing.assert_array_equal(from_dataset.rows(), from_lists.rows())
 
 
 def test_lm_stream_bad_inputs(wikitext_documents):

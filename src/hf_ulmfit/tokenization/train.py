@@ -16,7 +16,7 @@ Training streams batches of texts from an iterator (a `datasets` column is read 
 a corpus far larger than memory as a Python list trains fine.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 
 import datasets

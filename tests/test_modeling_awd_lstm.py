@@ -1,0 +1,336 @@
+"""The AWD-LSTM models: carried state, generation, padding, BPT3C memory, dropouts, transfer, bf16."""
+
+import pytest
+import torch
+from torch import nn
+
+from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
+from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import EmbeddingDropout, LockedDropout, WeightDroppedLstm
+
+VOCAB = 97
+
+
+def tiny_config(**overrides) -> AwdLstmConfig:
+    settings = dict(vocab_size=VOCAB, embedding_size=16, hidden_size=24, num_layers=3, bptt=8, max_len=24)
+    settings.update(overrides)
+    return AwdLstmConfig(**settings)
+
+
+def random_ids(*shape, seed=0) -> torch.Tensor:
+    return torch.randint(4, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+# --- carried state ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_whole_sequence_equals_chunks_with_carried_state(backwards):
+    model = AwdLstmForCausalLM(tiny_config(backwards=backwards)).eval()
+    ids = random_ids(3, 30)
+    whole = model(ids)
+    # A backward model reads the text from its end: the chunk it reads first is the last one.
+    chunks = list(ids.split([7, 11, 12], dim=1))
+    state, pieces = None, []
+    for chunk in reversed(chunks) if backwards else chunks:
+        out = model(chunk, state=state)
+        state, pieces = out.state, pieces + [out.logits]
+    torch.testing.assert_close(torch.cat(pieces, 1), whole.logits, rtol=1e-5, atol=1e-5)
+    for (h_whole, c_whole), (h, c) in zip(whole.state, state):
+        torch.testing.assert_close(h, h_whole, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(c, c_whole, rtol=1e-5, atol=1e-5)
+
+
+def test_backward_model_reads_reversed_text():
+    forward = AwdLstmForCausalLM(tiny_config()).eval()
+    backward = AwdLstmForCausalLM(tiny_config(backwards=True)).eval()
+    backward.load_state_dict(forward.state_dict())
+    ids = random_ids(2, 12)
+    torch.testing.assert_close(backward(ids).logits, forward(ids.flip(1)).logits)
+
+
+def test_shift_labels_and_labels_give_the_same_loss():
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    ids = random_ids(2, 10)
+    aligned = torch.cat([ids[:, 1:], torch.full((2, 1), -100)], 1)
+    loss_shifted_inside = model(ids, labels=ids).loss
+    loss_aligned = model(ids, shift_labels=aligned).loss
+    torch.testing.assert_close(loss_shifted_inside, loss_aligned)
+    logits = model(ids).logits
+    expected = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, VOCAB), ids[:, 1:].reshape(-1))
+    torch.testing.assert_close(loss_aligned, expected)
+
+
+# --- generation ------------------------------------------------------------------------------------------------------
+
+
+def _count_tokens_read(model):
+    counts = []
+    handle = model.awd_lstm.embeddings.register_forward_hook(lambda module, args, out: counts.append(args[0].shape[1]))
+    return counts, handle
+
+
+def test_generate_with_carried_state_matches_recomputing_the_prefix():
+    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    prompt = random_ids(2, 9)
+    settings = dict(max_new_tokens=12, do_sample=False, pad_token_id=1)
+    carried = model.generate(prompt, use_cache=True, **settings)
+    recomputed = model.generate(prompt, use_cache=False, **settings)
+    assert carried.shape == (2, 21)
+    assert torch.equal(carried, recomputed)
+
+    # Each decode step reads one token, however long the prefix: O(1) per step.
+    counts, handle = _count_tokens_read(model)
+    model.generate(random_ids(1, 40), use_cache=True, **settings)
+    handle.remove()
+    assert counts == [40] + [1] * 11
+
+
+def test_sampling_and_beam_search_use_the_carried_state():
+    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    prompt = random_ids(2, 6)
+    beams = dict(max_new_tokens=6, num_beams=3, do_sample=False, pad_token_id=1)
+    assert torch.equal(model.generate(prompt, use_cache=True, **beams), model.generate(prompt, use_cache=False, **beams))
+    torch.manual_seed(1)
+    sampled = model.generate(prompt, do_sample=True, top_k=20, max_new_tokens=6, pad_token_id=1)
+    torch.manual_seed(1)
+    resampled = model.generate(prompt, do_sample=True, top_k=20, max_new_tokens=6, pad_token_id=1, use_cache=False)
+    assert torch.equal(sampled, resampled)
+
+
+def test_left_padded_batch_generates_as_each_prompt_alone():
+    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    short, long = random_ids(1, 4, seed=1), random_ids(1, 9, seed=2)
+    batch = torch.cat([torch.cat([torch.full((1, 5), 1), short], 1), long])
+    mask = (torch.arange(9) >= torch.tensor([[5], [0]])).long()
+    settings = dict(max_new_tokens=5, do_sample=False, pad_token_id=1)
+    together = model.generate(batch, attention_mask=mask, **settings)
+    assert torch.equal(together[0, 9:], model.generate(short, **settings)[0, 4:])
+    assert torch.equal(together[1, 9:], model.generate(long, **settings)[0, 9:])
+
+
+# --- padding -----------------------------------------------------------------------------------------------------------
+
+
+def _pad(rows, side, length):
+    ids = torch.full((len(rows), length), 1)
+    mask = torch.zeros(len(rows), length, dtype=torch.long)
+    for index, row in enumerate(rows):
+        span = slice(0, row.numel()) if side == "right" else slice(length - row.numel(), length)
+        ids[index, span], mask[index, span] = row, 1
+    return ids, mask
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("backwards", [False, True])
+def test_classifier_logits_do_not_depend_on_padding(side, backwards):
+    config = tiny_config(backwards=backwards, num_labels=3)
+    model = AwdLstmForSequenceClassification(config).eval()
+    documents = [random_ids(30, seed=1), random_ids(5, seed=2), random_ids(17, seed=3)]
+    alone = torch.cat([model(doc[None]).logits for doc in documents])
+    ids, mask = _pad(documents, side, 41)
+    torch.testing.assert_close(model(ids, attention_mask=mask).logits, alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_language_model_state_and_logits_do_not_depend_on_padding(side):
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    documents = [random_ids(11, seed=4), random_ids(6, seed=5)]
+    ids, mask = _pad(documents, side, 13)
+    out = model(ids, attention_mask=mask)
+    for row, doc in enumerate(documents):
+        alone = model(doc[None])
+        valid = mask[row].bool()
+        torch.testing.assert_close(out.logits[row, valid], alone.logits[0], rtol=1e-5, atol=1e-5)
+        for (h, c), (h_alone, c_alone) in zip(out.state, alone.state):
+            torch.testing.assert_close(h[:, row], h_alone[:, 0], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(c[:, row], c_alone[:, 0], rtol=1e-5, atol=1e-5)
+
+
+def test_padded_loss_equals_unpadded_loss():
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    doc = random_ids(1, 10)
+    ids, mask = _pad([doc[0]], "left", 14)
+    labels = ids.masked_fill(mask == 0, -100)
+    torch.testing.assert_close(model(ids, attention_mask=mask, labels=labels).loss, model(doc, labels=doc).loss)
+
+
+def test_empty_row_is_refused_with_its_index():
+    model = AwdLstmForSequenceClassification(tiny_config(num_labels=2)).eval()
+    mask = torch.ones(3, 5, dtype=torch.long)
+    mask[1] = 0
+    with pytest.raises(ValueError, match=r"rows \[1\] have no tokens"):
+        model(random_ids(3, 5), attention_mask=mask)
+
+
+# --- BPT3C ---------------------------------------------------------------------------------------------------------------
+
+
+def _bytes_saved_for_backward(model, ids) -> int:
+    saved = []
+
+    def pack(tensor):
+        saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(ids, labels=torch.tensor([1, 0])).loss.backward()
+    return sum(saved)
+
+
+def test_classifier_memory_does_not_grow_with_document_length():
+    config = tiny_config(num_labels=2, bptt=500, max_len=1000)
+    model = AwdLstmForSequenceClassification(config).train()
+    # Two rows: the head's BatchNorm needs more than one example in training.
+    short_doc, long_doc = random_ids(2, 5_000, seed=6), random_ids(2, 100_000, seed=7)
+    short_bytes = _bytes_saved_for_backward(model, short_doc)
+    long_bytes = _bytes_saved_for_backward(model, long_doc)
+    # Only the last max_len tokens keep activations: the 20x longer document keeps no more than the short one.
+    assert long_bytes <= short_bytes * 1.05
+    with torch.no_grad():
+        assert model.eval()(long_doc).logits.shape == (2, 2)
+
+
+def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens():
+    config = tiny_config(num_labels=2, bptt=8, max_len=20)
+    model = AwdLstmForSequenceClassification(config).eval()
+    document = random_ids(1, 42, seed=9)
+    # Chunks start at 0, 8, ..., 40; fastai's rule keeps those starting after 42 - 20 = 22: tokens 24 onwards.
+    features = model.encode_documents(document)
+    with torch.no_grad():
+        outputs = model.awd_lstm(document).last_hidden_state[0]
+    kept = outputs[24:]
+    torch.testing.assert_close(features[0, :16], outputs[-1], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(features[0, 16:32], kept.max(0).values, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(features[0, 32:], kept.mean(0), rtol=1e-5, atol=1e-5)
+
+
+# --- dropouts ------------------------------------------------------------------------------------------------------------
+
+
+def test_locked_dropout_shares_one_mask_across_time():
+    dropout = LockedDropout(0.5).train()
+    out = dropout(torch.ones(4, 20, 32))
+    assert torch.equal(out, out[:, :1].expand_as(out))
+    kept = out[:, 0] != 0
+    assert 0.2 < kept.float().mean() < 0.8
+    torch.testing.assert_close(out[:, 0][kept], torch.full_like(out[:, 0][kept], 2.0))
+    assert torch.equal(dropout.eval()(torch.ones(4, 20, 32)), torch.ones(4, 20, 32))
+
+
+def test_embedding_dropout_drops_whole_vocabulary_rows():
+    embedding = nn.Embedding(10, 8)
+    nn.init.uniform_(embedding.weight, 1.0, 2.0)
+    dropout = EmbeddingDropout(0.5).train()
+    ids = torch.arange(10).repeat(3, 4)  # every token appears 12 times
+    out = dropout(ids, embedding)
+    dropped_rows = out.eq(0).all(-1)
+    for token in range(10):
+        occurrences = dropped_rows[ids == token]
+        assert occurrences.all() or not occurrences.any(), "a token is dropped everywhere or nowhere"
+    assert dropped_rows.any() and not dropped_rows.all()
+    kept = ~dropped_rows
+    torch.testing.assert_close(out[kept], embedding(ids)[kept] * 2)
+    assert torch.equal(dropout.eval()(ids, embedding), embedding(ids))
+
+
+def test_weight_drop_applies_in_training_only_and_keeps_the_raw_weight():
+    layer = WeightDroppedLstm(6, 5, weight_dropout=0.5)
+    for weight in layer.parameters():
+        nn.init.uniform_(weight, -0.5, 0.5)
+    raw = layer.weight_hh.detach().clone()
+    x = torch.randn(2, 7, 6)
+    state = (torch.zeros(1, 2, 5), torch.zeros(1, 2, 5))
+    layer.eval()
+    eval_out = layer(x, state)[0]
+    assert torch.equal(eval_out, layer(x, state)[0])
+    # Eval equals a plain nn.LSTM with the same weights.
+    reference = nn.LSTM(6, 5, batch_first=True)
+    reference.load_state_dict({"weight_ih_l0": layer.weight_ih, "weight_hh_l0": raw,
+                               "bias_ih_l0": layer.bias_ih, "bias_hh_l0": layer.bias_hh})
+    torch.testing.assert_close(eval_out, reference(x)[0])
+    layer.train()
+    assert not torch.allclose(layer(x, state)[0], layer(x, state)[0])
+    assert torch.equal(layer.weight_hh, raw)
+
+
+def test_lstm_runs_as_one_fused_op_per_layer_not_a_python_loop_over_time():
+    model = AwdLstmForCausalLM(tiny_config()).train()
+    for length in (5, 50):
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+            model(random_ids(2, length), shift_labels=random_ids(2, length)).loss.backward()
+        calls = {event.key: event.count for event in profile.key_averages()}
+        assert calls["aten::lstm"] == 3, "one fused LSTM call per layer, independent of the length"
+        assert calls.get("aten::lstm_cell", 0) == 0
+
+
+# --- transfer, bf16 --------------------------------------------------------------------------------------------------------
+
+
+def test_language_model_checkpoint_transfers_its_encoder_to_the_classifier(tmp_path):
+    lm = AwdLstmForCausalLM(tiny_config())
+    lm.save_pretrained(tmp_path)
+    classifier = AwdLstmForSequenceClassification.from_pretrained(tmp_path, num_labels=4)
+    lm_encoder = lm.awd_lstm.state_dict()
+    for name, tensor in classifier.awd_lstm.state_dict().items():
+        assert torch.equal(tensor, lm_encoder[name]), name
+    assert classifier.head.blocks[-1].linear.out_features == 4
+
+
+def test_decoder_is_tied_to_the_embedding():
+    model = AwdLstmForCausalLM(tiny_config())
+    assert model.decoder.weight.data_ptr() == model.awd_lstm.embeddings.weight.data_ptr()
+    assert model.awd_lstm.embeddings.weight.abs().max() <= 0.1
+
+
+def test_bf16_autocast_trains_on_cpu():
+    model = AwdLstmForCausalLM(tiny_config()).train()
+    ids = random_ids(2, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(ids, labels=ids)
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert out.logits.dtype == torch.bfloat16
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    classifier = AwdLstmForSequenceClassification(tiny_config(num_labels=2)).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = classifier(random_ids(4, 20), labels=torch.tensor([0, 1, 1, 0])).loss
+    loss.backward()
+    assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize(
+    "labels, problem_type",
+    [
+        (torch.tensor([0, 2]), "single_label_classification"),
+        (torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), "multi_label_classification"),
+    ],
+)
+def test_classifier_losses(labels, problem_type):
+    model = AwdLstmForSequenceClassification(tiny_config(num_labels=3)).eval()
+    out = model(random_ids(2, 9), labels=labels)
+    assert model.config.problem_type == problem_type
+    if problem_type == "single_label_classification":
+        expected = nn.functional.cross_entropy(out.logits, labels)
+    else:
+        expected = nn.functional.binary_cross_entropy_with_logits(out.logits, labels)
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_regression_loss():
+    model = AwdLstmForSequenceClassification(tiny_config(num_labels=1)).eval()
+    targets = torch.tensor([0.5, -1.0])
+    out = model(random_ids(2, 9), labels=targets)
+    torch.testing.assert_close(out.loss, nn.functional.mse_loss(out.logits.squeeze(-1), targets))
+
+
+def test_base_model_returns_state_and_hidden_states():
+    model = AwdLstmModel(tiny_config()).eval()
+    out = model(random_ids(2, 5), output_hidden_states=True)
+    assert out.last_hidden_state.shape == (2, 5, 16)
+    assert [h.shape[-1] for h in out.hidden_states] == [24, 24, 16]
+    assert [layer[0].shape for layer in out.state] == [(1, 2, 24), (1, 2, 24), (1, 2, 16)]

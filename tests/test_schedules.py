@@ -1,0 +1,128 @@
+"""Learning-rate schedules, layer groups and discriminative learning rates, as ULMFiT and fastai define them."""
+
+import math
+
+import pytest
+import torch
+
+from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit.training import (
+    UlmfitTrainingArguments,
+    discriminative_learning_rates,
+    layer_groups,
+    one_cycle_momentum,
+    one_cycle_schedule,
+    slanted_triangular_schedule,
+    trainable_group_count,
+)
+
+
+def paper_stlr(t, T, cut_frac=0.1, ratio=32, lr_max=1.0):
+    """Howard & Ruder (2018), eq. 3, written out independently."""
+    cut = math.floor(T * cut_frac)
+    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+    return lr_max * (1 + p * (ratio - 1)) / ratio
+
+
+def optimizer_with_groups(peaks):
+    return torch.optim.AdamW([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in peaks])
+
+
+def lrs_over(scheduler, optimizer, steps):
+    """Learning rate of every group at each optimizer step, stepping as the Trainer does (optimizer, then scheduler)."""
+    history = []
+    for _ in range(steps):
+        history.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    return history
+
+
+def test_slanted_triangular_matches_the_paper_formula_in_every_group():
+    peaks = discriminative_learning_rates(0.01, 4)
+    optimizer = optimizer_with_groups(peaks)
+    total = 200
+    history = lrs_over(slanted_triangular_schedule(optimizer, total), optimizer, total)
+    for t in (0, 1, 10, 19, 20, 21, 100, 150, 199):
+        for group_lr, peak in zip(history[t], peaks):
+            assert group_lr == pytest.approx(paper_stlr(t, total, lr_max=peak), rel=1e-12)
+    # Shape: rises for the first 10% (cut = 20 steps), peaks there at the full rate, decays to 1/32 of it.
+    top = [row[-1] for row in history]
+    assert top[0] == pytest.approx(0.01 / 32)
+    assert max(top) == top[20] == pytest.approx(0.01)
+    assert all(a < b for a, b in zip(top[:20], top[1:21])) and all(a > b for a, b in zip(top[20:-1], top[21:]))
+
+
+def test_discriminative_learning_rates_divide_by_2_6_per_group_down():
+    assert discriminative_learning_rates(1e-2, 5) == pytest.approx([1e-2 / 2.6**4, 1e-2 / 2.6**3, 1e-2 / 2.6**2, 1e-2 / 2.6, 1e-2])
+    assert discriminative_learning_rates(1e-3, 3, factor=1.0) == [1e-3] * 3
+
+
+def test_one_cycle_follows_fastai_lr_and_momentum():
+    optimizer = optimizer_with_groups([1e-3, 1e-2])
+    total = 100
+    scheduler = one_cycle_schedule(optimizer, total, pct_start=0.25, div_factor=25.0, final_div_factor=1e5, momentums=(0.8, 0.7, 0.8))
+    history, momentums = [], []
+    for _ in range(total):
+        history.append([group["lr"] for group in optimizer.param_groups])
+        momentums.append(optimizer.param_groups[0]["betas"][0])
+        optimizer.step()
+        scheduler.step()
+    top = [row[1] for row in history]
+    assert top[0] == pytest.approx(1e-2 / 25)
+    assert top[25] == pytest.approx(1e-2)  # peak at pct_start
+    assert top[12] == pytest.approx(1e-2 / 25 + (1e-2 - 1e-2 / 25) * (1 - math.cos(math.pi * 12 / 25)) / 2)
+    assert top[-1] == pytest.approx(1e-2 / 1e5 + (1e-2 - 1e-7) * (1 + math.cos(math.pi * 74 / 75)) / 2)
+    assert all(row[0] / row[1] == pytest.approx(0.1) for row in history)  # groups keep their ratio
+    # Adam's beta1 moves against the learning rate: 0.8 -> 0.7 at the peak -> back towards 0.8.
+    assert momentums[0] == pytest.approx(0.8, abs=1e-12) and momentums[25] == pytest.approx(0.7)
+    assert momentums[-1] == pytest.approx(one_cycle_momentum(99, total)) and momentums[-1] > 0.799
+
+
+def test_one_cycle_scheduler_state_loads_with_weights_only(tmp_path):
+    optimizer = optimizer_with_groups([1e-2])
+    scheduler = one_cycle_schedule(optimizer, 10)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    torch.save(scheduler.state_dict(), tmp_path / "scheduler.pt")
+    restored = one_cycle_schedule(optimizer_with_groups([1e-2]), 10)
+    restored.load_state_dict(torch.load(tmp_path / "scheduler.pt", weights_only=True))
+    assert restored.last_epoch == 3 and restored.get_last_lr() == scheduler.get_last_lr()
+
+
+def tiny_config(**overrides):
+    return AwdLstmConfig(vocab_size=50, embedding_size=8, hidden_size=16, num_labels=3, **overrides)
+
+
+def test_layer_groups_split_as_fastai():
+    lm_groups = layer_groups(AwdLstmForCausalLM(tiny_config()))
+    assert [sorted(group) for group in lm_groups] == [
+        [f"awd_lstm.layers.{i}.{name}" for name in ("bias_hh", "bias_ih", "weight_hh", "weight_ih")] for i in range(3)
+    ] + [["awd_lstm.embeddings.weight", "decoder.bias"]]  # the tied decoder weight is the embedding
+
+    classifier = AwdLstmForSequenceClassification(tiny_config())
+    groups = layer_groups(classifier)
+    assert len(groups) == 5
+    assert list(groups[0]) == ["awd_lstm.embeddings.weight"]
+    assert all(name.startswith("head.") for name in groups[4])
+    assert sum(len(group) for group in groups) == len(list(classifier.parameters()))
+
+
+def test_gradual_unfreezing_stages():
+    by_epoch = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, report_to=[])
+    assert [trainable_group_count(by_epoch, 5, epoch, 0) for epoch in (0.0, 0.5, 1.0, 2.99, 3.0, 7.0)] == [1, 1, 2, 3, 4, 5]
+    assert by_epoch.ddp_find_unused_parameters is True  # frozen groups have no gradient under DDP
+    by_step = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, unfreeze_at_steps=[10, 20], report_to=[])
+    assert [trainable_group_count(by_step, 4, 0.0, step) for step in (0, 9, 10, 19, 20, 100)] == [1, 1, 2, 2, 3, 3]
+    recipe = UlmfitTrainingArguments(output_dir="unused", freeze_all_but_top_epochs=1, report_to=[])
+    assert [trainable_group_count(recipe, 4, epoch, 0) for epoch in (0.0, 0.9, 1.0)] == [1, 1, 4]
+    everything = UlmfitTrainingArguments(output_dir="unused", report_to=[])
+    assert trainable_group_count(everything, 4, 0.0, 0) == 4
+
+
+def test_arguments_reject_bad_values():
+    with pytest.raises(ValueError, match="lr_schedule"):
+        UlmfitTrainingArguments(output_dir="unused", lr_schedule="cosine", report_to=[])
+    with pytest.raises(ValueError, match="one_cycle_momentums"):
+        UlmfitTrainingArguments(output_dir="unused", one_cycle_momentums=[0.9, 0.8], report_to=[])

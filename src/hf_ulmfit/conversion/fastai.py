@@ -63,8 +63,10 @@ def load_fastai_vocab(path: str | Path) -> list[str]:
             with open(path, "rb") as f:
                 itos = _ListOfStringsUnpickler(f).load()
         except pickle.UnpicklingError as err:
-            raise FastaiConversionError(f"vocabulary {path} refused: {err}") from err
-        except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as err:
+            if "only a plain list of strings" in str(err):
+                raise FastaiConversionError(f"vocabulary {path} refused: {err}") from err
+            raise FastaiConversionError(f"vocabulary {path} is not a readable pickle (truncated or corrupt?): {err}")
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError) as err:
             raise FastaiConversionError(f"vocabulary {path} is not a readable pickle (truncated or corrupt?): {err}")
     elif suffix == ".json":
         try:
@@ -131,11 +133,17 @@ def load_fastai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         with torch.serialization.safe_globals(_optimizer_state_globals()):
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        if unsupported:
+            raise FastaiConversionError(
+                f"checkpoint {path} holds {unsupported.group(1)} objects, refused by torch.load(weights_only=True): "
+                "only tensors and plain containers are loaded from a fastai checkpoint"
+            ) from err
         raise FastaiConversionError(
-            f"checkpoint {path} holds objects other than tensors and plain containers, refused by "
-            f"torch.load(weights_only=True): {str(err).splitlines()[0]}"
+            f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {str(err).splitlines()[0]}"
         ) from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, IndexError, KeyError, TypeError,
+            AttributeError, UnicodeDecodeError, MemoryError) as err:
         raise FastaiConversionError(
             f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {str(err).splitlines()[0]}"
         ) from err

@@ -2,6 +2,7 @@
 
 from .special_tokens import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, SPECIAL_TOKENS, UNK_TOKEN
 from .train import TOKENIZER_KINDS, train_tokenizer, wrap_tokenizer
+from .fastai_compat import build_fastai_tokenizer
 
 __all__ = [
     "BOS_TOKEN",

@@ -17,8 +17,7 @@ How each stage is expressed:
   and splits a word into spaCy's prefixes, suffixes, infixes and contractions with regexes.
 - `xxbos` comes from the post-processor (so `add_special_tokens=False` leaves it out, as transformers users expect).
 
-Where it can differ from fastai (measured by `benchmarks/fastai_tokenizer_agreement.py` on 5,000 IMDb test reviews;
-numbers in the section at the end of this docstring):
+Where it can differ from fastai:
 - spaCy's tokenizer exceptions are a hand-written table of ~1,000 entries (contractions without apostrophes such as
   `dont` → `do nt`, abbreviations, emoticons); only the regular patterns are reproduced here.
 - `html.unescape` knows 2,000+ entities; only the common ones are reproduced.
@@ -26,7 +25,13 @@ numbers in the section at the end of this docstring):
 - fastai's single-pass `replace_wrep` consumes the character after a repeated word, which can stop a directly
   following repetition from being replaced; this tokenizer replaces both.
 
-Agreement with fastai 2.8.12 + spaCy 3.8 (5,000 IMDb test reviews): see `AGREEMENT` below.
+Measured agreement with fastai 2.8.12 + spaCy 3.8.18 (`benchmarks/fastai_tokenizer_agreement.py`, 5,000 random IMDb
+test reviews, 1.46M reference tokens, vocabulary built by fastai's rule from the reference tokens, 17,488 ids):
+- 89.8% of reviews get exactly fastai's id sequence;
+- 99.84% of ids agree (1 - edit distance / length), 99.83% of token strings;
+- the remaining differences, most frequent first: `''` kept whole by spaCy, `etc.`, `, and` / `40+` / `..i` glued
+  forms that spaCy splits with rules not reproduced here, `bullsh*t.`, `i've` inside longer chunks.
+Speed: about 12 ms per review on 2 CPU cores (the per-count repetition rules are ~170 regex passes).
 """
 
 import re

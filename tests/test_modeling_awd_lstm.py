@@ -199,7 +199,7 @@ def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens(
     config = tiny_config(num_labels=2, bptt=8, max_len=20)
     model = AwdLstmForSequenceClassification(config).eval()
     document = random_ids(1, 42, seed=9)
-    # Chunks start at 0, 8, ..., 40; fastai's rule keeps those starting after 42 - 20 = 22: tokens 24 onwards.
+    # Chunks start at 0, 8, ..., 40; fastai's rule keeps those starting at or after 42 - 20 = 22: tokens 24 onwards.
     features = model.encode_documents(document)
     with torch.no_grad():
         outputs = model.awd_lstm(document).last_hidden_state[0]

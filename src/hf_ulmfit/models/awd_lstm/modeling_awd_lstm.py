@@ -519,7 +519,7 @@ class AwdLstmForSequenceClassification(AwdLstmPreTrainedModel):
         """Concat-pooled features `(batch, 3 * embedding_size)` of each document.
 
         The document runs in `bptt`-token chunks, carrying the (detached) state from chunk to chunk. A chunk is kept
-        for pooling, and keeps its activations for back-propagation, when it starts after `length - max_len`
+        for pooling, and keeps its activations for back-propagation, when it starts at or after `length - max_len`
         (fastai's rule), so memory stays bounded however long the document is. Each row is read from its own first
         token, so padding never changes a document's features.
         """
@@ -536,7 +536,7 @@ class AwdLstmForSequenceClassification(AwdLstmPreTrainedModel):
         state, kept_outputs, kept_masks = None, [], []
         for start in range(0, lengths_list[0], bptt):
             running = sum(1 for n in lengths_list if n > start)
-            keep_rows = lengths[:running] - max_len < start
+            keep_rows = lengths[:running] - max_len <= start
             if state is not None:
                 state = tuple(tuple(s[:, :running].detach() for s in layer) for layer in state)
             with torch.set_grad_enabled(torch.is_grad_enabled() and bool(keep_rows.any())):

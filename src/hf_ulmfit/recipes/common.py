@@ -1,0 +1,60 @@
+"""Small steps every stage shares: getting a tokenizer, a config, resuming, describing the tokenizer."""
+
+import logging
+from pathlib import Path
+
+from transformers import AutoTokenizer
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..models.awd_lstm import AwdLstmConfig
+from ..tokenization import train_tokenizer
+from .arguments import ModelArguments, TokenizerArguments
+
+logger = logging.getLogger(__name__)
+
+
+def tokenizer_for(tokenizer_args: TokenizerArguments, texts):
+    """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed)."""
+    if tokenizer_args.tokenizer_name_or_path:
+        return AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name_or_path)
+    logger.info("training a %s tokenizer on %d texts", tokenizer_args.tokenizer_kind, len(texts))
+    return train_tokenizer(
+        texts, kind=tokenizer_args.tokenizer_kind, vocab_size=tokenizer_args.vocab_size,
+        lowercase=tokenizer_args.lowercase,
+    )
+
+
+def describe_tokenizer(tokenizer, **extra) -> dict:
+    return {"kind": type(tokenizer.backend_tokenizer.model).__name__, "vocab_size": len(tokenizer), **extra}
+
+
+def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmConfig:
+    """An AWD-LSTM config sized by `model_args`, with the tokenizer's vocabulary and special token ids."""
+    return AwdLstmConfig(
+        vocab_size=len(tokenizer),
+        embedding_size=model_args.embedding_size,
+        hidden_size=model_args.hidden_size,
+        num_layers=model_args.num_layers,
+        drop_mult=model_args.drop_mult,
+        backwards=model_args.backwards,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **overrides,
+    )
+
+
+def checkpoint_to_resume(training_args) -> str | None:
+    """`--resume_from_checkpoint`, or the newest checkpoint an interrupted run left in the output folder."""
+    if training_args.resume_from_checkpoint:
+        return training_args.resume_from_checkpoint
+    output_dir = Path(training_args.output_dir)
+    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if last:
+        logger.info("resuming the interrupted run from %s", last)
+    return last
+
+
+def model_summary(config: AwdLstmConfig) -> dict:
+    names = ["vocab_size", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt", "max_len"]
+    return {name: getattr(config, name) for name in names}

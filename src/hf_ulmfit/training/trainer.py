@@ -145,8 +145,11 @@ class UlmfitTrainer(Trainer):
     def _stream_loader(self, stream: LanguageModelStream) -> DataLoader:
         # The stream already yields whole batches and gives each rank its own rows, so the loader is not passed to
         # `accelerator.prepare` (which would re-batch and re-shard an IterableDataset); the Trainer moves the
-        # tensors to the device in `_prepare_inputs`.
-        return DataLoader(stream, batch_size=None, num_workers=0, pin_memory=self.args.dataloader_pin_memory)
+        # tensors to the device in `_prepare_inputs`. The stream's batches are strided views of its rows; the loss
+        # flattens the targets with `view`, so each batch is made contiguous (a copy of batch_size x bptt ids).
+        return DataLoader(
+            stream, batch_size=None, collate_fn=contiguous_batch, num_workers=0, pin_memory=self.args.dataloader_pin_memory
+        )
 
     def get_train_dataloader(self) -> DataLoader:
         if not self.is_language_model:
@@ -262,6 +265,10 @@ class CarriedStateCallback(TrainerCallback):
             for kind, tensor in zip(("h", "c"), layer)
         }
         save_file(tensors, os.path.join(folder, CARRIED_STATE_FILE.format(rank=args.process_index)))
+
+
+def contiguous_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {key: tensor.contiguous() for key, tensor in batch.items()}
 
 
 def detach_state(state):

@@ -1,0 +1,305 @@
+"""UlmfitTrainer: discriminative optimizer groups, frozen groups that do not move, carried-state language-model
+training and evaluation, AR/TAR under gradient accumulation, exact resume, bf16, and a real TREC-6 run."""
+
+import copy
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit.data import (
+    ClassificationCollator,
+    LanguageModelStream,
+    load_text_dataset,
+    prepare_classification_dataset,
+    tokenize_dataset,
+)
+from hf_ulmfit.tokenization import train_tokenizer
+from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments, layer_groups
+
+LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
+
+
+@pytest.fixture(scope="module")
+def trec(data_dir):
+    return load_text_dataset("trec", data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(trec):
+    return train_tokenizer(trec["train"], kind="unigram", vocab_size=1000)
+
+
+@pytest.fixture(scope="module")
+def lm_documents(trec, tokenizer):
+    documents = tokenize_dataset(trec, tokenizer, keep_columns=())
+    return documents["train"].select(range(LM_DOCUMENTS)), documents["test"]
+
+
+@pytest.fixture(scope="module")
+def classification_data(trec, tokenizer):
+    return prepare_classification_dataset(trec, tokenizer)
+
+
+def lm_model(tokenizer, seed=0, **config):
+    torch.manual_seed(seed)
+    config = {"embedding_size": 16, "hidden_size": 32, "drop_mult": 0.5, **config}
+    return AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(tokenizer), **config))
+
+
+def classifier_model(tokenizer, seed=0, **config):
+    torch.manual_seed(seed)
+    config = {"embedding_size": 32, "hidden_size": 64, "drop_mult": 0.3, "num_labels": 6, **config}
+    return AwdLstmForSequenceClassification(AwdLstmConfig(vocab_size=len(tokenizer), **config))
+
+
+def training_args(output_dir, **overrides):
+    defaults = dict(
+        output_dir=str(output_dir), num_train_epochs=2, learning_rate=1e-2, per_device_train_batch_size=8,
+        per_device_eval_batch_size=8, bptt=20, use_cpu=True, report_to=[], save_strategy="no", disable_tqdm=True,
+        logging_steps=5, seed=0,
+    )
+    return UlmfitTrainingArguments(**{**defaults, **overrides})
+
+
+def snapshot(model):
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+class GradientRecorder(TrainerCallback):
+    """Keeps a copy of every parameter's gradient just before each optimizer step."""
+
+    def __init__(self):
+        self.gradients = []
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        self.gradients.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+
+
+class StopAtStep(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_parameters(tmp_path, tokenizer, classification_data):
+    model = classifier_model(tokenizer)
+    args = training_args(tmp_path, learning_rate=1e-2, gradual_unfreezing=True)
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=classification_data["train"], processing_class=tokenizer)
+    for parameter in model.awd_lstm.parameters():
+        parameter.requires_grad_(False)  # frozen parameters must still be in the optimizer
+    optimizer = trainer.create_optimizer()
+    groups = layer_groups(model)
+    expected = [1e-2 / 2.6**4, 1e-2 / 2.6**3, 1e-2 / 2.6**2, 1e-2 / 2.6, 1e-2]
+    for param_group in optimizer.param_groups:
+        index = param_group["layer_group"]
+        assert param_group["lr"] == pytest.approx(expected[index])
+        assert {id(p) for p in param_group["params"]} <= {id(p) for p in groups[index].values()}
+        # Decoupled weight decay on weights only, as fastai (no decay on biases and BatchNorm).
+        names = {id(p): n for n, p in model.named_parameters()}
+        decays = {("bias" in names[id(p)] or "batch_norm" in names[id(p)]) for p in param_group["params"]}
+        assert decays == {param_group["weight_decay"] == 0.0}
+    assert sorted(id(p) for g in optimizer.param_groups for p in g["params"]) == sorted(id(p) for p in model.parameters())
+
+    explicit = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
+    trainer = UlmfitTrainer(model=classifier_model(tokenizer), args=explicit, train_dataset=classification_data["train"], processing_class=tokenizer)
+    assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
+    with pytest.raises(ValueError, match="5 layer groups"):
+        bad = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5])
+        UlmfitTrainer(model=classifier_model(tokenizer), args=bad, train_dataset=classification_data["train"], processing_class=tokenizer).create_optimizer()
+
+
+def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenizer, lm_documents):
+    train, _ = lm_documents
+    model = lm_model(tokenizer)
+    recorder = []
+
+    class LearningRates(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+            recorder.append([group["lr"] for group in optimizer.param_groups])
+
+    args = training_args(tmp_path, num_train_epochs=1, learning_rate=4e-3, max_steps=20)
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[LearningRates()])
+    trainer.train()
+    peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
+    assert len(recorder) == 20
+    for step, lrs in enumerate(recorder):  # cut = floor(20 * 0.1) = 2 steps up, 18 down
+        p = step / 2 if step < 2 else 1 - (step - 2) / (2 * 9)
+        assert lrs == pytest.approx([peak * (1 + p * 31) / 32 for peak in peaks])
+    assert max(recorder[2]) == pytest.approx(4e-3)
+
+
+def test_gradual_unfreezing_leaves_frozen_groups_bit_identical(tmp_path, tokenizer, lm_documents):
+    train, _ = lm_documents
+    model = lm_model(tokenizer)
+    before = snapshot(model)
+    after_first_epoch = {}
+
+    class AfterFirstEpoch(TrainerCallback):
+        def on_epoch_end(self, args, state, control, model=None, **kwargs):
+            if not after_first_epoch:
+                after_first_epoch.update(snapshot(model))
+
+    args = training_args(tmp_path, num_train_epochs=2, gradual_unfreezing=True, weight_decay=0.1)
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[AfterFirstEpoch()])
+    trainer.train()
+    after = snapshot(model)
+
+    def changed(state, prefix):
+        return any(not torch.equal(state[n], before[n]) for n in before if n.startswith(prefix))
+
+    # LM groups: [lstm 0] [lstm 1] [lstm 2] [embedding + decoder]. Epoch 1 trains the top group only, epoch 2 adds lstm 2.
+    assert changed(after_first_epoch, "awd_lstm.embeddings") and changed(after_first_epoch, "decoder")
+    for prefix in ("awd_lstm.layers.0", "awd_lstm.layers.1", "awd_lstm.layers.2"):
+        assert not changed(after_first_epoch, prefix), prefix
+    assert changed(after, "awd_lstm.layers.2")
+    for prefix in ("awd_lstm.layers.0", "awd_lstm.layers.1"):
+        assert not changed(after, prefix), prefix  # weight decay and Adam leave parameters without gradients alone
+    assert all(p.requires_grad for p in model.parameters())  # everything trainable again after train()
+
+
+def manual_lm_evaluation(model, documents, batch_size, bptt):
+    """Loss and accuracy over the evaluation stream, with the state carried by hand."""
+    model.eval()
+    state, loss_sum, correct, tokens = None, 0.0, 0, 0
+    with torch.no_grad():
+        for batch in LanguageModelStream(documents, batch_size, bptt, shuffle=False):
+            inputs, targets = batch["input_ids"].contiguous(), batch["shift_labels"].contiguous()
+            outputs = model(input_ids=inputs, state=state)
+            state = outputs.state
+            loss_sum += torch.nn.functional.cross_entropy(outputs.logits.flatten(0, 1), targets.flatten(), reduction="sum").item()
+            correct += (outputs.logits.argmax(-1) == targets).sum().item()
+            tokens += targets.numel()
+    return loss_sum / tokens, correct / tokens
+
+
+def test_language_model_trains_with_carried_state_and_evaluates_loss_perplexity_accuracy(tmp_path, tokenizer, lm_documents):
+    train, test = lm_documents
+    model = lm_model(tokenizer)
+    args = training_args(tmp_path, num_train_epochs=2, learning_rate=1e-2, eval_strategy="epoch")
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    before = trainer.evaluate()
+    trainer.train()
+    after = trainer.evaluate()
+    assert set(after) >= {"eval_loss", "eval_perplexity", "eval_accuracy"}
+    assert after["eval_perplexity"] == pytest.approx(torch.tensor(after["eval_loss"]).exp().item(), rel=1e-6)
+    assert before["eval_perplexity"] > 0.8 * len(tokenizer)  # an untrained model is close to uniform
+    assert after["eval_loss"] < before["eval_loss"] - 1.0
+    assert after["eval_accuracy"] > 0.05  # well above 1/vocab
+    # Evaluation starts from zero state every time, and reads the stream exactly as a manual carried-state loop does.
+    assert trainer.evaluate()["eval_loss"] == after["eval_loss"]
+    loss, accuracy = manual_lm_evaluation(model, test, batch_size=8, bptt=20)
+    assert after["eval_loss"] == pytest.approx(loss, rel=1e-5)
+    assert after["eval_accuracy"] == pytest.approx(accuracy)
+    # The state was carried during training too, and reset for each epoch's stream.
+    assert trainer.lm_state is not None and trainer.lm_state[0][0].shape == (1, 8, 32)
+    assert trainer.train_stream.epoch == 1
+
+
+def lm_loss_by_hand(model, batch, state, alpha, beta):
+    outputs = model(input_ids=batch["input_ids"].contiguous(), shift_labels=batch["shift_labels"].contiguous(), state=state)
+    hidden = outputs.last_hidden_state
+    ar = alpha * outputs.dropped_hidden_state.pow(2).mean()
+    tar = beta * (hidden[:, 1:] - hidden[:, :-1]).pow(2).mean()
+    return outputs.loss + ar + tar, outputs.state
+
+
+def test_ar_tar_are_added_in_training_and_scaled_like_the_loss_under_gradient_accumulation(tmp_path, tokenizer, lm_documents):
+    train, _ = lm_documents
+    model = lm_model(tokenizer, drop_mult=0.0)  # deterministic, so the gradient can be recomputed by hand
+    reference = copy.deepcopy(model)
+    recorder = GradientRecorder()
+    args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, ar_alpha=2.0, tar_beta=1.0)
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    trainer.train()
+
+    stream = LanguageModelStream(train, batch_size=8, seq_len=20, shuffle=True, seed=0)
+    stream.set_epoch(0)
+    batches = iter(stream)
+    reference.train()
+    first, state = lm_loss_by_hand(reference, next(batches), None, 2.0, 1.0)
+    second, _ = lm_loss_by_hand(reference, next(batches), tuple(tuple(s.detach() for s in layer) for layer in state), 2.0, 1.0)
+    ((first + second) / 2).backward()  # the accumulated gradient is the mean over micro-batches, AR/TAR included
+    expected = {n: p.grad for n, p in reference.named_parameters()}
+    [recorded] = recorder.gradients
+    assert recorded.keys() == expected.keys()
+    for name, gradient in recorded.items():
+        torch.testing.assert_close(gradient, expected[name], rtol=1e-4, atol=1e-7, msg=name)
+
+    # Without AR/TAR the same step gives a different gradient: the regularisers really are in the training loss.
+    no_regularisation, _ = lm_loss_by_hand(copy.deepcopy(reference), next(iter(stream)), None, 0.0, 0.0)
+    assert not torch.isclose(no_regularisation, first).item()
+
+
+def test_classifier_gradient_accumulation_averages_micro_batches(tmp_path, tokenizer, classification_data):
+    train = classification_data["train"].select(range(16))
+    model = classifier_model(tokenizer, drop_mult=0.0, classifier_dropout=0.0)
+    reference = copy.deepcopy(model)
+    recorder = GradientRecorder()
+    args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, train_sampling_strategy="sequential")
+    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    trainer.train()
+
+    collate = ClassificationCollator(tokenizer)
+    reference.train()
+    losses = [reference(**collate([train[i] for i in range(start, start + 8)])).loss for start in (0, 8)]
+    (sum(losses) / 2).backward()
+    [recorded] = recorder.gradients
+    for name, parameter in reference.named_parameters():
+        torch.testing.assert_close(recorded[name], parameter.grad, rtol=1e-4, atol=1e-7, msg=name)
+
+
+def test_interrupted_language_model_run_resumes_exactly(tmp_path, tokenizer, lm_documents):
+    train, _ = lm_documents
+    initial = lm_model(tokenizer)  # dropout on: the resumed run must also restore the random number generators
+    steps_per_epoch = len(LanguageModelStream(train, 8, 20))
+    checkpoint_step = steps_per_epoch + 5  # in the middle of the second epoch, after the first unfreezing
+
+    def run(output_dir, callbacks=(), resume=None):
+        model = copy.deepcopy(initial)
+        args = training_args(output_dir, num_train_epochs=2, gradual_unfreezing=True, save_strategy="steps", save_steps=checkpoint_step)
+        trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
+        trainer.train(resume_from_checkpoint=resume)
+        return trainer
+
+    uninterrupted = run(tmp_path / "full")
+    interrupted = run(tmp_path / "resumed", callbacks=[StopAtStep(checkpoint_step)])
+    assert interrupted.state.global_step == checkpoint_step
+    assert (tmp_path / "resumed" / f"checkpoint-{checkpoint_step}" / "carried_state_0.safetensors").is_file()
+    resumed = run(tmp_path / "resumed", resume=True)
+    assert resumed.state.global_step == uninterrupted.state.global_step == 2 * steps_per_epoch
+    expected, got = uninterrupted.model.state_dict(), resumed.model.state_dict()
+    for name in expected:
+        assert torch.equal(got[name], expected[name]), name
+
+
+def test_bf16_smoke(tmp_path, tokenizer, lm_documents):
+    """bf16 autocast runs (CPUs without bf16 LSTM kernels fall back to fp32 for the recurrence)."""
+    train, test = lm_documents
+    args = training_args(tmp_path, bf16=True, max_steps=2, per_device_eval_batch_size=8)
+    trainer = UlmfitTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, eval_dataset=test.select(range(100)), processing_class=tokenizer)
+    result = trainer.train()
+    assert torch.isfinite(torch.tensor(result.training_loss))
+    assert torch.isfinite(torch.tensor(trainer.evaluate()["eval_loss"]))
+
+
+def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenizer, classification_data):
+    train, test = classification_data["train"], classification_data["test"]
+    majority = max(test["label"].count(label) for label in set(test["label"])) / len(test)
+    args = training_args(
+        tmp_path, num_train_epochs=3, learning_rate=3e-2, per_device_train_batch_size=64, per_device_eval_batch_size=250,
+        eval_strategy="epoch", logging_steps=10,
+    )
+    trainer = UlmfitTrainer(model=classifier_model(tokenizer), args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    evaluations = [entry for entry in trainer.state.log_history if "eval_accuracy" in entry]
+    assert len(evaluations) == 3 and all("eval_f1" in entry for entry in evaluations)  # reported every epoch
+    assert losses[-1] < 0.8 * losses[0]
+    assert majority == pytest.approx(0.226, abs=0.01)
+    assert evaluations[-1]["eval_accuracy"] > 0.5 > majority + 0.25
+    assert evaluations[-1]["eval_f1"] > 0.3

@@ -1,0 +1,63 @@
+"""Helpers both benchmark sides share. Standard library and numpy only: the fastai side runs in its own virtual
+environment and must not import hf_ulmfit, and our side must not import fastai."""
+
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HF_ULMFIT_DATA", ROOT.parent / "shared" / "data"))
+WORK = ROOT / "benchmarks" / ".work"
+PREPARED = WORK / "prepared"  # inputs both sides read (token streams, texts), written once by `ours.py prepare`
+RESULTS = WORK / "results"
+
+# The standard AWD-LSTM language model of ULMFiT (fastai's awd_lstm_lm_config), and fastai's LM batch shape.
+EMBEDDING_SIZE, HIDDEN_SIZE, NUM_LAYERS = 400, 1152, 3
+BATCH_SIZE, BPTT = 64, 72
+MAX_LEN = 72 * 20  # fastai's classifier keeps the outputs of the last 1440 tokens
+
+
+def write_result(path: str | os.PathLike, result: dict) -> None:
+    result = {**result, "load_average": os.getloadavg(), "python": sys.version.split()[0]}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=1))
+
+
+def steady_step_seconds(timestamps: list[float], warmup: int) -> list[float]:
+    """Per-step durations from end-of-step timestamps, dropping the first `warmup` steps."""
+    durations = [b - a for a, b in zip(timestamps, timestamps[1:])]
+    return durations[max(warmup - 1, 0):]
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's resident-set high-water mark (VmHWM) of this process (Linux, /proc/self/clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def rss_kib(field: str = "VmRSS") -> int:
+    """Current (VmRSS) or peak since the last reset (VmHWM) resident memory of this process, in KiB."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+)", status).group(1))
+
+
+def lifetime_peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class Stopwatch:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start

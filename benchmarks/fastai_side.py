@@ -1,0 +1,379 @@
+"""fastai 2.8's side of the benchmarks (runs in .fastai-venv; never imports hf_ulmfit).
+
+Mirrors `ours.py` subcommand for subcommand, on the inputs `ours.py prepare` wrote (token ids, texts, long
+documents), with the same model sizes, batch shape and precision. fastai is used the way its documentation shows:
+`language_model_learner` / `text_classifier_learner` with `pretrained=False`, `fit`, `get_preds`, `predict`.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from bench_utils import (  # noqa: E402
+    BATCH_SIZE,
+    BPTT,
+    DATA,
+    MAX_LEN,
+    PREPARED,
+    Stopwatch,
+    reset_peak_rss,
+    rss_kib,
+    steady_step_seconds,
+    write_result,
+)
+
+warnings.filterwarnings("ignore")
+VOCAB_FILE = PREPARED / "fastai_vocab.json"
+
+
+def fastai_versions() -> dict:
+    import fastai
+    import spacy
+
+    return {"fastai": fastai.__version__, "torch": torch.__version__, "spacy": spacy.__version__}
+
+
+def fastai_vocab(size: int = 60_000) -> list[str]:
+    """fastai's vocabulary of the prepared IMDb reviews, filled up to `size` entries so the embedding and decoder
+    have exactly the shape of ours (the filler rows are never looked up; they only make the softmax as wide)."""
+    vocab = json.loads(VOCAB_FILE.read_text())[:size]
+    return vocab + [f"xxfake{i}" for i in range(size - len(vocab))]
+
+
+def text_frame(texts, labels=None) -> pd.DataFrame:
+    labels = labels if labels is not None else ["neg", "pos"] * (len(texts) // 2) + ["neg"] * (len(texts) % 2)
+    return pd.DataFrame({"text": texts, "label": labels})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def prepare(args):
+    """fastai's own vocabulary (default tokenisation, min_freq 3) from 2,000 IMDb training reviews."""
+    from fastai.text.all import make_vocab, tokenize_df
+
+    train = pd.read_parquet(DATA / "imdb" / "train.parquet")
+    frame = train.sample(n=2000, random_state=0)[["text"]].reset_index(drop=True)
+    tokenized, counter = tokenize_df(frame, "text")
+    vocab = list(make_vocab(counter, min_freq=3, max_vocab=60_000))
+    VOCAB_FILE.write_text(json.dumps(vocab))
+    write_result(args.out, {"side": "fastai", "bench": "prepare", "vocab_size": len(vocab), "versions": fastai_versions()})
+
+
+def lm_throughput(args):
+    from fastai.text.all import AWD_LSTM, CancelFitException, Callback, DataLoaders, LMDataLoader, language_model_learner
+
+    tokens = np.load(PREPARED / "lm_tokens.npy").astype(np.int64)
+    tokens[tokens >= args.vocab] = 0
+    docs = [torch.from_numpy(d) for d in np.split(tokens, np.cumsum(np.load(PREPARED / "lm_lengths.npy"))[:-1])]
+    torch.manual_seed(args.seed)
+    train_dl = LMDataLoader(docs, bs=BATCH_SIZE, seq_len=BPTT, shuffle=True)
+    valid_dl = LMDataLoader(docs[:100], bs=BATCH_SIZE, seq_len=BPTT)
+    dls = DataLoaders(train_dl, valid_dl)
+    dls.vocab = fastai_vocab(args.vocab)
+    learn = language_model_learner(dls, AWD_LSTM, pretrained=False)  # emb 400, hidden 1152, 3 layers, drop_mult 1
+    steps = args.warmup + args.steps
+    timestamps = []
+
+    class StepClock(Callback):
+        order = 100  # after the optimizer step and fastai's own callbacks
+
+        def before_fit(self):
+            timestamps.append(time.perf_counter())
+
+        def after_batch(self):
+            if self.training:
+                timestamps.append(time.perf_counter())
+                if len(timestamps) > steps:
+                    raise CancelFitException()
+
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, 1e-3, cbs=StepClock())
+    seconds = steady_step_seconds(timestamps, args.warmup + 1)
+    tokens_per_step = BATCH_SIZE * BPTT
+    write_result(args.out, {
+        "side": "fastai", "bench": "lm_throughput", "vocab": args.vocab, "precision": "fp32",
+        "step_seconds": seconds, "tokens_per_step": tokens_per_step,
+        "tokens_per_second": [tokens_per_step / s for s in seconds],
+        "how": "language_model_learner(pretrained=False).fit (fastai Adam, AR/TAR via RNNRegularizer), steps timed end to end",
+        "versions": fastai_versions(),
+    })
+
+
+def classifier_learner():
+    from fastai.text.all import AWD_LSTM, TextDataLoaders, text_classifier_learner
+
+    texts = json.loads((PREPARED / "classify_texts.json").read_text())
+    dls = TextDataLoaders.from_df(text_frame(texts[-64:]), text_col="text", label_col="label",
+                                  text_vocab=fastai_vocab(), bs=BATCH_SIZE, seed=0)
+    torch.manual_seed(0)
+    return text_classifier_learner(dls, AWD_LSTM, pretrained=False), texts
+
+
+def classify(args):
+    learn, texts = classifier_learner()
+    texts = texts[: args.n]
+    with learn.no_bar():
+        learn.get_preds(dl=learn.dls.test_dl(texts[:8]))  # warm-up
+        result = {"side": "fastai", "bench": "classify", "n": len(texts), "batch_size": BATCH_SIZE}
+        with Stopwatch() as watch:
+            predictions, _ = learn.get_preds(dl=learn.dls.test_dl(texts, bs=BATCH_SIZE))
+        assert len(predictions) == len(texts)
+        result["get_preds_seconds"] = watch.seconds
+        single = texts[: args.n_single]
+        with Stopwatch() as watch:
+            for text in single:
+                learn.predict(text)
+    result["predict_seconds_per_text"] = watch.seconds / len(single)
+    result["n_single"] = len(single)
+    result["versions"] = fastai_versions()
+    write_result(args.out, result)
+
+
+def generate(args):
+    from fastai.text.all import AWD_LSTM, TextDataLoaders, language_model_learner
+
+    torch.backends.mkldnn.enabled = not args.no_mkldnn
+    prompt = json.loads((PREPARED / "prompt.json").read_text())["text"]
+    texts = json.loads((PREPARED / "classify_texts.json").read_text())[-64:]
+    dls = TextDataLoaders.from_df(text_frame(texts), text_col="text", is_lm=True, text_vocab=fastai_vocab(),
+                                  bs=BATCH_SIZE, seed=0)
+    torch.manual_seed(0)
+    learn = language_model_learner(dls, AWD_LSTM, pretrained=False)
+    prompt_tokens = len(learn.dls.test_dl([prompt]).items[0])
+    learn.predict(prompt, n_words=5, no_bar=True)  # warm-up
+    seconds = []
+    for _ in range(args.repeats):
+        with Stopwatch() as watch:
+            text = learn.predict(prompt, n_words=200, no_bar=True)
+        seconds.append(watch.seconds)
+    write_result(args.out, {
+        "side": "fastai", "bench": "generate", "prompt_tokens": prompt_tokens, "new_tokens": 200,
+        "seconds": seconds, "how": "LMLearner.predict(n_words=200) (samples; re-reads the whole prefix every word)",
+        "output_words": len(text.split()), "mkldnn": not args.no_mkldnn,
+    })
+
+
+def memory(args):
+    from fastai.text.all import AWD_LSTM, get_text_classifier
+
+    torch.manual_seed(0)
+    model = get_text_classifier(AWD_LSTM, 60_000, 2, seq_len=BPTT, drop_mult=0.5, max_len=MAX_LEN)
+    document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
+    labels = torch.tensor([1])
+    saved = {"bytes": 0}
+
+    def run(input_ids):
+        if args.mode == "infer":
+            model.eval()
+            with torch.no_grad():
+                return model(input_ids)[0]
+        model.train()
+        model[1].eval()  # BatchNorm cannot train on a batch of one document; the encoder trains as usual
+        seen = set()
+
+        def pack(tensor):
+            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
+            if key not in seen:
+                seen.add(key)
+                saved["bytes"] += tensor.untyped_storage().nbytes()
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = torch.nn.functional.cross_entropy(model(input_ids)[0], labels)
+        loss.backward()
+        model.zero_grad(set_to_none=False)
+        return loss
+
+    run(document[:, :200])  # warm-up
+    saved["bytes"] = 0
+    baseline = rss_kib("VmRSS")
+    reset_peak_rss()
+    with Stopwatch() as watch:
+        run(document)
+    peak = rss_kib("VmHWM")
+    write_result(args.out, {
+        "side": "fastai", "bench": "memory", "mode": args.mode, "tokens": int(document.shape[1]),
+        "baseline_kib": baseline, "peak_kib": peak, "peak_over_baseline_mib": (peak - baseline) / 1024,
+        "saved_for_backward_mib": saved["bytes"] / 2**20 if args.mode == "train" else None, "seconds": watch.seconds,
+    })
+
+
+def tokenize(args):
+    from fastai.text.all import defaults, tokenize_df
+
+    frame = pd.concat([pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")])
+    frame = frame.iloc[: args.n].reset_index(drop=True)
+    with Stopwatch() as watch:
+        tokenized, counter = tokenize_df(frame, "text", n_workers=defaults.cpus)
+    write_result(args.out, {
+        "side": "fastai", "bench": "tokenize", "kind": "fastai_default", "n": len(tokenized), "seconds": watch.seconds,
+        "tokens": int(tokenized["text_length"].sum()) if "text_length" in tokenized else int(sum(map(len, tokenized["text"]))),
+        "n_workers": defaults.cpus,
+        "how": "fastai.text tokenize_df (SpacyTokenizer + defaults.text_proc_rules, n_workers=defaults.cpus)",
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (f) accuracy at an equal, small budget on TREC-6
+# ---------------------------------------------------------------------------------------------------------------------
+
+ACCURACY = PREPARED.parent / "accuracy"
+SMALL_MODEL = {"emb_sz": 200, "n_hid": 400, "n_layers": 3}
+
+
+def accuracy_data_path(wiki_tokens: int) -> Path:
+    return ACCURACY / f"data_{wiki_tokens}.npz"
+
+
+def prepare_accuracy(args):
+    """The token ids both libraries train on: fastai's default tokenisation of a Wikipedia slice and of TREC-6, with
+    one vocabulary (min_freq 3) over both. hf-ulmfit reads the same ids, so only the libraries differ."""
+    from fastai.text.all import make_vocab, tokenize_df
+
+    ACCURACY.mkdir(parents=True, exist_ok=True)
+    wiki = pd.read_parquet(DATA / "wikipedia" / "wiki-00.parquet", columns=["text"])["text"]
+    texts, words = [], 0
+    for text in wiki:
+        for paragraph in text.split("\n"):
+            if paragraph.strip():
+                texts.append(paragraph)
+                words += len(paragraph.split())
+        if words * 1.2 >= args.wiki_tokens:  # spaCy splits punctuation: about 1.2 tokens per word
+            break
+    wiki_tok, wiki_count = tokenize_df(pd.DataFrame({"text": texts}), "text")
+    trec = {split: pd.read_parquet(DATA / "trec" / f"{split}.parquet") for split in ("train", "test")}
+    trec_tok = {split: tokenize_df(frame[["text"]].reset_index(drop=True), "text") for split, frame in trec.items()}
+    vocab = list(make_vocab(wiki_count + trec_tok["train"][1], min_freq=3, max_vocab=60_000))
+    index = {token: i for i, token in enumerate(vocab) if token != "xxfake"}
+
+    def ids(token_lists):
+        docs = [np.array([index.get(t, 0) for t in tokens], dtype=np.int32) for tokens in token_lists]
+        return np.concatenate(docs), np.array([len(d) for d in docs])
+
+    arrays = {}
+    for name, tokenized in (("wiki", wiki_tok), ("trec_train", trec_tok["train"][0]), ("trec_test", trec_tok["test"][0])):
+        arrays[f"{name}_tokens"], arrays[f"{name}_lengths"] = ids(tokenized["text"])
+    for split, frame in trec.items():
+        arrays[f"trec_{split}_labels"] = frame["coarse_label"].to_numpy()
+    np.savez(accuracy_data_path(args.wiki_tokens), vocab=np.array(vocab), **arrays)
+    write_result(args.out, {"side": "fastai", "bench": "prepare_accuracy", "vocab_size": len(vocab),
+                            "wiki_tokens": int(arrays["wiki_tokens"].size), "wiki_paragraphs": len(texts)})
+
+
+def split_docs(data, name):
+    return [torch.from_numpy(d.astype(np.int64)) for d in np.split(data[f"{name}_tokens"], np.cumsum(data[f"{name}_lengths"])[:-1])]
+
+
+def accuracy(args):
+    """Pretrain on the Wikipedia slice (once, seed 0, cached), fine-tune the LM on TREC text, then train the
+    classifier with the gradual-unfreezing schedule of fastbook chapter 10; test accuracy on TREC-6's test set."""
+    from fastai.text.all import (
+        AWD_LSTM, DataLoaders, LMDataLoader, TextDataLoaders, awd_lstm_clas_config, awd_lstm_lm_config,
+        language_model_learner, set_seed, text_classifier_learner,
+    )
+
+    data = np.load(accuracy_data_path(args.wiki_tokens))
+    vocab = [str(v) for v in data["vocab"]]
+    lm_config = dict(awd_lstm_lm_config, **SMALL_MODEL)
+    clas_config = dict(awd_lstm_clas_config, **SMALL_MODEL)
+    trec_valid = split_docs(data, "trec_test")
+    timings = {}
+
+    def lm_learner(docs):
+        dls = DataLoaders(LMDataLoader(docs, bs=BATCH_SIZE, seq_len=BPTT, shuffle=True),
+                          LMDataLoader(trec_valid, bs=BATCH_SIZE, seq_len=BPTT))
+        dls.vocab = vocab
+        return language_model_learner(dls, AWD_LSTM, config=lm_config, drop_mult=0.3, pretrained=False)
+
+    pretrained = ACCURACY / f"fastai_pretrained_{args.wiki_tokens}.pth"
+    if not pretrained.exists():
+        set_seed(0)
+        learn = lm_learner(split_docs(data, "wiki"))
+        with learn.no_bar(), learn.no_logging(), Stopwatch() as watch:
+            learn.fit_one_cycle(1, 1e-2)
+        torch.save(learn.model.state_dict(), pretrained)
+        timings["pretrain_seconds"] = watch.seconds
+
+    set_seed(args.seed)
+    learn = lm_learner(split_docs(data, "trec_train"))
+    learn.model.load_state_dict(torch.load(pretrained, weights_only=True))
+    with learn.no_bar(), learn.no_logging(), Stopwatch() as watch:
+        learn.freeze()
+        learn.fit_one_cycle(1, 1e-2)
+        learn.unfreeze()
+        learn.fit_one_cycle(1, 1e-3)
+    timings["finetune_seconds"] = watch.seconds
+    lm_valid_loss = float(learn.validate()[0])
+    encoder = learn.model[0].state_dict()
+
+    trec = {split: pd.read_parquet(DATA / "trec" / f"{split}.parquet") for split in ("train", "test")}
+    frame = pd.concat([trec["train"].assign(is_valid=False), trec["test"].assign(is_valid=True)], ignore_index=True)
+    dls = TextDataLoaders.from_df(frame, text_col="text", label_col="coarse_label", valid_col="is_valid",
+                                  text_vocab=vocab, bs=BATCH_SIZE, seed=args.seed)
+    learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config, drop_mult=0.5, pretrained=False)
+    learn.model[0].module.load_state_dict(encoder)
+    with learn.no_bar(), learn.no_logging(), Stopwatch() as watch:
+        learn.freeze()
+        learn.fit_one_cycle(1, 2e-2)
+        learn.freeze_to(-2)
+        learn.fit_one_cycle(1, slice(1e-2 / 2.6**4, 1e-2))
+        learn.freeze_to(-3)
+        learn.fit_one_cycle(1, slice(5e-3 / 2.6**4, 5e-3))
+        learn.unfreeze()
+        learn.fit_one_cycle(2, slice(1e-3 / 2.6**4, 1e-3))
+    timings["classifier_seconds"] = watch.seconds
+    with learn.no_bar():
+        predictions, targets = learn.get_preds(ds_idx=1)
+    labels = [int(v) for v in dls.vocab[1]]  # fastai's category order -> the original class ids
+    predicted = torch.tensor(labels)[predictions.argmax(1)]
+    actual = torch.tensor(labels)[targets]
+    write_result(args.out, {
+        "side": "fastai", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
+        "test_accuracy": float((predicted == actual).float().mean()), "n_test": len(actual),
+        "lm_valid_loss": lm_valid_loss, **timings, "vocab_size": len(vocab), "versions": fastai_versions(),
+    })
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands = {"prepare": prepare, "lm_throughput": lm_throughput, "classify": classify, "generate": generate,
+                "memory": memory, "tokenize": tokenize, "prepare_accuracy": prepare_accuracy, "accuracy": accuracy}
+    for name in commands:
+        p = sub.add_parser(name)
+        p.add_argument("--out", required=True)
+        p.add_argument("--seed", type=int, default=0)
+        if name == "lm_throughput":
+            p.add_argument("--vocab", type=int, default=60_000)
+            p.add_argument("--steps", type=int, default=3)
+            p.add_argument("--warmup", type=int, default=1)
+        if name == "classify":
+            p.add_argument("--n", type=int, default=200)
+            p.add_argument("--n-single", type=int, default=10)
+        if name == "generate":
+            p.add_argument("--repeats", type=int, default=3)
+            p.add_argument("--no-mkldnn", action="store_true",
+                           help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
+        if name == "memory":
+            p.add_argument("--tokens", type=int, required=True)
+            p.add_argument("--mode", choices=["infer", "train"], required=True)
+        if name == "tokenize":
+            p.add_argument("--n", type=int, default=5000)
+        if name in ("prepare_accuracy", "accuracy"):
+            p.add_argument("--wiki-tokens", type=int, default=300_000)
+            p.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    commands[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

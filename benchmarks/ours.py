@@ -1,0 +1,473 @@
+"""hf-ulmfit's side of the benchmarks (project venv; never imports fastai).
+
+Each subcommand measures one thing in a fresh process and writes one JSON file; `run_all.py` alternates these runs
+with `fastai_side.py`'s and `report.py` turns the JSON files into RESULTS.md. `prepare` writes the inputs both sides
+share (token streams, texts, long documents) and is not timed.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from bench_utils import (  # noqa: E402
+    BATCH_SIZE,
+    BPTT,
+    DATA,
+    EMBEDDING_SIZE,
+    HIDDEN_SIZE,
+    NUM_LAYERS,
+    PREPARED,
+    Stopwatch,
+    reset_peak_rss,
+    rss_kib,
+    steady_step_seconds,
+    write_result,
+)
+
+
+def imdb_texts(split: str) -> list[str]:
+    import pandas as pd
+
+    return pd.read_parquet(DATA / "imdb" / f"{split}.parquet")["text"].tolist()
+
+
+def standard_config(vocab_size: int, **overrides):
+    from hf_ulmfit import AwdLstmConfig
+
+    return AwdLstmConfig(
+        vocab_size=vocab_size, embedding_size=EMBEDDING_SIZE, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
+        bptt=BPTT, **overrides,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# prepare: shared inputs (not timed)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def prepare(args):
+    from hf_ulmfit import AwdLstmForCausalLM, AwdLstmForSequenceClassification
+    from hf_ulmfit.tokenization import train_tokenizer
+
+    PREPARED.mkdir(parents=True, exist_ok=True)
+    train = imdb_texts("train")
+    timings = {}
+    word_dir = PREPARED / "tokenizer_word"
+    if not (word_dir / "tokenizer.json").exists():
+        with Stopwatch() as watch:
+            tokenizer = train_tokenizer(train, kind="word", vocab_size=60_000)
+        tokenizer.save_pretrained(word_dir)
+        timings["train_word_tokenizer_s"] = watch.seconds
+    unigram_dir = PREPARED / "tokenizer_unigram"
+    if not (unigram_dir / "tokenizer.json").exists():
+        with Stopwatch() as watch:
+            unigram = train_tokenizer(train[:10_000], kind="unigram", vocab_size=15_000)
+        unigram.save_pretrained(unigram_dir)
+        timings["train_unigram_tokenizer_s"] = watch.seconds
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(word_dir)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(train))
+    # LM batches: 3,000 shuffled training reviews (about 0.9M tokens), tokenised once; both sides read these ids.
+    lm_docs = tokenizer([train[i] for i in order[:3000]])["input_ids"]
+    lengths = np.array([len(d) for d in lm_docs])
+    np.save(PREPARED / "lm_tokens.npy", np.concatenate([np.asarray(d, dtype=np.int32) for d in lm_docs]))
+    np.save(PREPARED / "lm_lengths.npy", lengths)
+
+    test = imdb_texts("test")
+    test_order = rng.permutation(len(test))
+    (PREPARED / "classify_texts.json").write_text(json.dumps([test[i] for i in test_order[:2000]]))
+
+    # One long stream of real ids for the memory benchmark (documents up to 100k tokens).
+    stream, total = [], 0
+    for i in test_order[2000:]:
+        ids = tokenizer(test[i])["input_ids"]
+        stream.append(np.asarray(ids, dtype=np.int64))
+        total += len(ids)
+        if total >= 100_000:
+            break
+    np.save(PREPARED / "long_document.npy", np.concatenate(stream)[:100_000])
+
+    # A 50-token prompt (by our word tokenizer, xxbos included) from a test review.
+    words = test[test_order[-1]].split()
+    for n_words in range(10, len(words)):
+        prompt = " ".join(words[:n_words])
+        if len(tokenizer(prompt)["input_ids"]) >= 50:
+            break
+    (PREPARED / "prompt.json").write_text(json.dumps({"text": prompt, "ours_tokens": len(tokenizer(prompt)["input_ids"])}))
+
+    torch.manual_seed(0)
+    classifier = AwdLstmForSequenceClassification(
+        standard_config(60_000, num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
+    )
+    classifier.save_pretrained(PREPARED / "ours_classifier")
+    tokenizer.save_pretrained(PREPARED / "ours_classifier")
+    lm = AwdLstmForCausalLM(standard_config(60_000))
+    lm.save_pretrained(PREPARED / "ours_lm")
+    tokenizer.save_pretrained(PREPARED / "ours_lm")
+    write_result(args.out, {"side": "ours", "bench": "prepare", **timings, "lm_tokens": int(lengths.sum())})
+
+
+def lm_documents(vocab_size: int) -> list[np.ndarray]:
+    """The shared LM token stream split into its documents; ids outside the vocabulary become xxunk (0)."""
+    tokens = np.load(PREPARED / "lm_tokens.npy").astype(np.int64)
+    tokens[tokens >= vocab_size] = 0
+    return np.split(tokens, np.cumsum(np.load(PREPARED / "lm_lengths.npy"))[:-1])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (g) matmul peak
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def matmul_peak(args):
+    result = {"side": "machine", "bench": "matmul_peak", "threads": torch.get_num_threads()}
+    for dtype in (torch.float32, torch.bfloat16):
+        n = 2048
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        torch.matmul(a, b)
+        rates = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            torch.matmul(a, b)
+            rates.append(2 * n**3 / (time.perf_counter() - start) / 1e9)
+        result[f"{str(dtype).split('.')[-1]}_gflops"] = max(rates)
+        result[f"{str(dtype).split('.')[-1]}_gflops_all"] = rates
+    result["avx512_bf16"] = bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    result["amx_tile"] = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    result["torch"] = torch.__version__
+    write_result(args.out, result)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (a) language-model training throughput
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def lm_throughput(args):
+    import datasets
+    import transformers
+    from transformers import TrainerCallback
+
+    import hf_ulmfit
+    from hf_ulmfit import AwdLstmForCausalLM
+    from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments
+
+    docs = lm_documents(args.vocab)
+    torch.manual_seed(args.seed)
+    model = AwdLstmForCausalLM(standard_config(args.vocab))
+    steps = args.warmup + args.steps
+    timestamps = []
+
+    class StepClock(TrainerCallback):
+        def on_step_end(self, *_, **__):
+            timestamps.append(time.perf_counter())
+
+        def on_train_begin(self, *_, **__):
+            timestamps.append(time.perf_counter())
+
+    training_args = UlmfitTrainingArguments(
+        output_dir=str(PREPARED.parent / "trainer_scratch"), max_steps=steps, per_device_train_batch_size=BATCH_SIZE,
+        bptt=BPTT, learning_rate=1e-3, lr_schedule="one_cycle", use_cpu=True, bf16=args.bf16, max_grad_norm=0.0,
+        report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+        seed=args.seed,
+    )
+    train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
+    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer.train()
+    seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
+    tokens_per_step = BATCH_SIZE * BPTT
+    write_result(args.out, {
+        "side": "ours", "bench": "lm_throughput", "vocab": args.vocab, "precision": "bf16" if args.bf16 else "fp32",
+        "step_seconds": seconds, "tokens_per_step": tokens_per_step,
+        "tokens_per_second": [tokens_per_step / s for s in seconds],
+        "how": "UlmfitTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
+        "versions": {"hf_ulmfit": hf_ulmfit.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (b) classifier inference
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def classify(args):
+    import hf_ulmfit  # noqa: F401  (registers the Auto classes the pipeline needs)
+    from transformers import pipeline
+
+    texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
+    classifier = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), batch_size=args.batch_size, device="cpu")
+    classifier(texts[:8])  # warm-up: oneDNN primitives, lazy imports
+    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size}
+    with Stopwatch() as watch:
+        predictions = classifier(texts)
+    assert len(predictions) == len(texts)
+    result["pipeline_seconds"] = watch.seconds
+    # The pipeline batches in the order given; sorting by length first (as fastai's test_dl does) cuts padding.
+    with Stopwatch() as watch:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        sorted_predictions = classifier([texts[i] for i in order])
+    assert len(sorted_predictions) == len(texts)
+    result["pipeline_sorted_seconds"] = watch.seconds
+    single = texts[: args.n_single]
+    with Stopwatch() as watch:
+        for text in single:
+            classifier(text)
+    result["single_text_seconds_per_text"] = watch.seconds / len(single)
+    result["n_single"] = len(single)
+    write_result(args.out, result)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (c) generation
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def generate(args):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import hf_ulmfit  # noqa: F401
+
+    torch.backends.mkldnn.enabled = not args.no_mkldnn
+    prompt = json.loads((PREPARED / "prompt.json").read_text())["text"]
+    tokenizer = AutoTokenizer.from_pretrained(PREPARED / "ours_lm")
+    model = AutoModelForCausalLM.from_pretrained(PREPARED / "ours_lm").eval()
+    inputs = tokenizer(prompt, return_tensors="pt")
+    model.generate(**inputs, max_new_tokens=5, do_sample=False)  # warm-up
+    seconds = []
+    for _ in range(args.repeats):
+        with Stopwatch() as watch:
+            output = model.generate(**inputs, max_new_tokens=200, min_new_tokens=200, do_sample=False)
+        seconds.append(watch.seconds)
+    new_tokens = output.shape[1] - inputs["input_ids"].shape[1]
+    assert new_tokens == 200, new_tokens
+    write_result(args.out, {
+        "side": "ours", "bench": "generate", "prompt_tokens": inputs["input_ids"].shape[1], "new_tokens": new_tokens,
+        "seconds": seconds, "how": "model.generate(max_new_tokens=200, do_sample=False), carried state",
+        "mkldnn": not args.no_mkldnn,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (d) peak memory on long documents
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def memory(args):
+    from hf_ulmfit import AwdLstmForSequenceClassification
+
+    torch.manual_seed(0)
+    model = AwdLstmForSequenceClassification(standard_config(60_000, num_labels=2))
+    document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
+    labels = torch.tensor([1])
+    saved = {"bytes": 0}
+
+    def run(input_ids):
+        if args.mode == "infer":
+            model.eval()
+            with torch.no_grad():
+                return model(input_ids).logits
+        model.train()
+        model.head.eval()  # BatchNorm cannot train on a batch of one document; the encoder trains as usual
+        seen = set()
+
+        def pack(tensor):
+            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
+            if key not in seen:
+                seen.add(key)
+                saved["bytes"] += tensor.untyped_storage().nbytes()
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = model(input_ids, labels=labels).loss
+        loss.backward()
+        model.zero_grad(set_to_none=False)
+        return loss
+
+    run(document[:, :200])  # warm-up: kernels, gradient buffers
+    saved["bytes"] = 0
+    baseline = rss_kib("VmRSS")
+    reset_peak_rss()
+    with Stopwatch() as watch:
+        run(document)
+    peak = rss_kib("VmHWM")
+    write_result(args.out, {
+        "side": "ours", "bench": "memory", "mode": args.mode, "tokens": int(document.shape[1]),
+        "baseline_kib": baseline, "peak_kib": peak, "peak_over_baseline_mib": (peak - baseline) / 1024,
+        "saved_for_backward_mib": saved["bytes"] / 2**20 if args.mode == "train" else None, "seconds": watch.seconds,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (e) tokenisation
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def tokenize(args):
+    import datasets
+    import pandas as pd
+    from transformers import AutoTokenizer
+
+    from hf_ulmfit.data import tokenize_dataset
+
+    frame = pd.concat([pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")])
+    frame = frame.iloc[: args.n].reset_index(drop=True)
+    dataset = datasets.Dataset.from_pandas(frame, preserve_index=False)
+    if args.kind == "fastai_compat":
+        from hf_ulmfit.tokenization.fastai_compat import build_fastai_tokenizer
+
+        tokenizer = build_fastai_tokenizer(json.loads((PREPARED / "fastai_vocab.json").read_text()))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(PREPARED / f"tokenizer_{args.kind}")
+    with Stopwatch() as watch:
+        tokenized = tokenize_dataset(dataset, tokenizer, keep_columns=(), load_from_cache_file=False)
+    write_result(args.out, {
+        "side": "ours", "bench": "tokenize", "kind": args.kind, "n": len(tokenized), "seconds": watch.seconds,
+        "tokens": int(sum(tokenized["length"])), "how": "hf_ulmfit.data.tokenize_dataset (datasets.map, batched Rust tokenizer)",
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# (f) accuracy at an equal, small budget on TREC-6
+# ---------------------------------------------------------------------------------------------------------------------
+
+ACCURACY = PREPARED.parent / "accuracy"
+SMALL_MODEL = {"embedding_size": 200, "hidden_size": 400, "num_layers": 3}
+
+
+def training_arguments(output_dir, learning_rate, epochs, seed, **overrides):
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    settings = dict(
+        output_dir=str(output_dir), num_train_epochs=epochs, learning_rate=learning_rate, lr_schedule="one_cycle",
+        per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=BATCH_SIZE, bptt=BPTT, use_cpu=True,
+        max_grad_norm=0.0, report_to="none", save_strategy="no", logging_strategy="no", eval_strategy="no",
+        disable_tqdm=True, seed=seed, dataloader_num_workers=0,
+    )
+    settings.update(overrides)
+    return UlmfitTrainingArguments(**settings)
+
+
+def accuracy(args):
+    """The same recipe as fastai_side.py's, with UlmfitTrainer, on the same token ids (fastai's tokenisation, made by
+    `fastai_side.py prepare_accuracy`): each fastai `fit_one_cycle` call is one `UlmfitTrainer.train()` with the same
+    epochs, learning rates (discriminative, factor 2.6), one-cycle schedule, Adam settings and trainable groups."""
+    import datasets
+
+    from hf_ulmfit import CLASSIFIER_DROPOUTS, AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+    from hf_ulmfit.tokenization.fastai_compat import build_fastai_tokenizer
+    from hf_ulmfit.training import UlmfitTrainer, layer_groups, set_trainable_groups
+
+    data = np.load(ACCURACY / f"data_{args.wiki_tokens}.npz")
+    vocab = [str(v) for v in data["vocab"]]
+    tokenizer = build_fastai_tokenizer(vocab)  # only pads the classifier batches; the ids come from `data`
+
+    def documents(name):
+        return [d.tolist() for d in np.split(data[f"{name}_tokens"], np.cumsum(data[f"{name}_lengths"])[:-1])]
+
+    scratch = ACCURACY / "ours_scratch"
+    timings = {}
+    pretrained = ACCURACY / f"ours_pretrained_{args.wiki_tokens}"
+    if not (pretrained / "config.json").exists():
+        torch.manual_seed(0)
+        model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(vocab), drop_mult=0.3, **SMALL_MODEL))
+        trainer = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-2, 1, 0, discriminative_lr_factor=1.0),
+                                train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
+        with Stopwatch() as watch:
+            trainer.train()
+        model.save_pretrained(pretrained)
+        timings["pretrain_seconds"] = watch.seconds
+
+    # Fine-tune the LM on TREC text: top group (embedding + decoder) for an epoch, then everything (fastai's recipe).
+    torch.manual_seed(args.seed)
+    model = AwdLstmForCausalLM.from_pretrained(pretrained)
+    trec_text = datasets.Dataset.from_dict({"input_ids": documents("trec_train")})
+    groups = layer_groups(model)
+    with Stopwatch() as watch:
+        for trainable, lr in ((1, 1e-2), (len(groups), 1e-3)):
+            set_trainable_groups(groups, trainable)
+            UlmfitTrainer(model=model, args=training_arguments(scratch, lr, 1, args.seed, discriminative_lr_factor=1.0),
+                          train_dataset=trec_text).train()
+    timings["finetune_seconds"] = watch.seconds
+    lm_eval = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed),
+                            eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
+    finetuned = scratch / f"finetuned_{args.seed}"
+    model.save_pretrained(finetuned)
+
+    def labelled(split):
+        ids = documents(f"trec_{split}")
+        return datasets.Dataset.from_dict({"input_ids": ids, "label": data[f"trec_{split}_labels"].tolist(),
+                                           "length": [len(d) for d in ids]})
+
+    train, test = labelled("train"), labelled("test")
+    classifier = AwdLstmForSequenceClassification.from_pretrained(
+        finetuned, num_labels=6, drop_mult=0.5, **CLASSIFIER_DROPOUTS
+    )
+    groups = layer_groups(classifier)
+    schedule = ((1, 1, 2e-2), (2, 1, 1e-2), (3, 1, 5e-3), (len(groups), 2, 1e-3))  # (trainable groups, epochs, top lr)
+    with Stopwatch() as watch:
+        for trainable, epochs, lr in schedule:
+            set_trainable_groups(groups, trainable)
+            trainer = UlmfitTrainer(model=classifier, args=training_arguments(scratch, lr, epochs, args.seed),
+                                    train_dataset=train, processing_class=tokenizer)
+            trainer.train()
+    timings["classifier_seconds"] = watch.seconds
+    predictions = trainer.predict(test)
+    accuracy_ = float((predictions.predictions.argmax(-1) == np.array(test["label"])).mean())
+    write_result(args.out, {
+        "side": "ours", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
+        "test_accuracy": accuracy_, "n_test": len(test), "lm_valid_loss": lm_eval.get("eval_loss"), **timings,
+        "vocab_size": len(vocab),
+    })
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands = {
+        "prepare": prepare, "matmul_peak": matmul_peak, "lm_throughput": lm_throughput, "classify": classify,
+        "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
+    }
+    for name in commands:
+        p = sub.add_parser(name)
+        p.add_argument("--out", required=True)
+        p.add_argument("--seed", type=int, default=0)
+        if name == "matmul_peak":
+            p.add_argument("--repeats", type=int, default=5)
+        if name == "lm_throughput":
+            p.add_argument("--vocab", type=int, default=60_000)
+            p.add_argument("--steps", type=int, default=3)
+            p.add_argument("--warmup", type=int, default=1)
+            p.add_argument("--bf16", action="store_true")
+        if name == "classify":
+            p.add_argument("--n", type=int, default=200)
+            p.add_argument("--n-single", type=int, default=20)
+            p.add_argument("--batch-size", type=int, default=64)
+        if name == "generate":
+            p.add_argument("--repeats", type=int, default=3)
+            p.add_argument("--no-mkldnn", action="store_true",
+                           help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
+        if name == "memory":
+            p.add_argument("--tokens", type=int, required=True)
+            p.add_argument("--mode", choices=["infer", "train"], required=True)
+        if name == "tokenize":
+            p.add_argument("--n", type=int, default=5000)
+            p.add_argument("--kind", choices=["word", "unigram", "fastai_compat"], default="word")
+        if name == "accuracy":
+            p.add_argument("--wiki-tokens", type=int, default=300_000)
+            p.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    commands[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -9,10 +9,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_ULMFIT_DATA", str(REPO_ROOT.parent / "shared" / "data"))
 for offline_flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(offline_flag, "1")
+# Tests use tiny models, where a second thread buys nothing and costs a barrier per LSTM time step. With other
+# processes on the cores (two ranks of a distributed test, a parallel job), OpenMP threads that spin-wait at those
+# barriers made a tiny LSTM 400x slower (measured: 841 ms against 1.8 ms a step). One thread per process, and
+# threads that sleep rather than spin, keep the suite fast; subprocesses inherit both through the environment.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402  (after the environment is set)
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,11 @@ def main(argv: list[str] | None = None):
         return 2
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
     transformers_logging.set_verbosity_warning()
-    parsed = parse(argv[0], argv[1:])
+    try:
+        parsed = parse(argv[0], argv[1:])
+    except ValueError as error:  # HfArgumentParser's word for flags it does not know
+        print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
     for arguments in parsed:
         if isinstance(arguments, UlmfitTrainingArguments) and arguments.output_dir in (None, "trainer_output"):
             raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")

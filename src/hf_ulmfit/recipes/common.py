@@ -30,7 +30,7 @@ def describe_tokenizer(tokenizer, **extra) -> dict:
 
 def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmConfig:
     """An AWD-LSTM config sized by `model_args`, with the tokenizer's vocabulary and special token ids."""
-    return AwdLstmConfig(
+    settings = dict(
         vocab_size=len(tokenizer),
         embedding_size=model_args.embedding_size,
         hidden_size=model_args.hidden_size,
@@ -40,8 +40,8 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        **overrides,
     )
+    return AwdLstmConfig(**{**settings, **overrides})
 
 
 def checkpoint_to_resume(training_args) -> str | None:

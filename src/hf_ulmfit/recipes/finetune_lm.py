@@ -41,12 +41,12 @@ class FinetuneLmArguments:
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
+    model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
     extra_splits = args.extra_text_splits or (["unsupervised"] if "unsupervised" in dataset else [])
     dataset["train"] = language_model_texts(dataset, tuple(extra_splits))
     dataset = drop_blank_documents(dataset.select_columns(["text"]))
-    model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     added_words = []
     if args.extend_vocabulary:
         tokenizer, added_words = extend_word_vocabulary(

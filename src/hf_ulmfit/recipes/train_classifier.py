@@ -53,15 +53,13 @@ def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments,
 
 def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
         model_args: ModelArguments, training_args):
+    # The language model's tokenizer first: a wrong path fails before any data work.
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path) if args.model_name_or_path else None
     dataset = load_splits(data_args, labelled=True)
-    dataset = dataset.filter(lambda batch: [label >= 0 for label in batch["label"]], batched=True)  # imdb unsupervised
-    if "unsupervised" in dataset:
+    if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
     labels = dataset["train"].features["label"].names
-    if args.model_name_or_path:
-        tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
-    else:
-        tokenizer = tokenizer_for(tokenizer_args, dataset["train"])
+    tokenizer = tokenizer or tokenizer_for(tokenizer_args, dataset["train"])
     tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)

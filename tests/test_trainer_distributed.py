@@ -38,6 +38,7 @@ def work_dir(tmp_path_factory, data_dir):
     return work_dir
 
 
+@pytest.mark.slow
 def test_two_processes_match_each_other_and_one_process(work_dir):
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
     command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(work_dir), "4"]

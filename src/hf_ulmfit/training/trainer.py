@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, EvalLoopOutput, get_last_checkpoint
 
 from ..data import ClassificationCollator, LanguageModelStream
@@ -50,7 +51,9 @@ class UlmfitTrainer(Trainer):
             raise TypeError(f"UlmfitTrainer trains AWD-LSTM language models and classifiers, got {type(model).__name__}.")
         self.is_language_model = isinstance(model, AwdLstmForCausalLM)
         if not self.is_language_model:
-            if data_collator is None and processing_class is not None:
+            if data_collator is None and processing_class is None:
+                raise ValueError("A classifier's documents are padded per batch: pass processing_class=tokenizer.")
+            if data_collator is None:
                 data_collator = ClassificationCollator(processing_class)
             if compute_metrics is None:
                 compute_metrics = classification_metrics
@@ -68,6 +71,8 @@ class UlmfitTrainer(Trainer):
             self.train_stream = None
             self._resumed_lm_state = None
             self.add_callback(CarriedStateCallback(self))
+        self.train_sampler = None
+        self.add_callback(EpochStartCallback(self))
 
     # ---- Optimizer and schedule -------------------------------------------------------------------------------------
 
@@ -121,6 +126,10 @@ class UlmfitTrainer(Trainer):
             self._created_lr_scheduler = True  # the Trainer rebuilds it on the next train()
         return self.lr_scheduler
 
+    def _get_learning_rate(self) -> float:
+        # Logs show the top group's learning rate: the one `learning_rate` sets (the first group is the lowest).
+        return self.optimizer.param_groups[-1]["lr"]
+
     # ---- Data -------------------------------------------------------------------------------------------------------
 
     def _set_signature_columns_if_needed(self):
@@ -168,6 +177,28 @@ class UlmfitTrainer(Trainer):
         if eval_dataset is None:
             raise ValueError("UlmfitTrainer: evaluation requires an eval_dataset.")
         return self._stream_loader(self.language_model_stream(eval_dataset, self.args.eval_batch_size, shuffle=False))
+
+    def _get_train_sampler(self, train_dataset=None):
+        train_dataset = train_dataset if train_dataset is not None else self.train_dataset
+        column = self.args.length_column_name
+        if self.args.train_sampling_strategy != "group_by_length" or column not in train_dataset.column_names:
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        self.train_sampler = EpochSeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps, train_dataset[column], seed
+        )
+        return self.train_sampler
+
+    def begin_epoch(self, epochs_done: float) -> None:
+        """Called as each epoch starts; `epochs_done` is fractional when a run resumes in the middle of one."""
+        epoch = int(epochs_done)
+        if self.train_sampler is not None:
+            self.train_sampler.set_epoch(epoch)
+        if self.is_language_model:
+            self.train_stream.set_epoch(epoch)
+            # A new epoch starts from zero state; a run resumed mid-epoch continues from its checkpoint's state.
+            self.lm_state = self._resumed_lm_state if epochs_done != epoch else None
+            self._resumed_lm_state = None
 
     # ---- Loss ------------------------------------------------------------------------------------------------------
 
@@ -240,19 +271,22 @@ class UlmfitTrainer(Trainer):
         return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
 
 
-class CarriedStateCallback(TrainerCallback):
-    """A language model's stream epoch and carried state: zero state and a new document order at each epoch start,
-    the state saved with every checkpoint (one file per process: each reads its own rows) and restored on resume."""
+class EpochStartCallback(TrainerCallback):
+    """Tells the trainer an epoch starts (new data order; a language model's state goes back to zero)."""
 
     def __init__(self, trainer: UlmfitTrainer):
         self.trainer = trainer
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        epoch_done = state.epoch or 0.0
-        self.trainer.train_stream.set_epoch(int(epoch_done))
-        resuming_mid_epoch = epoch_done != int(epoch_done)
-        self.trainer.lm_state = self.trainer._resumed_lm_state if resuming_mid_epoch else None
-        self.trainer._resumed_lm_state = None
+        self.trainer.begin_epoch(state.epoch or 0.0)
+
+
+class CarriedStateCallback(TrainerCallback):
+    """Saves a language model's carried state with every checkpoint, one file per process (each reads its own rows);
+    `UlmfitTrainer.train` reads it back when resuming."""
+
+    def __init__(self, trainer: UlmfitTrainer):
+        self.trainer = trainer
 
     def on_save(self, args, state, control, **kwargs):
         if self.trainer.lm_state is None:
@@ -265,6 +299,25 @@ class CarriedStateCallback(TrainerCallback):
             for kind, tensor in zip(("h", "c"), layer)
         }
         save_file(tensors, os.path.join(folder, CARRIED_STATE_FILE.format(rank=args.process_index)))
+
+
+class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+    """transformers' length-grouped order (batches of similar length, in random order), drawn from (seed, epoch)
+    alone: every process draws the same order, of which accelerate gives each its share of the batches, and a run
+    resumed from a checkpoint draws that epoch's order again. (The stock sampler uses the global random generator,
+    which dropout advances differently on each process.)"""
+
+    def __init__(self, batch_size: int, lengths, seed: int):
+        lengths = lengths.to_pylist() if hasattr(lengths, "to_pylist") else list(lengths)
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        return super().__iter__()
 
 
 def contiguous_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -1,0 +1,9 @@
+"""Thin entry point: `python scripts/hf_ulmfit.py SUBCOMMAND ...` equals `hf-ulmfit SUBCOMMAND ...`, and is what
+`accelerate launch` and `torchrun` start once per process (see scripts/train_distributed.sh)."""
+
+import sys
+
+from hf_ulmfit.cli.main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

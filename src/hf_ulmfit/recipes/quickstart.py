@@ -46,7 +46,7 @@ def run(args: QuickstartArguments) -> dict:
     print("== 1/4 pretraining the language model on Wikipedia", flush=True)
     pretrain.run(
         DataArguments(dataset="wikipedia", data_dir=args.data_dir, max_files=1, max_train_samples=args.wikipedia_articles,
-                      validation_size=0.05, split_seed=args.seed),
+                      validation_size=0.05, max_eval_samples=20, split_seed=args.seed),
         TokenizerArguments(tokenizer_kind="unigram", vocab_size=args.vocab_size),
         model_args,
         _training_args(out / "pretrained-lm", args.seed, num_train_epochs=args.pretrain_epochs, learning_rate=1e-2,
@@ -97,5 +97,5 @@ def show_predictions(classifier_dir: Path, data_dir: str | None, count: int = 5)
     names = test.features["label"].names
     classify = pipeline("text-classification", model=str(classifier_dir), device="cpu")
     print(f'pipeline("text-classification", model="{classifier_dir}"):')
-    for example, prediction in zip(test, classify(test["text"])):
+    for example, prediction in zip(test, classify(list(test["text"]))):
         print(f"  {prediction['label']:>5} ({prediction['score']:.2f})  true {names[example['label']]:>5}  {example['text']}")

@@ -16,7 +16,13 @@ from hf_ulmfit.data import (
     tokenize_dataset,
 )
 from hf_ulmfit.tokenization import train_tokenizer
-from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments, layer_groups
+from hf_ulmfit.training import (
+    UlmfitTrainer,
+    UlmfitTrainingArguments,
+    layer_groups,
+    one_cycle_momentum,
+    one_cycle_multiplier,
+)
 
 LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
 
@@ -131,6 +137,26 @@ def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenize
         p = step / 2 if step < 2 else 1 - (step - 2) / (2 * 9)
         assert lrs == pytest.approx([peak * (1 + p * 31) / 32 for peak in peaks])
     assert max(recorder[2]) == pytest.approx(4e-3)
+
+
+def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_training(tmp_path, tokenizer, lm_documents):
+    train, _ = lm_documents
+    recorder = []
+
+    class Hyperparameters(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+            recorder.append([(group["lr"], group["betas"][0]) for group in optimizer.param_groups])
+
+    args = training_args(tmp_path, learning_rate=4e-3, max_steps=20, lr_schedule="one_cycle")
+    trainer = UlmfitTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, processing_class=tokenizer, callbacks=[Hyperparameters()])
+    trainer.train()
+    peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
+    for step, groups in enumerate(recorder):
+        multiplier = one_cycle_multiplier(step, 20, 0.25, 25.0, 1e5)
+        momentum = one_cycle_momentum(step, 20, 0.25, (0.8, 0.7, 0.8))
+        assert [lr for lr, _ in groups] == pytest.approx([peak * multiplier for peak in peaks])
+        assert all(beta1 == pytest.approx(momentum) for _, beta1 in groups)
+    assert recorder[5][-1][0] == pytest.approx(4e-3) and recorder[5][-1][1] == pytest.approx(0.7)
 
 
 def test_gradual_unfreezing_leaves_frozen_groups_bit_identical(tmp_path, tokenizer, lm_documents):

@@ -153,10 +153,10 @@ def generate(args):
     seconds = []
     for _ in range(args.repeats):
         with Stopwatch() as watch:
-            text = learn.predict(prompt, n_words=200, no_bar=True)
+            text = learn.predict(prompt, n_words=args.new_tokens, no_bar=True)
         seconds.append(watch.seconds)
     write_result(args.out, {
-        "side": "fastai", "bench": "generate", "prompt_tokens": prompt_tokens, "new_tokens": 200,
+        "side": "fastai", "bench": "generate", "prompt_tokens": prompt_tokens, "new_tokens": args.new_tokens,
         "seconds": seconds, "how": "LMLearner.predict(n_words=200) (samples; re-reads the whole prefix every word)",
         "output_words": len(text.split()), "mkldnn": not args.no_mkldnn,
     })
@@ -262,8 +262,9 @@ def prepare_accuracy(args):
     arrays = {}
     for name, tokenized in (("wiki", wiki_tok), ("trec_train", trec_tok["train"][0]), ("trec_test", trec_tok["test"][0])):
         arrays[f"{name}_tokens"], arrays[f"{name}_lengths"] = ids(tokenized["text"])
+    classes = sorted(set(trec["train"]["coarse_label"]))  # ABBR DESC ENTY HUM LOC NUM
     for split, frame in trec.items():
-        arrays[f"trec_{split}_labels"] = frame["coarse_label"].to_numpy()
+        arrays[f"trec_{split}_labels"] = frame["coarse_label"].map(classes.index).to_numpy(dtype=np.int64)
     np.savez(accuracy_data_path(args.wiki_tokens), vocab=np.array(vocab), **arrays)
     write_result(args.out, {"side": "fastai", "bench": "prepare_accuracy", "vocab_size": len(vocab),
                             "wiki_tokens": int(arrays["wiki_tokens"].size), "wiki_paragraphs": len(texts)})
@@ -333,9 +334,7 @@ def accuracy(args):
     timings["classifier_seconds"] = watch.seconds
     with learn.no_bar():
         predictions, targets = learn.get_preds(ds_idx=1)
-    labels = [int(v) for v in dls.vocab[1]]  # fastai's category order -> the original class ids
-    predicted = torch.tensor(labels)[predictions.argmax(1)]
-    actual = torch.tensor(labels)[targets]
+    predicted, actual = predictions.argmax(1), targets.flatten()  # both index fastai's category vocabulary
     write_result(args.out, {
         "side": "fastai", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
         "test_accuracy": float((predicted == actual).float().mean()), "n_test": len(actual),
@@ -361,6 +360,7 @@ def main():
             p.add_argument("--n-single", type=int, default=10)
         if name == "generate":
             p.add_argument("--repeats", type=int, default=3)
+            p.add_argument("--new-tokens", type=int, default=200)
             p.add_argument("--no-mkldnn", action="store_true",
                            help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
         if name == "memory":

@@ -131,8 +131,7 @@ def lm_documents(vocab_size: int) -> list[np.ndarray]:
 
 def matmul_peak(args):
     result = {"side": "machine", "bench": "matmul_peak", "threads": torch.get_num_threads()}
-    for dtype in (torch.float32, torch.bfloat16):
-        n = 2048
+    for dtype, n in ((torch.float32, 2048), (torch.bfloat16, 1024)):  # bf16 is emulated (slow) without AVX512-BF16
         a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
         torch.matmul(a, b)
         rates = []
@@ -145,6 +144,28 @@ def matmul_peak(args):
     result["avx512_bf16"] = bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
     result["amx_tile"] = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
     result["torch"] = torch.__version__
+    write_result(args.out, result)
+
+
+def lstm_kernels(args):
+    """PyTorch's CPU LSTM kernels (both libraries call the same `torch.lstm`): oneDNN (default) vs native, per call."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(HIDDEN_SIZE, HIDDEN_SIZE, batch_first=True).eval()
+    result = {"side": "machine", "bench": "lstm_kernels", "hidden": HIDDEN_SIZE, "ms_per_call": {}}
+    with torch.no_grad():
+        for batch, steps in ((1, 1), (1, BPTT), (BATCH_SIZE, BPTT)):
+            x = torch.randn(batch, steps, HIDDEN_SIZE)
+            for enabled in (True, False):
+                torch.backends.mkldnn.enabled = enabled
+                lstm(x)
+                times = []
+                for _ in range(args.repeats):
+                    start = time.perf_counter()
+                    lstm(x)
+                    times.append(time.perf_counter() - start)
+                key = f"batch {batch} x {steps} steps, {'oneDNN' if enabled else 'native'}"
+                result["ms_per_call"][key] = 1000 * sorted(times)[len(times) // 2]
+    torch.backends.mkldnn.enabled = True
     write_result(args.out, result)
 
 
@@ -246,13 +267,13 @@ def generate(args):
     seconds = []
     for _ in range(args.repeats):
         with Stopwatch() as watch:
-            output = model.generate(**inputs, max_new_tokens=200, min_new_tokens=200, do_sample=False)
+            output = model.generate(**inputs, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False)
         seconds.append(watch.seconds)
     new_tokens = output.shape[1] - inputs["input_ids"].shape[1]
-    assert new_tokens == 200, new_tokens
+    assert new_tokens == args.new_tokens, new_tokens
     write_result(args.out, {
         "side": "ours", "bench": "generate", "prompt_tokens": inputs["input_ids"].shape[1], "new_tokens": new_tokens,
-        "seconds": seconds, "how": "model.generate(max_new_tokens=200, do_sample=False), carried state",
+        "seconds": seconds, "how": "model.generate(max_new_tokens=N, min_new_tokens=N, do_sample=False), carried state",
         "mkldnn": not args.no_mkldnn,
     })
 
@@ -434,14 +455,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     commands = {
-        "prepare": prepare, "matmul_peak": matmul_peak, "lm_throughput": lm_throughput, "classify": classify,
+        "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput, "classify": classify,
         "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
     }
     for name in commands:
         p = sub.add_parser(name)
         p.add_argument("--out", required=True)
         p.add_argument("--seed", type=int, default=0)
-        if name == "matmul_peak":
+        if name in ("matmul_peak", "lstm_kernels"):
             p.add_argument("--repeats", type=int, default=5)
         if name == "lm_throughput":
             p.add_argument("--vocab", type=int, default=60_000)
@@ -454,6 +475,7 @@ def main():
             p.add_argument("--batch-size", type=int, default=64)
         if name == "generate":
             p.add_argument("--repeats", type=int, default=3)
+            p.add_argument("--new-tokens", type=int, default=200)
             p.add_argument("--no-mkldnn", action="store_true",
                            help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
         if name == "memory":

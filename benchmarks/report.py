@@ -143,7 +143,7 @@ def main():
         if ours_g and fastai_g:
             ours_s = med([s for r in ours_g for s in r["seconds"]])
             fastai_s = med([s for r in fastai_g for s in r["seconds"]])
-            rows.append((f"(c) generate 200 tokens after a {ours_g[0]['prompt_tokens']}-token prompt, {label} "
+            rows.append((f"(c) generate {ours_g[0]['new_tokens']} tokens after a {ours_g[0]['prompt_tokens']}-token prompt, {label} "
                          "(seconds; ratio = speed-up)", fmt(ours_s), fmt(fastai_s), fmt(fastai_s / ours_s), "≥ 10x",
                          fastai_s / ours_s >= 10))
             plot_data.setdefault("generate", {})[label] = (ours_s, fastai_s)
@@ -353,6 +353,13 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
     for name, ours, theirs, ratio, target, met in rows:
         lines.append(f"| {name} | {ours} | {theirs} | {ratio} | {target} | {'' if met is None else ('yes' if met else '**no**')} |")
     lines += ["", *[f"![{p}](plots/{p})" for p in plots], ""]
+    kernels = results.get("lstm_kernels", {}).get("machine", [])
+    if kernels:
+        lines += ["## PyTorch's CPU LSTM kernels on this machine", "",
+                  f"Both libraries run `torch.lstm`. One {kernels[0]['hidden']}-wide LSTM layer, median ms per call:", "",
+                  "| call | ms |", "|---|---|"]
+        lines += [f"| {k} | {fmt(v)} |" for k, v in kernels[0]["ms_per_call"].items()]
+        lines.append("")
     notes_file = ROOT / "benchmarks" / "NOTES.md"
     if notes_file.exists():
         lines += [notes_file.read_text().strip(), ""]

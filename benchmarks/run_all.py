@@ -24,13 +24,15 @@ LOGS = WORK / "logs"
 # What each mode runs. --quick finishes in a few minutes of a quiet 2-core machine; the full mode takes longer.
 SETTINGS = {
     "quick": {
-        "lm_rounds": 2, "lm_steps": 2, "lm_warmup": 1, "classify_rounds": 2, "classify_n": 64, "ours_single": 8,
-        "fastai_single": 3, "generate_rounds": 1, "generate_repeats": 1, "memory_tokens": [1_000, 10_000, 30_000],
-        "tokenize_n": 5_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1], "accuracy_wiki_tokens": 100_000,
+        "lm_rounds": 1, "lm_steps": 1, "lm_warmup": 1, "lm_bf16": False, "classify_rounds": 1, "classify_n": 32,
+        "ours_single": 4, "fastai_single": 2, "generate_rounds": 1, "generate_repeats": 1, "generate_new_tokens": 50,
+        "memory_tokens": [1_000, 5_000], "tokenize_n": 2_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1],
+        "accuracy_wiki_tokens": 100_000,
     },
     "full": {
-        "lm_rounds": 3, "lm_steps": 4, "lm_warmup": 1, "classify_rounds": 3, "classify_n": 1000, "ours_single": 50,
-        "fastai_single": 20, "generate_rounds": 3, "generate_repeats": 2, "memory_tokens": [1_000, 10_000, 100_000],
+        "lm_rounds": 3, "lm_steps": 4, "lm_warmup": 1, "lm_bf16": True, "classify_rounds": 3, "classify_n": 1000,
+        "ours_single": 50, "fastai_single": 20, "generate_rounds": 3, "generate_repeats": 2, "generate_new_tokens": 200,
+        "memory_tokens": [1_000, 10_000, 100_000],
         "tokenize_n": 75_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1, 2], "accuracy_wiki_tokens": 2_000_000,
     },
 }
@@ -97,8 +99,9 @@ def main():
             common = ["--vocab", vocab, "--steps", s["lm_steps"], "--warmup", s["lm_warmup"]]
             alternate(s["lm_rounds"], "lm_throughput", f"lm_throughput_{vocab}", common, common)
         # One bf16 row for ours, to show what bf16 does on this CPU (emulated without AVX512-BF16/AMX).
-        run("ours", "lm_throughput", "lm_throughput_60000_bf16__ours__r0", "--vocab", 60_000, "--steps", s["lm_steps"],
-            "--warmup", s["lm_warmup"], "--bf16")
+        if s["lm_bf16"]:
+            run("ours", "lm_throughput", "lm_throughput_60000_bf16__ours__r0", "--vocab", 60_000, "--steps", s["lm_steps"],
+                "--warmup", s["lm_warmup"], "--bf16")
     if wanted("classify"):
         alternate(s["classify_rounds"], "classify", "classify",
                   ["--n", s["classify_n"], "--n-single", s["ours_single"]],
@@ -107,6 +110,7 @@ def main():
         # Default kernels (oneDNN LSTM on CPU), then PyTorch's native LSTM kernel, which is far faster for the
         # one-sequence, short-input calls generation makes (see RESULTS.md).
         for variant, extra in (("", []), ("_native_lstm", ["--no-mkldnn"])):
+            extra = [*extra, "--new-tokens", s["generate_new_tokens"]]
             alternate(s["generate_rounds"], "generate", f"generate{variant}", ["--repeats", s["generate_repeats"], *extra],
                       ["--repeats", s["generate_repeats"], *extra])
     if wanted("memory"):
@@ -127,6 +131,8 @@ def main():
             alternate(1, "accuracy", f"accuracy_s{seed}", common, common, sides=("ours", "fastai") if seed % 2 == 0 else ("fastai", "ours"))
     if wanted("matmul_peak"):
         run("ours", "matmul_peak", "matmul_peak__machine__r1")
+    if wanted("lstm_kernels"):
+        run("ours", "lstm_kernels", "lstm_kernels__machine__r0", "--repeats", 3)
     run_info = json.loads((RESULTS / "run.json").read_text())
     run_info.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), load_average_end=os.getloadavg())
     (RESULTS / "run.json").write_text(json.dumps(run_info))

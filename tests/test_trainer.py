@@ -339,9 +339,10 @@ def test_bf16_smoke(tmp_path, tokenizer, lm_documents):
 def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenizer, classification_data, seed=0):
     train, test = classification_data["train"], classification_data["test"]
     majority = max(test["label"].count(label) for label in set(test["label"])) / len(test)
+    # Trained from scratch, so no lower layers to protect: one learning rate for all groups (factor 1).
     args = training_args(
-        tmp_path, num_train_epochs=3, learning_rate=3e-2, per_device_train_batch_size=64, per_device_eval_batch_size=250,
-        eval_strategy="epoch", logging_steps=10, seed=seed,
+        tmp_path, num_train_epochs=3, learning_rate=1e-2, discriminative_lr_factor=1.0, per_device_train_batch_size=64,
+        per_device_eval_batch_size=250, eval_strategy="epoch", logging_steps=10, seed=seed,
     )
     model = classifier_model(tokenizer, seed=seed)
     trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
@@ -351,6 +352,9 @@ def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenize
     assert len(evaluations) == 3 and all("eval_f1" in entry for entry in evaluations)  # reported every epoch
     assert losses[-1] < 0.8 * losses[0]
     assert majority < 0.3  # "description" questions: 138 of the 500
-    # Measured with seeds 0-2: about 0.6 accuracy after 3 epochs from scratch (the paper reaches 0.96 pretrained).
-    assert evaluations[-1]["eval_accuracy"] > 0.5
+    # Measured with seeds 0-2: 0.7-0.76 accuracy after 3 epochs from scratch (the paper reaches 0.964 pretrained).
+    assert evaluations[-1]["eval_accuracy"] > 0.6
     assert evaluations[-1]["eval_f1"] > 0.3
+    # predict() returns the rows in the dataset's order (training batches are grouped by length, evaluation's not).
+    predictions = trainer.predict(test.select(range(100)))
+    assert predictions.label_ids.tolist() == test["label"][:100]

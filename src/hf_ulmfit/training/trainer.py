@@ -19,7 +19,7 @@ import os
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, EvalLoopOutput, get_last_checkpoint
@@ -181,13 +181,18 @@ class UlmfitTrainer(Trainer):
     def _get_train_sampler(self, train_dataset=None):
         train_dataset = train_dataset if train_dataset is not None else self.train_dataset
         column = self.args.length_column_name
-        if self.args.train_sampling_strategy != "group_by_length" or column not in train_dataset.column_names:
+        if self.args.train_sampling_strategy != "group_by_length" or column not in getattr(train_dataset, "column_names", ()):
             return super()._get_train_sampler(train_dataset)
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         self.train_sampler = EpochSeededLengthGroupedSampler(
             self.args.train_batch_size * self.args.gradient_accumulation_steps, train_dataset[column], seed
         )
         return self.train_sampler
+
+    def _get_eval_sampler(self, eval_dataset):
+        # Evaluation and `predict` keep the dataset's order, so predictions line up with its rows (the Trainer would
+        # shuffle them with group_by_length); only training batches are grouped by length.
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def begin_epoch(self, epochs_done: float) -> None:
         """Called as each epoch starts; `epochs_done` is fractional when a run resumes in the middle of one."""

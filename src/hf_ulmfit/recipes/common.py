@@ -8,6 +8,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import train_tokenizer
+from ..training import UlmfitTrainer
 from .arguments import ModelArguments, TokenizerArguments
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,11 @@ def checkpoint_to_resume(training_args) -> str | None:
 def model_summary(config: AwdLstmConfig) -> dict:
     names = ["vocab_size", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt", "max_len"]
     return {name: getattr(config, name) for name in names}
+
+
+def train_and_evaluate(model, tokenizer, tokenized, training_args) -> tuple[UlmfitTrainer, dict]:
+    """Train on ``tokenized["train"]`` (resuming an interrupted run), then evaluate on ``tokenized["validation"]``."""
+    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
+                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
+    trainer.train(resume_from_checkpoint=checkpoint_to_resume(training_args))
+    return trainer, trainer.evaluate()

@@ -9,9 +9,8 @@ from transformers import AutoTokenizer
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
-from ..training import UlmfitTrainer
 from .arguments import DataArguments
-from .common import checkpoint_to_resume, describe_tokenizer, model_summary
+from .common import describe_tokenizer, model_summary, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 from .pretrain import language_model_results
@@ -57,10 +56,7 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
             logger.info("added %d target-domain words to the vocabulary", len(added_words))
     tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
-                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=checkpoint_to_resume(training_args))
-    metrics = trainer.evaluate()
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
     record = {
         "stage": "finetune-lm",
         "dataset": data_args.dataset,

@@ -4,9 +4,8 @@ import logging
 
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
-from ..training import UlmfitTrainer
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .common import checkpoint_to_resume, describe_tokenizer, model_summary, new_config, tokenizer_for
+from .common import describe_tokenizer, model_summary, new_config, tokenizer_for, train_and_evaluate
 from .corpus import drop_blank_documents, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 
@@ -28,10 +27,7 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
-                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=checkpoint_to_resume(training_args))
-    metrics = trainer.evaluate()
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
     record = {
         "stage": "pretrain",
         "dataset": data_args.dataset,

@@ -7,9 +7,8 @@ from transformers import AutoTokenizer
 
 from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
-from ..training import UlmfitTrainer
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .common import checkpoint_to_resume, describe_tokenizer, model_summary, new_config, tokenizer_for
+from .common import describe_tokenizer, model_summary, new_config, tokenizer_for, train_and_evaluate
 from .corpus import load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 
@@ -63,10 +62,8 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
     tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
-                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=checkpoint_to_resume(training_args))
-    results = {"validation": classifier_results(trainer.evaluate())}
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    results = {"validation": classifier_results(metrics)}
     if "test" in tokenized:
         results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
     record = {

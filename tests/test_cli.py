@@ -219,6 +219,7 @@ def test_push_to_hub_flag_uploads_at_the_end_of_training(workdir, data_dir, fine
         files = hub.files["someone/pushed"]
     assert "model.safetensors" in files and "README.md" in files
     assert json.loads(files["ulmfit_run.json"])["stage"] == "train-classifier"
+    assert 'pipeline("text-classification", model="someone/pushed"' in files["README.md"].decode()
 
 
 def load_file_from_bytes(data: bytes) -> dict:

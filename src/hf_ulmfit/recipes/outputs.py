@@ -43,6 +43,8 @@ def save_stage_output(model, tokenizer, output_dir: str, record: dict, hub_reque
     parent_record = _parent_record(record.get("base_model"))
     if parent_record:
         record["previous_stages"] = parent_record.get("previous_stages", []) + [_without_history(parent_record)]
+    if hub_request:
+        record["model_name"] = hub_request["repo_id"]  # the card's usage snippet names the repository
     (folder / RUN_RECORD_FILE).write_text(json.dumps(record, indent=2, default=str))
     write_model_card(folder, record)
     logger.info("saved %s to %s", record.get("stage"), folder)

@@ -252,3 +252,22 @@ def test_bad_data_and_missing_models_stop_with_a_clear_message(tmp_path, data_di
                    "--output_dir", tmp_path / "c") == 1
     assert "topic" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_interrupted_pretraining_resumes_from_its_newest_checkpoint(tmp_path, data_dir):
+    out = tmp_path / "interrupted"
+    common = ["pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 3, "--max_eval_samples", 1,
+              "--vocab_size", 300, *TINY_MODEL, "--bptt", 16, "--per_device_train_batch_size", 4, "--save_strategy",
+              "steps", "--save_steps", 2, "--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true",
+              "--output_dir", out]
+    # The first run stops after 2 steps (as if interrupted right after its checkpoint), keeping checkpoint-2.
+    assert run_cli(*common, "--max_steps", 2) == 0
+    first_state_file = out / "checkpoint-2" / "trainer_state.json"
+    first_state = json.loads(first_state_file.read_text())
+    first_state["log_history"].append({"step": 2, "written_by_the_interrupted_run": True})
+    first_state_file.write_text(json.dumps(first_state))
+    # Run again: it must continue from checkpoint-2 (its state, history included), not start over.
+    assert run_cli(*common, "--max_steps", 4) == 0
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    assert {"step": 2, "written_by_the_interrupted_run": True} in state["log_history"]

@@ -247,6 +247,8 @@ class AwdLstmPreTrainedModel(PreTrainedModel):
     base_model_prefix = "awd_lstm"
     main_input_name = "input_ids"
     _is_stateful = True
+    # Losses are means over the batch; Trainer must not treat them as sums normalised by num_items_in_batch.
+    accepts_loss_kwargs = False
     _no_split_modules = ["WeightDroppedLstm"]
 
     @torch.no_grad()
@@ -424,7 +426,8 @@ class AwdLstmForCausalLM(AwdLstmPreTrainedModel, GenerationMixin):
         if logits.size(1) != input_length(labels, shift_labels):
             raise ValueError("logits_to_keep cannot be combined with labels: the loss needs every position's logits")
         logits = order.slots_to_reading(logits)
-        targets = order.to_reading(shift_labels if shift_labels is not None else labels)
+        # Contiguous: the loss flattens targets with view(), and stream batches are strided views of their rows.
+        targets = order.to_reading(shift_labels if shift_labels is not None else labels).contiguous()
         reading_mask = order.reading_mask(targets.size(1))
         if reading_mask is not None:
             targets = targets.masked_fill(~reading_mask, -100)

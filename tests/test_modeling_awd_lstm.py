@@ -334,3 +334,16 @@ def test_base_model_returns_state_and_hidden_states():
     assert out.last_hidden_state.shape == (2, 5, 16)
     assert [h.shape[-1] for h in out.hidden_states] == [24, 24, 16]
     assert [layer[0].shape for layer in out.state] == [(1, 2, 24), (1, 2, 24), (1, 2, 16)]
+
+
+def test_language_model_stream_batches_feed_the_model_directly():
+    from hf_ulmfit.data import LanguageModelStream
+
+    documents = [random_ids(n, seed=n).tolist() for n in (40, 55, 31, 70)]
+    stream = LanguageModelStream(documents, batch_size=3, seq_len=10, shuffle=False)
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    state, losses = None, []
+    for batch in stream:  # strided views of the stream's rows
+        out = model(**batch, state=state)
+        state, losses = out.state, losses + [out.loss]
+    assert len(losses) == len(stream) and all(torch.isfinite(loss) for loss in losses)

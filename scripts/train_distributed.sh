@@ -10,6 +10,6 @@ processes="$1"; shift
 if [ "${CPU:-0}" = 1 ]; then
   # `accelerate launch --cpu` starts a single process; --multi_gpu with ACCELERATE_USE_CPU starts real CPU ranks.
   export ACCELERATE_USE_CPU=1 OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-  exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/hf_ulmfit.py "$@" --use_cpu true
+  exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/run_hf_ulmfit.py "$@" --use_cpu true
 fi
-exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/hf_ulmfit.py "$@"
+exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/run_hf_ulmfit.py "$@"

@@ -271,3 +271,23 @@ def test_interrupted_pretraining_resumes_from_its_newest_checkpoint(tmp_path, da
     state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
     assert {"step": 2, "written_by_the_interrupted_run": True} in state["log_history"]
+
+
+def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path, data_dir):
+    """scripts/train_distributed.sh: two real CPU ranks (accelerate launch, gloo), one output folder."""
+    out = tmp_path / "ddp-classifier"
+    repo = Path(__file__).resolve().parents[1]
+    completed = subprocess.run(
+        ["bash", str(repo / "scripts" / "train_distributed.sh"), "2", "train-classifier", "--dataset", "trec",
+         "--data_dir", str(data_dir), "--max_train_samples", "200", "--max_eval_samples", "100", "--vocab_size", "300",
+         *TINY_MODEL, "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--save_strategy", "no",
+         "--disable_tqdm", "true", "--report_to", "none", "--output_dir", str(out)],
+        env=dict(os.environ, CPU="1"), capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "process 0 of 2: training on cpu" in completed.stderr
+    assert "process 1 of 2: training on cpu" in completed.stderr
+    assert completed.stderr.count("saved train-classifier") == 1  # only the main process writes
+    record = json.loads((out / "ulmfit_run.json").read_text())
+    assert record["stage"] == "train-classifier"
+    assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6

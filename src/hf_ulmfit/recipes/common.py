@@ -65,5 +65,7 @@ def train_and_evaluate(model, tokenizer, tokenized, training_args) -> tuple[Ulmf
     """Train on ``tokenized["train"]`` (resuming an interrupted run), then evaluate on ``tokenized["validation"]``."""
     trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
                             eval_dataset=tokenized["validation"], processing_class=tokenizer)
+    logger.info("process %d of %d: training on %s", training_args.process_index, training_args.world_size,
+                training_args.device)
     trainer.train(resume_from_checkpoint=checkpoint_to_resume(training_args))
     return trainer, trainer.evaluate()

@@ -70,7 +70,7 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
         "training": training_summary(training_args),
         "results": {"validation": language_model_results(metrics)},
     }
-    save_stage_output(trainer.model, tokenizer, training_args.output_dir, record, hub_request)
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
     return record
 
 

@@ -34,11 +34,14 @@ def take_hub_request(training_args) -> dict | None:
     }
 
 
-def save_stage_output(model, tokenizer, output_dir: str, record: dict, hub_request: dict | None = None) -> Path:
-    """Save a loadable folder (safetensors weights, model code, tokenizer), `ulmfit_run.json` and a model card;
-    upload it when `hub_request` (from `take_hub_request`) says so."""
+def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_request: dict | None = None) -> Path:
+    """Save the trained model as a loadable folder (safetensors weights, model code, tokenizer), `ulmfit_run.json`
+    and a model card; upload it when `hub_request` (from `take_hub_request`) says so. In a multi-process run only the
+    main process writes and uploads."""
     folder = Path(output_dir)
-    model.save_pretrained(folder)
+    if not trainer.is_world_process_zero():
+        return folder
+    trainer.model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     parent_record = _parent_record(record.get("base_model"))
     if parent_record:

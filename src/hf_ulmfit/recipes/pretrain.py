@@ -39,7 +39,7 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
         "training": training_summary(training_args),
         "results": {"validation": language_model_results(metrics)},
     }
-    save_stage_output(trainer.model, tokenizer, training_args.output_dir, record, hub_request)
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
     return record
 
 

@@ -78,7 +78,7 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
         "training": training_summary(training_args),
         "results": results,
     }
-    save_stage_output(trainer.model, tokenizer, training_args.output_dir, record, hub_request)
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
     return record
 
 

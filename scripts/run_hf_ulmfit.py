@@ -1,4 +1,4 @@
-"""Thin entry point: `python scripts/hf_ulmfit.py SUBCOMMAND ...` equals `hf-ulmfit SUBCOMMAND ...`, and is what
+"""Thin entry point: `python scripts/run_hf_ulmfit.py SUBCOMMAND ...` (not named hf_ulmfit.py, which would shadow the package) equals `hf-ulmfit SUBCOMMAND ...`, and is what
 `accelerate launch` and `torchrun` start once per process (see scripts/train_distributed.sh)."""
 
 import sys

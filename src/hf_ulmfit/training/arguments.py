@@ -7,6 +7,8 @@ Defaults that differ from `TrainingArguments` are fastai's: Adam betas (0.9, 0.9
 
 from dataclasses import dataclass, field
 
+import torch
+
 from transformers import TrainingArguments
 
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")
@@ -71,6 +73,8 @@ class UlmfitTrainingArguments(TrainingArguments):
         if self.uses_freezing and self.ddp_find_unused_parameters is None:
             # Frozen groups get no gradient: DDP must expect parameters without one (see unfreezing.py).
             self.ddp_find_unused_parameters = True
+        if not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinned memory only helps copies to an accelerator
         super().__post_init__()
 
     @property

@@ -8,7 +8,6 @@ Defaults that differ from `TrainingArguments` are fastai's: Adam betas (0.9, 0.9
 from dataclasses import dataclass, field
 
 import torch
-
 from transformers import TrainingArguments
 
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")

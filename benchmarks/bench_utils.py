@@ -61,3 +61,16 @@ class Stopwatch:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def matmul_gflops(torch, size: int = 2048, repeats: int = 3) -> float:
+    """Best fp32 matmul rate of `repeats` products of `size`-square matrices, in this process, now: the reference
+    peak for the share-of-peak figure (g), taken next to the measurement because other jobs change the load."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.matmul(a, b)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best

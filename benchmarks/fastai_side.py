@@ -26,6 +26,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     reset_peak_rss,
     rss_kib,
+    matmul_gflops,
     steady_step_seconds,
     write_result,
 )
@@ -98,11 +99,12 @@ def lm_throughput(args):
     with learn.no_bar(), learn.no_logging():
         learn.fit(1, 1e-3, cbs=StepClock())
     seconds = steady_step_seconds(timestamps, args.warmup + 1)
+    peak_here = matmul_gflops(torch)
     tokens_per_step = BATCH_SIZE * BPTT
     write_result(args.out, {
         "side": "fastai", "bench": "lm_throughput", "vocab": args.vocab, "precision": "fp32",
         "step_seconds": seconds, "tokens_per_step": tokens_per_step,
-        "tokens_per_second": [tokens_per_step / s for s in seconds],
+        "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
         "how": "language_model_learner(pretrained=False).fit (fastai Adam, AR/TAR via RNNRegularizer), steps timed end to end",
         "versions": fastai_versions(),
     })
@@ -157,7 +159,7 @@ def generate(args):
         seconds.append(watch.seconds)
     write_result(args.out, {
         "side": "fastai", "bench": "generate", "prompt_tokens": prompt_tokens, "new_tokens": args.new_tokens,
-        "seconds": seconds, "how": "LMLearner.predict(n_words=200) (samples; re-reads the whole prefix every word)",
+        "seconds": seconds, "how": "LMLearner.predict(n_words=N) (samples; re-reads the whole prefix every word)",
         "output_words": len(text.split()), "mkldnn": not args.no_mkldnn,
     })
 

@@ -27,6 +27,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     reset_peak_rss,
     rss_kib,
+    matmul_gflops,
     steady_step_seconds,
     write_result,
 )
@@ -205,12 +206,13 @@ def lm_throughput(args):
     train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
     trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     trainer.train()
-    seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
+    seconds = steady_step_seconds(timestamps, args.warmup + 1)
+    peak_here = matmul_gflops(torch)  # the first timestamp is train begin
     tokens_per_step = BATCH_SIZE * BPTT
     write_result(args.out, {
         "side": "ours", "bench": "lm_throughput", "vocab": args.vocab, "precision": "bf16" if args.bf16 else "fp32",
         "step_seconds": seconds, "tokens_per_step": tokens_per_step,
-        "tokens_per_second": [tokens_per_step / s for s in seconds],
+        "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
         "how": "UlmfitTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
         "versions": {"hf_ulmfit": hf_ulmfit.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
     })
@@ -442,8 +444,9 @@ def accuracy(args):
                                     train_dataset=train, processing_class=tokenizer)
             trainer.train()
     timings["classifier_seconds"] = watch.seconds
-    predictions = trainer.predict(test)
-    accuracy_ = float((predictions.predictions.argmax(-1) == np.array(test["label"])).mean())
+    predictions = trainer.predict(test).predictions
+    logits = predictions[0] if isinstance(predictions, tuple) else predictions  # (logits, pooled_features)
+    accuracy_ = float((logits.argmax(-1) == np.array(test["label"])).mean())
     write_result(args.out, {
         "side": "ours", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
         "test_accuracy": accuracy_, "n_test": len(test), "lm_valid_loss": lm_eval.get("eval_loss"), **timings,

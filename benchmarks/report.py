@@ -106,13 +106,22 @@ def main():
     plot_data["throughput"] = throughput
 
     # (g) fraction of the matmul peak -------------------------------------------------------------------------------
+    def share_of_peak(runs, vocab):
+        """Achieved GFLOP/s over the fp32 matmul peak measured in the same process (else the run's best peak)."""
+        shares = []
+        for r in runs:
+            peak = r.get("matmul_fp32_gflops_here") or fp32_peak
+            if peak:
+                shares += [t * flops_per_token(vocab) / 1e9 / peak for t in r["tokens_per_second"]]
+        return med(shares)
+
     for vocab in (60_000, 30_000):
-        ours, theirs = throughput[vocab]
-        if ours and fp32_peak:
-            achieved = ours * flops_per_token(vocab) / 1e9
-            rows.append((f"(g) LM training, vocab {vocab // 1000}k: share of fp32 matmul peak", f"{achieved / fp32_peak:.0%}",
-                         f"{theirs * flops_per_token(vocab) / 1e9 / fp32_peak:.0%}" if theirs else "n/a", "—",
-                         "report", None))
+        ours = share_of_peak(side(f"lm_throughput_{vocab}", "ours"), vocab)
+        theirs = share_of_peak(side(f"lm_throughput_{vocab}", "fastai"), vocab)
+        if ours is not None:
+            flag = " (†)" if ours > 1 or (theirs or 0) > 1 else ""
+            rows.append((f"(g) LM training, vocab {vocab // 1000}k: achieved FLOP/s as a share of the fp32 matmul peak{flag}",
+                         f"{ours:.0%}", f"{theirs:.0%}" if theirs is not None else "n/a", "—", "report", None))
 
     # (b) classifier inference --------------------------------------------------------------------------------------
     ours_c, fastai_c = side("classify", "ours"), side("fastai" and "classify", "fastai")
@@ -176,8 +185,8 @@ def main():
             last = tokens == memory_lengths[-1]
             rows.append((f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)", fmt(o), fmt(f),
                          fmt(f / o) if o and f else "n/a", "flat in length" if last else "—",
-                         (small[0] is not None and large[0] is not None and large[0] <= max(1.5 * small[0], small[0] + 64))
-                         if last else None))
+                         (large[0] <= max(1.5 * small[0], small[0] + 64))
+                         if last and small[0] is not None and large[0] is not None and len(memory_lengths) > 1 else None))
         if mode == "train":
             for tokens in memory_lengths:
                 _, _, o_saved, f_saved = memory[(mode, tokens)]
@@ -265,7 +274,7 @@ def make_plots(data) -> list[str]:
         fig.savefig(PLOTS / "lm_throughput.png", dpi=110)
         plt.close(fig)
         written.append("lm_throughput.png")
-    if data.get("memory"):
+    if data.get("memory") and any(v[0] is not None or v[1] is not None for v in data["memory"].values()):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
         for ax, mode, title in zip(axes, ("infer", "train"), ("inference (no_grad)", "training forward+backward")):
             lengths = sorted({n for m, n in data["memory"] if m == mode})
@@ -289,13 +298,13 @@ def make_plots(data) -> list[str]:
     if data.get("tokenize"):
         bars.update({f"(e) {k}": v for k, v in data["tokenize"].items()})
     if bars:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=(8, 4))
         labels = list(bars)
         colors = ["tab:orange" if ("fastai" in k or "get_preds" in k or "predict" in k) and "ours" not in k else "tab:blue"
                   for k in labels]
         ax.barh(labels, [bars[k] for k in labels], color=colors)
         ax.set_xscale("log")
-        ax.set_xlabel("reviews per second (log scale; blue = hf-ulmfit, orange = fastai)")
+        ax.set_xlabel("reviews/s, log scale (blue: hf-ulmfit, orange: fastai)")
         ax.set_title("(b) classification and (e) tokenisation")
         fig.tight_layout()
         fig.savefig(PLOTS / "reviews_per_second.png", dpi=110)
@@ -321,7 +330,8 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
         f"- CPU: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']:.0f} GiB RAM. "
         f"AVX2: {'yes' if machine['avx2'] else 'no'}; AVX-512: {'yes' if machine['avx512f'] else 'no'}; "
         f"AVX512-BF16: {'yes' if machine['avx512_bf16'] else 'no'}; AMX-BF16: {'yes' if machine['amx_bf16'] else 'no'}.",
-        f"- Measured matmul peak (2048x2048, {peaks[0]['threads'] if peaks else '?'} threads, best of several): "
+        f"- Measured matmul rate (fp32 2048x2048, bf16 1024x1024, {peaks[0]['threads'] if peaks else '?'} threads, best of "
+        f"5, {len(peaks)} measurement(s) in the run): "
         f"fp32 {fmt(fp32_peak)} GFLOP/s, bf16 {fmt(bf16_peak)} GFLOP/s"
         + (" — bf16 is emulated on this CPU (no AVX512-BF16/AMX), so fp32 is each library's best setting here and the"
            " headline comparison is fp32 vs fp32." if not machine["amx_bf16"] and not machine["avx512_bf16"] else "."),
@@ -352,6 +362,10 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
     ]
     for name, ours, theirs, ratio, target, met in rows:
         lines.append(f"| {name} | {ours} | {theirs} | {ratio} | {target} | {'' if met is None else ('yes' if met else '**no**')} |")
+    if any("(†)" in row[0] for row in rows):
+        lines += ["", "(†) Above 100%: the matmul rate used as the peak was measured under a heavier load from other "
+                  "jobs than the training steps it is compared with (the machine was shared), so this share is not "
+                  "meaningful in this run; the full mode measures the peak inside each training process."]
     lines += ["", *[f"![{p}](plots/{p})" for p in plots], ""]
     kernels = results.get("lstm_kernels", {}).get("machine", [])
     if kernels:

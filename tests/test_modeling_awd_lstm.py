@@ -347,3 +347,15 @@ def test_language_model_stream_batches_feed_the_model_directly():
         out = model(**batch, state=state)
         state, losses = out.state, losses + [out.loss]
     assert len(losses) == len(stream) and all(torch.isfinite(loss) for loss in losses)
+
+
+def test_single_step_calls_use_the_native_kernel_and_restore_onednn():
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    ids = random_ids(2, 6)
+    whole = model(ids)
+    state, logits = None, []
+    for step in range(6):  # one-token calls, as in generation, run on PyTorch's native LSTM kernel
+        out = model(ids[:, step : step + 1], state=state)
+        state, logits = out.state, logits + [out.logits]
+    torch.testing.assert_close(torch.cat(logits, 1), whole.logits, rtol=1e-5, atol=1e-5)
+    assert torch.backends.mkldnn.enabled

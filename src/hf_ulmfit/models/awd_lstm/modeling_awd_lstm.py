@@ -69,6 +69,8 @@ def _cpu_runs_bf16_lstm() -> bool:
 
 
 CPU_RUNS_BF16_LSTM = _cpu_runs_bf16_lstm()
+# Calls this short run on PyTorch's native CPU LSTM kernel instead of oneDNN's (see WeightDroppedLstm._run).
+SHORT_CALL_STEPS = 2
 
 
 class WeightDroppedLstm(nn.Module):
@@ -101,6 +103,18 @@ class WeightDroppedLstm(nn.Module):
         return self._run(hidden, state, weights, lengths)
 
     def _run(self, hidden, state, weights, lengths):
+        if hidden.device.type == "cpu" and hidden.size(1) <= SHORT_CALL_STEPS:
+            # oneDNN lays the weights out anew on every call (measured: 8-10 ms for a 1152-wide layer), which dwarfs
+            # a one-step call such as a generation step; PyTorch's native kernel has no such fixed cost.
+            onednn_enabled = torch.backends.mkldnn.enabled
+            torch.backends.mkldnn.enabled = False
+            try:
+                return self._run_kernel(hidden, state, weights, lengths)
+            finally:
+                torch.backends.mkldnn.enabled = onednn_enabled
+        return self._run_kernel(hidden, state, weights, lengths)
+
+    def _run_kernel(self, hidden, state, weights, lengths):
         if lengths is None:
             output, h, c = torch.lstm(hidden, state, weights, True, 1, 0.0, self.training, False, True)
             return output, (h, c)

@@ -359,3 +359,25 @@ def test_single_step_calls_use_the_native_kernel_and_restore_onednn():
         state, logits = out.state, logits + [out.logits]
     torch.testing.assert_close(torch.cat(logits, 1), whole.logits, rtol=1e-5, atol=1e-5)
     assert torch.backends.mkldnn.enabled
+
+
+def test_classifier_draws_dropconnect_once_per_document():
+    config = tiny_config(num_labels=2, bptt=8, max_len=1000)
+    model = AwdLstmForSequenceClassification(config).train()
+    weight_shapes = {tuple(layer.weight_hh.shape) for layer in model.awd_lstm.layers}
+
+    def weight_sized_tensors_saved(length: int) -> int:
+        storages = set()
+
+        def pack(tensor):
+            if tuple(tensor.shape) in weight_shapes:
+                storages.add(tensor.untyped_storage().data_ptr())
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model(random_ids(2, length), labels=torch.tensor([0, 1])).loss.backward()
+        return len(storages)
+
+    # Every chunk is kept for back-propagation; with one draw per document, 8 chunks keep no more dropped
+    # hidden-to-hidden copies than 2 chunks do.
+    assert weight_sized_tensors_saved(64) == weight_sized_tensors_saved(16)

@@ -88,13 +88,22 @@ class WeightDroppedLstm(nn.Module):
         self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
         self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
 
+    def dropped_weights(self) -> list[torch.Tensor]:
+        """The kernel's weights with a fresh DropConnect draw on the hidden-to-hidden matrix (none in eval mode)."""
+        weight_hh = F.dropout(self.weight_hh, self.weight_dropout, self.training)
+        return [self.weight_ih, weight_hh, self.bias_ih, self.bias_hh]
+
     def forward(
-        self, hidden: torch.Tensor, state: LayerState, lengths: torch.Tensor | None = None
+        self,
+        hidden: torch.Tensor,
+        state: LayerState,
+        lengths: torch.Tensor | None = None,
+        weights: list[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, LayerState]:
         """`hidden`: `(batch, length, input_size)`, valid steps first; with `lengths`, each row stops at its length,
-        so the returned state is the state after that row's last valid step (padded outputs are zero)."""
-        weight_hh = F.dropout(self.weight_hh, self.weight_dropout, self.training)
-        weights = [self.weight_ih, weight_hh, self.bias_ih, self.bias_hh]
+        so the returned state is the state after that row's last valid step (padded outputs are zero). `weights`
+        (from `dropped_weights`) reuses one DropConnect draw across calls; by default each call draws anew."""
+        weights = weights if weights is not None else self.dropped_weights()
         if hidden.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not CPU_RUNS_BF16_LSTM:
             # This CPU has no bf16 LSTM kernel: run the recurrence in the weights' precision, the rest stays autocast.
             with torch.autocast("cpu", enabled=False):
@@ -315,14 +324,20 @@ class AwdLstmModel(AwdLstmPreTrainedModel):
             (reference.new_zeros(1, batch_size, layer.hidden_size),) * 2 for layer in self.layers
         )
 
+    def dropped_layer_weights(self) -> list[list[torch.Tensor]]:
+        """One DropConnect draw for every layer, to share across the chunks of one document."""
+        return [layer.dropped_weights() for layer in self.layers]
+
     def encode(
         self,
         input_ids: torch.Tensor,
         state: State | None = None,
         lengths: torch.Tensor | None = None,
         output_hidden_states: bool = False,
+        layer_weights: list[list[torch.Tensor]] | None = None,
     ) -> AwdLstmModelOutput:
-        """Run input that is already in reading order (valid tokens first, `lengths` per row when padded)."""
+        """Run input that is already in reading order (valid tokens first, `lengths` per row when padded).
+        `layer_weights` (from `dropped_layer_weights`) reuses one DropConnect draw across calls."""
         if state is None:
             state = self.initial_state(input_ids.size(0), self.embeddings.weight)
         elif len(state) != len(self.layers):
@@ -330,7 +345,8 @@ class AwdLstmModel(AwdLstmPreTrainedModel):
         hidden = self.input_dropout(self.embedding_dropout(input_ids, self.embeddings))
         new_state, layer_outputs = [], []
         for index, layer in enumerate(self.layers):
-            hidden, layer_state = layer(hidden, state[index], lengths)
+            weights = layer_weights[index] if layer_weights is not None else None
+            hidden, layer_state = layer(hidden, state[index], lengths, weights)
             new_state.append(layer_state)
             layer_outputs.append(hidden)
             if index < len(self.hidden_dropouts):
@@ -550,6 +566,9 @@ class AwdLstmForSequenceClassification(AwdLstmPreTrainedModel):
         lengths_list = lengths.tolist()
         bptt, max_len = self.config.bptt, self.config.max_len
 
+        # One DropConnect draw for the whole document (AWD-LSTM's per-sequence mask): the kept chunks then share a
+        # single dropped copy of each hidden-to-hidden matrix for back-propagation instead of one copy per chunk.
+        weights = self.awd_lstm.dropped_layer_weights() if self.training else None
         state, kept_outputs, kept_masks = None, [], []
         for start in range(0, lengths_list[0], bptt):
             running = sum(1 for n in lengths_list if n > start)
@@ -557,7 +576,7 @@ class AwdLstmForSequenceClassification(AwdLstmPreTrainedModel):
             if state is not None:
                 state = tuple(tuple(s[:, :running].detach() for s in layer) for layer in state)
             with torch.set_grad_enabled(torch.is_grad_enabled() and bool(keep_rows.any())):
-                outputs = self.awd_lstm.encode(tokens[:running, start : start + bptt], state)
+                outputs = self.awd_lstm.encode(tokens[:running, start : start + bptt], state, layer_weights=weights)
             state = outputs.state
             if not bool(keep_rows.any()):
                 continue

@@ -74,3 +74,21 @@ def matmul_gflops(torch, size: int = 2048, repeats: int = 3) -> float:
         torch.matmul(a, b)
         best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
     return best
+
+
+def peak_memory_result(side: str, mode: str, run, document, saved: dict) -> dict:
+    """Measure one side's memory benchmark the same way for both libraries: warm up on a short prefix, then run the
+    whole document and report peak RSS over the baseline (and bytes saved for backward, which `run` adds to
+    ``saved["bytes"]``, in training mode)."""
+    run(document[:, :200])  # warm-up: kernels, gradient buffers
+    saved["bytes"] = 0
+    baseline = rss_kib("VmRSS")
+    reset_peak_rss()
+    with Stopwatch() as watch:
+        run(document)
+    peak = rss_kib("VmHWM")
+    return {
+        "side": side, "bench": "memory", "mode": mode, "tokens": int(document.shape[1]),
+        "baseline_kib": baseline, "peak_kib": peak, "peak_over_baseline_mib": (peak - baseline) / 1024,
+        "saved_for_backward_mib": saved["bytes"] / 2**20 if mode == "train" else None, "seconds": watch.seconds,
+    }

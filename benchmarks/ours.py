@@ -25,8 +25,7 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     PREPARED,
     Stopwatch,
-    reset_peak_rss,
-    rss_kib,
+    peak_memory_result,
     matmul_gflops,
     steady_step_seconds,
     write_result,
@@ -316,18 +315,7 @@ def memory(args):
         model.zero_grad(set_to_none=False)
         return loss
 
-    run(document[:, :200])  # warm-up: kernels, gradient buffers
-    saved["bytes"] = 0
-    baseline = rss_kib("VmRSS")
-    reset_peak_rss()
-    with Stopwatch() as watch:
-        run(document)
-    peak = rss_kib("VmHWM")
-    write_result(args.out, {
-        "side": "ours", "bench": "memory", "mode": args.mode, "tokens": int(document.shape[1]),
-        "baseline_kib": baseline, "peak_kib": peak, "peak_over_baseline_mib": (peak - baseline) / 1024,
-        "saved_for_backward_mib": saved["bytes"] / 2**20 if args.mode == "train" else None, "seconds": watch.seconds,
-    })
+    write_result(args.out, peak_memory_result("ours", args.mode, run, document, saved))
 
 
 # ---------------------------------------------------------------------------------------------------------------------

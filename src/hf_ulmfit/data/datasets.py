@@ -240,17 +240,24 @@ def _all_column_names(dataset: datasets.DatasetDict) -> set[str]:
     return {column for split in dataset.values() for column in split.column_names}
 
 
-def _select_text_column(dataset: datasets.DatasetDict, text_column: str) -> datasets.DatasetDict:
-    for split_name, split in dataset.items():
-        if text_column not in split.column_names:
+def _require_column(dataset: datasets.DatasetDict, column: str, standard_name: str, role: str,
+                    splits=None) -> datasets.DatasetDict:
+    """Check that `column` is in every split of `splits` (default: all) and rename it to `standard_name`."""
+    for split_name in splits if splits is not None else dataset:
+        split = dataset[split_name]
+        if column not in split.column_names:
             raise ValueError(
-                f"Text column {text_column!r} not found in split {split_name!r}; available columns: {split.column_names}."
+                f"{role} column {column!r} not found in split {split_name!r}; available columns: {split.column_names}."
             )
-    if text_column != "text":
-        if "text" in _all_column_names(dataset):
-            raise ValueError(f"Cannot rename {text_column!r} to 'text': a 'text' column already exists.")
-        dataset = dataset.rename_column(text_column, "text")
+    if column != standard_name:
+        if standard_name in _all_column_names(dataset):
+            raise ValueError(f"Cannot rename {column!r} to {standard_name!r}: a {standard_name!r} column already exists.")
+        dataset = dataset.rename_column(column, standard_name)
     return dataset
+
+
+def _select_text_column(dataset: datasets.DatasetDict, text_column: str) -> datasets.DatasetDict:
+    return _require_column(dataset, text_column, "text", "Text")
 
 
 def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
@@ -271,16 +278,8 @@ def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
 
 def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_splits) -> datasets.DatasetDict:
     """Rename the label column to ``label`` and make it a ClassLabel whose names come from train."""
-    labelled = {name: split for name, split in dataset.items() if name not in unlabelled_splits}
-    for split_name, split in labelled.items():
-        if label_column not in split.column_names:
-            raise ValueError(
-                f"Label column {label_column!r} not found in split {split_name!r}; available columns: {split.column_names}."
-            )
-    if label_column != "label":
-        if "label" in _all_column_names(dataset):
-            raise ValueError(f"Cannot rename {label_column!r} to 'label': a 'label' column already exists.")
-        dataset = dataset.rename_column(label_column, "label")
+    labelled = [name for name in dataset if name not in unlabelled_splits]
+    dataset = _require_column(dataset, label_column, "label", "Label", splits=labelled)
     if TRAIN_SPLIT not in labelled:
         raise ValueError(f"Labels need a {TRAIN_SPLIT!r} split to define the classes; splits: {list(dataset)}.")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from transformers import AutoConfig, AutoTokenizer
 
 from ..data import prepare_classification_dataset, tokenize_dataset
@@ -45,8 +46,7 @@ def classifier_probabilities(model_path: str, dataset, batch_size: int, workdir:
         raise ValueError(f"{model_path} was trained on labels {labels}, the data has {data_labels}")
     tokenized = prepare_classification_dataset(dataset, tokenizer)
     logits = _trainer(model, tokenizer, batch_size, workdir).predict(tokenized).predictions
-    logits = logits - logits.max(-1, keepdims=True)
-    return np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), labels
+    return torch.from_numpy(logits).softmax(-1).numpy(), labels
 
 
 def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path) -> dict:

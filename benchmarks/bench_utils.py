@@ -76,19 +76,35 @@ def matmul_gflops(torch, size: int = 2048, repeats: int = 3) -> float:
     return best
 
 
+# Memory either side may take beyond its baseline in the memory benchmark (d). A document that needs more fails
+# cleanly with "out of memory" instead of pushing the machine into the kernel's OOM killer.
+MEMORY_BUDGET_GIB = float(os.environ.get("BENCH_MEMORY_BUDGET_GIB", 16))
+
+
 def peak_memory_result(side: str, mode: str, run, document, saved: dict) -> dict:
     """Measure one side's memory benchmark the same way for both libraries: warm up on a short prefix, then run the
     whole document and report peak RSS over the baseline (and bytes saved for backward, which `run` adds to
-    ``saved["bytes"]``, in training mode)."""
+    ``saved["bytes"]``, in training mode). The address space is capped at the baseline plus MEMORY_BUDGET_GIB; a run
+    that needs more is reported as out of memory rather than measured."""
     run(document[:, :200])  # warm-up: kernels, gradient buffers
     saved["bytes"] = 0
     baseline = rss_kib("VmRSS")
+    limit = rss_kib("VmSize") * 1024 + int(MEMORY_BUDGET_GIB * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
     reset_peak_rss()
+    out_of_memory = None
     with Stopwatch() as watch:
-        run(document)
+        try:
+            run(document)
+        except (MemoryError, RuntimeError) as error:
+            if not isinstance(error, MemoryError) and "alloc" not in str(error).lower():
+                raise
+            out_of_memory = str(error).splitlines()[0][:300]
     peak = rss_kib("VmHWM")
     return {
         "side": side, "bench": "memory", "mode": mode, "tokens": int(document.shape[1]),
-        "baseline_kib": baseline, "peak_kib": peak, "peak_over_baseline_mib": (peak - baseline) / 1024,
-        "saved_for_backward_mib": saved["bytes"] / 2**20 if mode == "train" else None, "seconds": watch.seconds,
+        "baseline_kib": baseline, "peak_kib": peak,
+        "peak_over_baseline_mib": None if out_of_memory else (peak - baseline) / 1024,
+        "saved_for_backward_mib": saved["bytes"] / 2**20 if mode == "train" and not out_of_memory else None,
+        "seconds": watch.seconds, "memory_budget_gib": MEMORY_BUDGET_GIB, "out_of_memory": out_of_memory,
     }

@@ -170,7 +170,7 @@ def main():
                     "`torch.backends.mkldnn.enabled = False`, on both sides.")
 
     # (d) memory ----------------------------------------------------------------------------------------------------
-    memory = {}
+    memory, out_of_memory = {}, {}
     memory_lengths = sorted({int(b.split("_")[-1]) for b in results if b.startswith("memory_")}) or [1_000]
     for mode in ("infer", "train"):
         for tokens in memory_lengths:
@@ -182,20 +182,33 @@ def main():
                 ours[0].get("saved_for_backward_mib") if ours else None,
                 theirs[0].get("saved_for_backward_mib") if theirs else None,
             )
+            # the memory budget (GiB) a side ran out of, or None
+            out_of_memory[(mode, tokens)] = tuple(
+                r[0]["memory_budget_gib"] if r and r[0].get("out_of_memory") else None for r in (ours, theirs))
+
+    def memory_cell(value, budget_gib):
+        return f"out of memory (> {budget_gib:g} GiB)" if budget_gib else fmt(value)
+
     for mode, label in (("infer", "inference (no_grad)"), ("train", "training forward+backward")):
         small, large = memory[(mode, memory_lengths[0])], memory[(mode, memory_lengths[-1])]
         for tokens in memory_lengths:
             o, f, _, _ = memory[(mode, tokens)]
+            o_oom, f_oom = out_of_memory[(mode, tokens)]
             last = tokens == memory_lengths[-1]
-            rows.append((f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)", fmt(o), fmt(f),
-                         fmt(f / o) if o and f else "n/a", "flat (≤ +50% or +64 MiB)" if last else "—",
-                         (large[0] <= max(1.5 * small[0], small[0] + 64))
-                         if last and small[0] is not None and large[0] is not None and len(memory_lengths) > 1 else None))
+            flat = None
+            if last and len(memory_lengths) > 1:
+                flat = False if o_oom else (large[0] <= max(1.5 * small[0], small[0] + 64)
+                                            if small[0] is not None and large[0] is not None else None)
+            ratio = fmt(f / o) if o and f else (f"> {fmt(f_oom * 1024 / o)}" if f_oom and o else "n/a")
+            rows.append((f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)",
+                         memory_cell(o, o_oom), memory_cell(f, f_oom), ratio,
+                         "flat (≤ +50% or +64 MiB)" if last else "—", flat))
         if mode == "train":
             for tokens in memory_lengths:
                 _, _, o_saved, f_saved = memory[(mode, tokens)]
-                rows.append((f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)", fmt(o_saved),
-                             fmt(f_saved), "—", "—", None))
+                o_oom, f_oom = out_of_memory[(mode, tokens)]
+                rows.append((f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)",
+                             memory_cell(o_saved, o_oom), memory_cell(f_saved, f_oom), "—", "—", None))
     plot_data["memory"] = memory
 
     # (e) tokenisation ----------------------------------------------------------------------------------------------

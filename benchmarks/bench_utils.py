@@ -22,6 +22,13 @@ BATCH_SIZE, BPTT = 64, 72
 MAX_LEN = 72 * 20  # fastai's classifier keeps the outputs of the last 1440 tokens
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the kernel lists them (/proc/cpuinfo), e.g. avx2, avx512_bf16, amx_bf16."""
+    cpuinfo = Path("/proc/cpuinfo")
+    match = re.search(r"^flags\s*:(.*)$", cpuinfo.read_text(), re.MULTILINE) if cpuinfo.exists() else None
+    return set(match.group(1).split()) if match else set()
+
+
 def write_result(path: str | os.PathLike, result: dict) -> None:
     result = {**result, "load_average": os.getloadavg(), "python": sys.version.split()[0]}
     Path(path).parent.mkdir(parents=True, exist_ok=True)

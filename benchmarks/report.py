@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import BATCH_SIZE, BPTT, EMBEDDING_SIZE, HIDDEN_SIZE, NUM_LAYERS, RESULTS, ROOT  # noqa: E402
+from bench_utils import BATCH_SIZE, BPTT, EMBEDDING_SIZE, HIDDEN_SIZE, NUM_LAYERS, RESULTS, ROOT, cpu_flags  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "RESULTS.md"
 PLOTS = ROOT / "benchmarks" / "plots"
@@ -52,8 +52,7 @@ def fmt(value, digits=3):
 def machine_facts() -> dict:
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = re.search(r"Model name:\s+(.+)", lscpu)
-    flags = re.search(r"Flags:\s+(.+)", lscpu)
-    flags = set(flags.group(1).split()) if flags else set()
+    flags = cpu_flags()
     memory = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
     return {
         "cpu": model.group(1).strip() if model else platform.processor(),

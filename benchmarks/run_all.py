@@ -8,7 +8,6 @@ other jobs on a shared machine hits both alike; the report takes medians and rat
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import PREPARED, RESULTS, ROOT, WORK  # noqa: E402
+from bench_utils import PREPARED, RESULTS, ROOT, WORK, cpu_flags  # noqa: E402
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
 SCRIPT = {"ours": ROOT / "benchmarks" / "ours.py", "fastai": ROOT / "benchmarks" / "fastai_side.py"}
@@ -63,11 +62,6 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
     return json.loads(out.read_text())
 
 
-def native_cpu_bf16() -> bool:
-    flags = set(re.findall(r"\w+", Path("/proc/cpuinfo").read_text())) if Path("/proc/cpuinfo").exists() else set()
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
 def alternate(rounds: int, command: str, name: str, ours_args=(), fastai_args=(), sides=("ours", "fastai")):
     for r in range(rounds):
         for side in sides if r % 2 == 0 else tuple(reversed(sides)):
@@ -106,7 +100,7 @@ def main():
             alternate(s["lm_rounds"], "lm_throughput", f"lm_throughput_{vocab}", common, common)
         # One bf16 row for ours where the CPU computes bf16 natively. Without AVX512-BF16/AMX bf16 matmuls are
         # emulated at well under 1 GFLOP/s (matmul_peak shows it), and one standard-size step would take an hour.
-        if s["lm_bf16"] and native_cpu_bf16():
+        if s["lm_bf16"] and cpu_flags() & {"avx512_bf16", "amx_bf16"}:
             run("ours", "lm_throughput", "lm_throughput_60000_bf16__ours__r0", "--vocab", 60_000, "--steps", s["lm_steps"],
                 "--warmup", s["lm_warmup"], "--bf16")
     if wanted("classify"):

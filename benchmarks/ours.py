@@ -205,8 +205,8 @@ def lm_throughput(args):
     train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
     trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     trainer.train()
-    seconds = steady_step_seconds(timestamps, args.warmup + 1)
-    peak_here = matmul_gflops(torch)  # the first timestamp is train begin
+    seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
+    peak_here = matmul_gflops(torch)
     tokens_per_step = BATCH_SIZE * BPTT
     write_result(args.out, {
         "side": "ours", "bench": "lm_throughput", "vocab": args.vocab, "precision": "bf16" if args.bf16 else "fp32",

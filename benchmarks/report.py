@@ -359,7 +359,8 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
            ": the machine was shared with other jobs, so absolute numbers are noisy; the ratios come from interleaved "
            "measurements."),
         "- GPU: none in this session (the device tool reported no machine lent to this task), so the GPU runs of "
-        "(a)-(c) are not done yet; `run.sh` on a CUDA machine runs the same code there (see below).",
+        "(a)-(c) are not done yet. Our side's benchmark code pins the CPU (`use_cpu=True`, `device=\"cpu\"`) while "
+        "fastai picks a GPU by itself, so a GPU run needs our side made device-aware first.",
         f"- Versions: torch {v.get('torch', '?')}, transformers {v.get('transformers', '?')}, hf-ulmfit "
         f"{v.get('hf_ulmfit', '?')}, fastai {v.get('fastai', '?')}, spaCy {v.get('spacy', '?')}.",
         "",
@@ -385,7 +386,7 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
     if any("(†)" in row[0] for row in rows):
         lines += ["", "(†) Above 100%: the matmul rate used as the peak was measured under a heavier load from other "
                   "jobs than the training steps it is compared with (the machine was shared), so this share is not "
-                  "meaningful in this run; the full mode measures the peak inside each training process."]
+                  "meaningful in this run; rerun on a quiet machine."]
     lines += ["", *[f"![{p}](plots/{p})" for p in plots], ""]
     kernels = results.get("lstm_kernels", {}).get("machine", [])
     if kernels:

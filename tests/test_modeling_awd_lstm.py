@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
-from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import EmbeddingDropout, LockedDropout, WeightDroppedLstm
+from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import AwdLstmCache, EmbeddingDropout, LockedDropout, WeightDroppedLstm
 
 VOCAB = 97
 
@@ -74,32 +74,81 @@ def _count_tokens_read(model):
     return counts, handle
 
 
-def test_generate_with_carried_state_matches_recomputing_the_prefix():
+GENERATION_MODES = {
+    "greedy": dict(do_sample=False),
+    "sampling": dict(do_sample=True, top_k=20),
+    "beam_search": dict(do_sample=False, num_beams=4),
+}
+
+
+@pytest.mark.parametrize("mode", list(GENERATION_MODES))
+def test_generate_with_carried_state_matches_recomputing_the_prefix(mode):
     model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
     prompt = random_ids(2, 9)
-    settings = dict(max_new_tokens=12, do_sample=False, pad_token_id=1)
+    settings = dict(max_new_tokens=12, pad_token_id=1, **GENERATION_MODES[mode])
+    torch.manual_seed(1)
     carried = model.generate(prompt, use_cache=True, **settings)
+    torch.manual_seed(1)
     recomputed = model.generate(prompt, use_cache=False, **settings)
     assert carried.shape == (2, 21)
     assert torch.equal(carried, recomputed)
 
-    # Each decode step reads one token, however long the prefix: O(1) per step.
+
+@pytest.mark.parametrize("mode", list(GENERATION_MODES))
+def test_each_decoding_step_reads_one_token(mode):
+    """O(1) per step: after the prompt, every step reads only the newest token, however long the prefix."""
+    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
     counts, handle = _count_tokens_read(model)
-    model.generate(random_ids(1, 40), use_cache=True, **settings)
+    model.generate(random_ids(1, 40), use_cache=True, max_new_tokens=12, pad_token_id=1, **GENERATION_MODES[mode])
     handle.remove()
     assert counts == [40] + [1] * 11
 
 
-def test_sampling_and_beam_search_use_the_carried_state():
+def test_generate_triggers_no_deprecation_warning(recwarn, caplog):
     model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
-    prompt = random_ids(2, 6)
-    beams = dict(max_new_tokens=6, num_beams=3, do_sample=False, pad_token_id=1)
-    assert torch.equal(model.generate(prompt, use_cache=True, **beams), model.generate(prompt, use_cache=False, **beams))
-    torch.manual_seed(1)
-    sampled = model.generate(prompt, do_sample=True, top_k=20, max_new_tokens=6, pad_token_id=1)
-    torch.manual_seed(1)
-    resampled = model.generate(prompt, do_sample=True, top_k=20, max_new_tokens=6, pad_token_id=1, use_cache=False)
-    assert torch.equal(sampled, resampled)
+    with caplog.at_level("WARNING", logger="transformers"):
+        for settings in GENERATION_MODES.values():
+            model.generate(random_ids(2, 5), max_new_tokens=4, pad_token_id=1, **settings)
+    messages = [str(w.message) for w in recwarn] + [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "deprecat" in m.lower()], messages
+
+
+def test_forward_returns_a_cache_only_when_asked():
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    ids = random_ids(2, 7)
+    assert model(ids).cache is None
+    cached = model(ids, use_cache=True)
+    assert isinstance(cached.cache, AwdLstmCache) and cached.cache.get_seq_length() == 7
+    assert all(torch.equal(a, b) for layer, other in zip(cached.state, cached.cache.state) for a, b in zip(layer, other))
+    with pytest.raises(ValueError, match="either as `state` or as `cache`"):
+        model(ids, state=cached.state, cache=cached.cache)
+
+
+def test_explicit_state_and_cache_continue_a_text_alike():
+    """`state=` (the name truncated BPTT uses) and `cache=AwdLstmCache(state)` (generate's) give the same logits as
+    reading the whole text at once."""
+    model = AwdLstmForCausalLM(tiny_config()).eval()
+    ids = random_ids(2, 12)
+    whole = model(ids).logits[:, 8:]
+    first = model(ids[:, :8])
+    by_state = model(ids[:, 8:], state=first.state).logits
+    by_cache = model(ids[:, 8:], cache=AwdLstmCache(first.state)).logits
+    torch.testing.assert_close(by_state, whole)
+    torch.testing.assert_close(by_cache, whole)
+
+
+def test_generate_continues_from_a_cache_the_user_passes():
+    """A cache that has read the first columns of `input_ids` is continued, as with transformers' KV caches."""
+    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    prompt = random_ids(1, 10)
+    settings = dict(max_new_tokens=6, do_sample=False, pad_token_id=1)
+    reference = model.generate(prompt, **settings)
+    cache = model(prompt[:, :7], use_cache=True).cache
+    counts, handle = _count_tokens_read(model)
+    continued = model.generate(prompt, cache=cache, **settings)
+    handle.remove()
+    assert torch.equal(continued, reference)
+    assert counts == [3] + [1] * 5
 
 
 def test_left_padded_batch_generates_as_each_prompt_alone():

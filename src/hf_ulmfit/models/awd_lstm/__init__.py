@@ -1,5 +1,6 @@
 from .configuration_awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmConfig
 from .modeling_awd_lstm import (
+    AwdLstmCache,
     AwdLstmCausalLMOutput,
     AwdLstmForCausalLM,
     AwdLstmForSequenceClassification,

@@ -1,11 +1,12 @@
 """Model cards filled from a stage's run record, with evaluation results as `model-index` metadata."""
 
+from importlib.resources import files
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-# Jinja templates at the top of the repository (the package is installed editable from its checkout).
-TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "model_cards"
+# Jinja templates shipped inside the package (package data), so wheel and editable installs read the same files.
+TEMPLATE_DIR = files("hf_ulmfit") / "model_cards"
 TEMPLATES = {"language-model": "language_model.md", "classifier": "classifier.md"}
 DATASET_IDS = {
     "imdb": "stanfordnlp/imdb", "trec": "CogComp/trec", "sms_spam": "ucirvine/sms_spam",
@@ -15,10 +16,7 @@ METRIC_NAMES = {"accuracy": "Accuracy", "f1": "Macro F1", "perplexity": "Perplex
 
 
 def _template_text(kind: str) -> str:
-    path = TEMPLATE_DIR / TEMPLATES[kind]
-    if not path.is_file():
-        raise FileNotFoundError(f"model card template {path} not found: install hf-ulmfit from its repository checkout")
-    return path.read_text()
+    return (TEMPLATE_DIR / TEMPLATES[kind]).read_text(encoding="utf-8")
 
 
 def build_model_card(record: dict) -> ModelCard:

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Sets up .venv and runs the test suite on the local datasets in ../shared/data (offline).
+# Sets up the test environments and runs the test suite offline, on the local datasets in ../shared/data, twice:
+# with the newest releases pip finds (.venv) and with the oldest transformers the package declares (.venv-oldest,
+# constraints-oldest.txt). HF_ULMFIT_TEST_OLDEST=0 skips the second run. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 export HF_ULMFIT_DATA="${HF_ULMFIT_DATA:-$PWD/../shared/data}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/python -m pytest "$@"
+
+run_suite() {
+  local venv=$1
+  echo "== test suite with transformers $("$venv/bin/python" -c 'import transformers; print(transformers.__version__)')"
+  "$venv/bin/python" -m pytest "${@:2}"
+}
+
+bash scripts/setup.sh .venv
+run_suite .venv "$@"
+if [ "${HF_ULMFIT_TEST_OLDEST:-1}" != 0 ]; then
+  bash scripts/setup.sh .venv-oldest constraints-oldest.txt
+  run_suite .venv-oldest "$@"
+fi

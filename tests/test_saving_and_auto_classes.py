@@ -115,7 +115,7 @@ def test_text_generation_pipeline(saved_folders, tokenizer):
     as_ids = generate("Who wrote", max_new_tokens=6, do_sample=False, return_tensors=True)
     assert list(as_ids[0]["generated_token_ids"]) == tokens[0].tolist()
     # The text: whether the continuation keeps the space after the prompt differs between transformers releases
-    # (5.4 cuts the decoded full text after the prompt; 5.24 decodes the new tokens alone, and a Metaspace decoder
+    # (5.6 cuts the decoded full text after the prompt; 5.24 decodes the new tokens alone, and a Metaspace decoder
     # drops a text's leading space), so the words are compared.
     continuation = generate("Who wrote", max_new_tokens=6, do_sample=False, return_full_text=False)
     new_tokens = tokens[0, prompt["input_ids"].shape[1]:]

@@ -36,9 +36,9 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     gradual_unfreezing: bool | None = field(
         default=False,
-        metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time (if the epochs "
-                          "are fewer than the groups, at evenly spaced steps). None: the stage decides (train-classifier: "
-                          "on with a pretrained encoder, off from scratch)."},
+        metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time (see "
+                          "unfreeze_all_by_end for runs with fewer epochs than groups). None: the stage decides "
+                          "(train-classifier: on with a pretrained encoder, off from scratch)."},
     )
     unfreeze_every_epochs: float = field(default=1.0, metadata={"help": "Gradual unfreezing: epochs per stage."})
     unfreeze_at_steps: list[int] | None = field(

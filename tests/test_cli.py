@@ -370,6 +370,10 @@ def test_every_command_takes_a_dataset_given_as_a_path(workdir, csv_folder, scra
     assert json.loads((lm / "ulmfit_run.json").read_text())["dataset"] == str(csv_folder)
     assert run_cli("evaluate", "--model_name_or_path", lm, "--dataset", csv_folder, "--split", "test") == 0
     assert (lm / "eval_results_my-questions_test.json").is_file()
+    # pretrain on the folder's text (its labels are ignored).
+    assert run_cli("pretrain", "--dataset", csv_folder, "--vocab_size", 200, *TINY_MODEL, "--num_train_epochs", 1,
+                   "--bptt", 16, *QUICK_TRAINING, "--output_dir", workdir / "folder-pretrained") == 0
+    assert json.loads((workdir / "folder-pretrained" / "ulmfit_run.json").read_text())["train_documents"] == 396  # 1% held out
     # tokenizer (train-classifier is the scratch_classifier fixture).
     assert run_cli("tokenizer", "--dataset", csv_folder / "train.csv", "--vocab_size", 200, "--output_dir",
                    workdir / "folder-tokenizer") == 0

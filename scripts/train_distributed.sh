@@ -4,12 +4,17 @@
 #
 #   GPUs:  bash scripts/train_distributed.sh 4 train-classifier --model_name_or_path runs/imdb-lm --dataset imdb --output_dir runs/clas
 #   CPU:   CPU=1 bash scripts/train_distributed.sh 2 train-classifier ...   (gloo; two real processes)
+#
+# Relative paths in the arguments are the caller's: the script runs in the folder it is called from. It uses the
+# repository's .venv when there is one, else the `accelerate` on PATH.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo="$(cd "$(dirname "$0")/.." && pwd)"
 processes="$1"; shift
+accelerate="$repo/.venv/bin/accelerate"
+[ -x "$accelerate" ] || accelerate="$(command -v accelerate)"
 if [ "${CPU:-0}" = 1 ]; then
   # `accelerate launch --cpu` starts a single process; --multi_gpu with ACCELERATE_USE_CPU starts real CPU ranks.
   export ACCELERATE_USE_CPU=1 OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-  exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/run_hf_ulmfit.py "$@" --use_cpu true
+  exec "$accelerate" launch --multi_gpu --num_processes "$processes" "$repo/scripts/run_hf_ulmfit.py" "$@" --use_cpu true
 fi
-exec .venv/bin/accelerate launch --multi_gpu --num_processes "$processes" scripts/run_hf_ulmfit.py "$@"
+exec "$accelerate" launch --multi_gpu --num_processes "$processes" "$repo/scripts/run_hf_ulmfit.py" "$@"

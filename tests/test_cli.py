@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -274,15 +275,17 @@ def test_interrupted_pretraining_resumes_from_its_newest_checkpoint(tmp_path, da
 
 
 def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path, data_dir):
-    """scripts/train_distributed.sh: two real CPU ranks (accelerate launch, gloo), one output folder."""
+    """scripts/train_distributed.sh: two real CPU ranks (accelerate launch, gloo), one output folder. Called from
+    another folder with a relative --output_dir, which must be the caller's, not the repository's."""
     out = tmp_path / "ddp-classifier"
     repo = Path(__file__).resolve().parents[1]
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # accelerate without .venv
     completed = subprocess.run(
         ["bash", str(repo / "scripts" / "train_distributed.sh"), "2", "train-classifier", "--dataset", "trec",
          "--data_dir", str(data_dir), "--max_train_samples", "200", "--max_eval_samples", "100", "--vocab_size", "300",
          *TINY_MODEL, "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--save_strategy", "no",
-         "--disable_tqdm", "true", "--report_to", "none", "--output_dir", str(out)],
-        env=dict(os.environ, CPU="1"), capture_output=True, text=True, timeout=600,
+         "--disable_tqdm", "true", "--report_to", "none", "--output_dir", "ddp-classifier"],
+        env=dict(os.environ, CPU="1", PATH=path), cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "process 0 of 2: training on cpu" in completed.stderr
@@ -291,3 +294,256 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["stage"] == "train-classifier"
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6
+
+
+# --- defaults on a new dataset: a CSV folder given as a path ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def csv_folder(workdir, data_dir):
+    """A dataset nobody prepared: train.csv and test.csv with TREC questions, written as plain CSV files."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    folder = workdir / "my-questions"
+    folder.mkdir()
+    trec = pq.read_table(data_dir / "trec" / "train.parquet").to_pylist()
+    for split, rows in (("train", trec[:400]), ("test", trec[400:500])):
+        table = [{"text": row["text"], "label": row["coarse_label"]} for row in rows]
+        datasets.Dataset.from_list(table).to_csv(folder / f"{split}.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scratch_classifier(workdir, csv_folder):
+    out = workdir / "scratch-classifier"
+    assert run_cli("train-classifier", "--dataset", csv_folder, "--vocab_size", 300, *TINY_MODEL,
+                   "--num_train_epochs", 1, *QUICK_TRAINING, "--output_dir", out) == 0
+    return out
+
+
+def test_from_scratch_classifier_trains_every_layer_from_the_start(scratch_classifier, csv_folder):
+    record = json.loads((scratch_classifier / "ulmfit_run.json").read_text())
+    assert record["base_model"] is None and record["dataset"] == str(csv_folder)
+    assert record["training"]["gradual_unfreezing"] is False  # the stage default from scratch
+
+
+def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(caplog):
+    from hf_ulmfit.recipes.train_classifier import TRAINING_DEFAULTS, TrainClassifierArguments, resolve_gradual_unfreezing
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    def resolved(model_name_or_path, **overrides):
+        args = UlmfitTrainingArguments(output_dir="unused", **{**TRAINING_DEFAULTS, **overrides})
+        resolve_gradual_unfreezing(TrainClassifierArguments(model_name_or_path=model_name_or_path), args)
+        return args
+
+    assert resolved(None).gradual_unfreezing is False and not resolved(None).uses_freezing
+    pretrained = resolved("some/lm")
+    assert pretrained.gradual_unfreezing is True and pretrained.ddp_find_unused_parameters is True
+    assert resolved("some/lm", gradual_unfreezing=False).gradual_unfreezing is False
+    with caplog.at_level("WARNING"):
+        assert resolved(None, gradual_unfreezing=True).gradual_unfreezing is True  # asked for: kept, with a warning
+    assert "trained from scratch" in caplog.text and "--gradual_unfreezing false" in caplog.text
+
+
+def test_fewer_epochs_than_layer_groups_still_train_the_embedding(finetuned_lm, classifier):
+    """The classifier fixture trains 2 epochs (5 layer groups): the unfreezing is spread, so the embedding trains."""
+    record = json.loads((classifier / "ulmfit_run.json").read_text())
+    assert record["training"]["gradual_unfreezing"] is True and record["training"]["num_train_epochs"] == 2
+    language_model, trained = load_file(finetuned_lm / "model.safetensors"), load_file(classifier / "model.safetensors")
+    name = "awd_lstm.embeddings.weight"
+    assert trained[name].shape == language_model[name].shape
+    assert not torch.equal(trained[name], language_model[name])
+
+
+def test_every_command_takes_a_dataset_given_as_a_path(workdir, csv_folder, scratch_classifier, pretrained_lm):
+    # evaluate: the dataset path must not end up in the file names.
+    assert run_cli("evaluate", "--model_name_or_path", scratch_classifier, "--dataset", csv_folder, "--split",
+                   "test") == 0
+    results = json.loads((scratch_classifier / "eval_results_my-questions_test.json").read_text())
+    assert sum(map(sum, results["confusion_matrix"])) == 100
+    assert (scratch_classifier / "confusion_matrix_my-questions_test.png").stat().st_size > 1000
+    # finetune-lm, then evaluate a language model, on the folder.
+    lm = workdir / "folder-lm"
+    assert run_cli("finetune-lm", "--model_name_or_path", pretrained_lm, "--dataset", csv_folder, "--num_train_epochs", 1,
+                   "--bptt", 24, *QUICK_TRAINING, "--output_dir", lm) == 0
+    assert json.loads((lm / "ulmfit_run.json").read_text())["dataset"] == str(csv_folder)
+    assert run_cli("evaluate", "--model_name_or_path", lm, "--dataset", csv_folder, "--split", "test") == 0
+    assert (lm / "eval_results_my-questions_test.json").is_file()
+    # pretrain on the folder's text (its labels are ignored).
+    assert run_cli("pretrain", "--dataset", csv_folder, "--vocab_size", 200, *TINY_MODEL, "--num_train_epochs", 1,
+                   "--bptt", 16, *QUICK_TRAINING, "--output_dir", workdir / "folder-pretrained") == 0
+    assert json.loads((workdir / "folder-pretrained" / "ulmfit_run.json").read_text())["train_documents"] == 396  # 1% held out
+    # tokenizer (train-classifier is the scratch_classifier fixture).
+    assert run_cli("tokenizer", "--dataset", csv_folder / "train.csv", "--vocab_size", 200, "--output_dir",
+                   workdir / "folder-tokenizer") == 0
+    assert len(AutoTokenizer.from_pretrained(workdir / "folder-tokenizer")) == 200
+
+
+def test_several_text_columns_are_parsed_and_joined(tmp_path):
+    from hf_ulmfit.cli.main import parse
+
+    for flags in (["--text_column", "subject", "body"], ["--text_column", "subject,body"]):
+        data_args = parse("train-classifier", [*flags, "--output_dir", str(tmp_path)])[1]
+        assert data_args.text_column == ["subject", "body"]
+    mails = tmp_path / "mails.csv"
+    mails.write_text("subject,body,label\n" + ("Lunch?,Shall we eat at noon?,personal\nInvoice 42,Please pay by Friday.,work\n"
+                                             "Re: lunch,Yes noon works.,personal\nQ3 report,Numbers attached.,work\n") * 4)
+    from hf_ulmfit.recipes.arguments import DataArguments
+    from hf_ulmfit.recipes.corpus import load_splits
+
+    dataset = load_splits(DataArguments(dataset=str(mails), text_column=["subject", "body"], validation_size=4),
+                          labelled=True)
+    texts = [text for split in ("train", "validation", "test") for text in dataset[split]["text"]]
+    assert len(texts) == 16
+    assert "xxfld Lunch?xxfld Shall we eat at noon?" in texts
+    assert all(text.startswith("xxfld ") and text.count("xxfld") == 2 for text in texts)
+
+
+# --- bad input: a clear error before training, naming what and where -----------------------------------------------------
+
+
+def test_single_class_data_is_refused(tmp_path, capsys):
+    one_class = tmp_path / "one_class.csv"
+    one_class.write_text("text,topic\n" + "".join(f"Who is person {i} ?,HUM\n" for i in range(20)))
+    assert run_cli("train-classifier", "--dataset", one_class, "--label_column", "topic", "--output_dir",
+                   tmp_path / "out") == 1
+    error = capsys.readouterr().err
+    assert "Label column 'topic'" in error and "single class ('HUM')" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_model_folders_fail_at_once_naming_them(tmp_path, csv_folder, capsys, monkeypatch):
+    from hf_ulmfit.recipes.checks import looks_local
+
+    assert looks_local("./typo") and looks_local("/abs/typo") and looks_local("a/b/c") and looks_local(str(tmp_path / "x"))
+    assert not looks_local("someone/model") and not looks_local("gpt2")
+    missing = tmp_path / "runs" / "clasifier"
+    assert run_cli("evaluate", "--model_name_or_path", missing, "--dataset", csv_folder) == 1
+    assert f"model folder '{missing}' does not exist" in capsys.readouterr().err
+    assert not missing.exists()  # evaluate creates no folder for a model that is not there
+    monkeypatch.chdir(tmp_path)
+    commands = [["predict", "--model_name_or_path", "./typo-model", "--texts", "hi"],
+                ["generate", "--model_name_or_path", "./typo-model"],
+                ["finetune-lm", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
+                ["train-classifier", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
+                ["train-classifier", "--tokenizer_name_or_path", "./typo-model", "--output_dir", "out"]]
+    for command in commands:
+        assert run_cli(*command) == 1, command
+        assert "'./typo-model' does not exist" in capsys.readouterr().err, command
+
+
+def test_new_model_settings_with_a_language_model_are_refused(tmp_path, finetuned_lm, capsys):
+    assert run_cli("train-classifier", "--model_name_or_path", finetuned_lm, "--vocab_size", 300, "--embedding_size", 8,
+                   "--tokenizer_kind", "word", "--output_dir", tmp_path / "out") == 1
+    error = capsys.readouterr().err
+    assert "--tokenizer_kind, --vocab_size, --embedding_size" in error and str(finetuned_lm) in error
+
+
+def test_a_tokenizer_that_does_not_fit_the_model_is_refused_up_front(tmp_path, finetuned_lm, data_dir, capsys):
+    mismatched = tmp_path / "mismatched-lm"
+    AutoModelForCausalLM.from_pretrained(finetuned_lm).save_pretrained(mismatched)
+    tokenizer = AutoTokenizer.from_pretrained(finetuned_lm)
+    tokenizer.add_tokens([f"brandnewword{index}" for index in range(3)])
+    tokenizer.save_pretrained(mismatched)
+    vocab_size = AutoModelForCausalLM.from_pretrained(finetuned_lm).config.vocab_size
+    for command in (["train-classifier", "--model_name_or_path", mismatched, "--output_dir", tmp_path / "out"],
+                    ["evaluate", "--model_name_or_path", mismatched, "--dataset", "trec", "--data_dir", data_dir]):
+        assert run_cli(*command) == 1
+        error = capsys.readouterr().err
+        assert f"has {vocab_size + 3} tokens but the model's embedding holds {vocab_size}" in error, command
+
+
+def test_truncated_or_nan_weights_are_refused(tmp_path, classifier, capsys):
+    import shutil
+
+    from safetensors.torch import save_file
+
+    truncated = tmp_path / "truncated"
+    shutil.copytree(classifier, truncated)
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    assert run_cli("predict", "--model_name_or_path", truncated, "--texts", "Who wrote Hamlet ?") == 1
+    error = capsys.readouterr().err
+    assert f"{weights} is not a readable safetensors file" in error and "truncated" in error
+
+    broken = tmp_path / "nan"
+    shutil.copytree(classifier, broken)
+    tensors = load_file(broken / "model.safetensors")
+    head_weight = next(name for name in sorted(tensors) if name.startswith("head.") and tensors[name].dim() == 2)
+    tensors[head_weight][0, 0] = float("nan")
+    save_file(tensors, broken / "model.safetensors", metadata={"format": "pt"})
+    assert run_cli("predict", "--model_name_or_path", broken, "--texts", "Who wrote Hamlet ?") == 1
+    assert "NaN or infinite values" in capsys.readouterr().err
+
+
+def test_bad_data_flags_and_files_get_one_clear_line(tmp_path, capsys):
+    assert run_cli("train-classifier", "--max_train_samples", 0, "--output_dir", tmp_path / "a") == 2
+    assert "--max_train_samples must be at least 1, got 0" in capsys.readouterr().err
+
+    unlabelled = tmp_path / "unlabelled.csv"
+    unlabelled.write_text("text,source\n" + "".join(f"Question number {i} ?,web\n" for i in range(20)))
+    assert run_cli("train-classifier", "--dataset", unlabelled, "--output_dir", tmp_path / "b") == 1
+    error = capsys.readouterr().err
+    assert "'label' not found" in error and "['text', 'source']" in error and "--label_column" in error
+
+    latin1 = tmp_path / "latin1"
+    latin1.mkdir()
+    (latin1 / "train.csv").write_bytes(b"text,label\nfine question ?,A\ncaf\xe9 question ?,B\n")
+    assert run_cli("tokenizer", "--dataset", latin1, "--output_dir", tmp_path / "c") == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{latin1 / 'train.csv'} is not valid UTF-8 (line 3, byte 32)" in error
+
+    one_line = tmp_path / "one_line.txt"
+    one_line.write_text("A single line of text.\n")
+    assert run_cli("tokenizer", "--dataset", one_line, "--output_dir", tmp_path / "d") == 1
+    error = capsys.readouterr().err
+    assert "has 1 row(s): too few to hold out a 'validation' split" in error and "--validation_size" in error
+
+
+def test_ensembles_of_classifiers_with_different_labels_are_refused(tmp_path, classifier, data_dir, capsys):
+    import shutil
+
+    relabelled = tmp_path / "relabelled"
+    shutil.copytree(classifier, relabelled)
+    config = json.loads((relabelled / "config.json").read_text())
+    config["id2label"]["0"] = "ABBREVIATION"
+    config["label2id"] = {label: int(index) for index, label in config["id2label"].items()}
+    (relabelled / "config.json").write_text(json.dumps(config))
+    for command in (["predict", "--texts", "Who wrote Hamlet ?"],
+                    ["evaluate", "--dataset", "trec", "--data_dir", data_dir, "--results_dir", tmp_path / "r"]):
+        assert run_cli(command[0], "--model_name_or_path", classifier, "--backward_model_name_or_path", relabelled,
+                       *command[1:]) == 1
+        error = capsys.readouterr().err
+        assert "different labels" in error and "'ABBR'" in error and "'ABBREVIATION'" in error, command
+
+
+def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, capsys):
+    assert run_cli("generate", "--model_name_or_path", finetuned_lm, "--prompt", "What is the", "--max_new_tokens", 4) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(finetuned_lm), AutoTokenizer.from_pretrained(finetuned_lm)
+    sequence = model.generate(**tokenizer("What is the", return_tensors="pt"), max_new_tokens=4, do_sample=False)[0]
+    assert printed == tokenizer.decode(sequence, skip_special_tokens=True)  # read as one text, spaces and all
+    assert printed.startswith("What is the")
+    # The continuation decoded alone loses its leading space ("name of"); joined to the prompt it must keep it.
+    from hf_ulmfit.recipes.inference import prompt_with_continuation
+
+    prompt_ids, full_ids = tokenizer("What is the")["input_ids"], tokenizer("What is the name of")["input_ids"]
+    assert full_ids[: len(prompt_ids)] == prompt_ids and tokenizer.decode(full_ids[len(prompt_ids):]) == "name of"
+    assert prompt_with_continuation(tokenizer, "What is the", prompt_ids, full_ids) == "What is the name of"
+
+
+def test_one_long_document_among_short_ones_is_batched_alone(classifier):
+    from hf_ulmfit.recipes.inference import class_probabilities, length_batches
+
+    short = ["Who wrote Hamlet ?", "What is the capital of France ?", "How far is the moon ?", "Name a bird ."]
+    long_document = " ".join(["When did the first person walk on the moon and who was it ?"] * 1500)  # ~20k tokens
+    texts = short[:2] + [long_document] + short[2:]
+    together, labels = class_probabilities(str(classifier), texts, batch_size=8, max_batch_tokens=4000)
+    alone = np.concatenate([class_probabilities(str(classifier), [text], 8, 4000)[0] for text in texts])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)  # same predictions, in the input order
+    lengths = [3, 20_000, 5, 7, 4, 6]
+    batches = length_batches(lengths, batch_size=2, max_batch_tokens=100)
+    assert sorted(index for batch in batches for index in batch) == list(range(6))
+    assert [1] in batches  # the long document alone: nothing is padded to its length
+    assert all(len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1])

@@ -194,6 +194,55 @@ def test_bad_inputs_give_clear_errors(tmp_path, sms_rows):
         load_text_dataset("wikitext-2", validation_size=0.1)
 
 
+def test_files_that_are_not_utf8_are_named_with_line_and_byte(tmp_path):
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("text,label\nfine,a\nalso fine,b\ncafé au lait,a\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=rf"^{latin1} is not valid UTF-8 \(line 4, byte 33\)"):
+        load_text_dataset(latin1)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "train.txt").write_text("good line\n")
+    (folder / "test.txt").write_bytes(b"ok\n\xff\n")
+    with pytest.raises(ValueError, match=rf"^{folder / 'test.txt'} is not valid UTF-8 \(line 2, byte 3\)"):
+        load_text_dataset(folder)
+
+
+def test_a_single_class_and_too_few_rows_are_refused(tmp_path, sms_rows):
+    path = tmp_path / "ham.csv"
+    datasets.Dataset.from_list([row for row in sms_rows if row["label"] == "ham"][:40]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"Label column 'label' of split 'train' holds a single class \('ham'\)"):
+        load_text_dataset(path)
+    two = tmp_path / "two.csv"
+    two.write_text("text,label\nfirst,a\nsecond,b\n")
+    with pytest.raises(ValueError, match=r"Cannot hold out a stratified 'test' split of 0.2 from 'train' \(2 rows, "
+                                         r"per class \{'a': 1, 'b': 1\}\).*give a test file \(test.csv\)"):
+        load_text_dataset(two)
+    one = tmp_path / "one.txt"
+    one.write_text("just one line\n")
+    with pytest.raises(ValueError, match=r"Split 'train' has 1 row\(s\): too few to hold out a 'validation' split"):
+        load_text_dataset(one, validation_size=0.1)
+
+
+def test_several_text_columns_are_joined_with_the_field_marker(tmp_path):
+    path = tmp_path / "mails.jsonl"
+    rows = [{"subject": "Lunch", "body": "At noon?", "label": "personal"}, {"subject": "", "body": "Pay.", "label": "work"}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for columns in (["subject", "body"], "subject,body"):
+        dataset = load_text_dataset(path, text_column=columns, label_column="")
+        assert dataset["train"]["text"][:] == ["xxfld Lunchxxfld At noon?", "xxfld xxfld Pay."]
+        assert set(dataset["train"].column_names) == {"text", "label"}
+    with pytest.raises(ValueError, match=r"Text column 'title' not found in split 'train'; available columns: "):
+        load_text_dataset(path, text_column=["subject", "title"])
+    rows[1]["body"] = None
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ValueError, match=r"Split 'train', column 'body': missing text at row\(s\) 1\."):
+        load_text_dataset(path, text_column=["subject", "body"])
+    rows[1]["body"] = "  "
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ValueError, match=r"column 'subject/body': empty text \(every field blank\) at row\(s\) 1\."):
+        load_text_dataset(path, text_column=["subject", "body"])
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Language-model streams
 # ---------------------------------------------------------------------------------------------------------------

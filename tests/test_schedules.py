@@ -121,6 +121,30 @@ def test_gradual_unfreezing_stages():
     assert trainable_group_count(everything, 4, 0.0, 0) == 4
 
 
+def test_short_runs_spread_the_unfreezing_so_every_group_trains(caplog):
+    from transformers import TrainerControl, TrainerState
+
+    from hf_ulmfit.training.unfreezing import GradualUnfreezingCallback, spread_unfreezing_steps
+
+    assert spread_unfreezing_steps(5, 100) == [20, 40, 60, 80]  # all 5 groups train for the last fifth
+    assert spread_unfreezing_steps(5, 2) == [0, 0, 1, 1]  # shorter than the group count: still all by the last step
+    groups = [{f"g{index}": torch.nn.Parameter(torch.zeros(1))} for index in range(5)]
+
+    def schedule(epochs, **flags):
+        args = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, num_train_epochs=epochs,
+                                       report_to=[], **flags)
+        callback = GradualUnfreezingCallback(groups)
+        state = TrainerState(max_steps=10 * epochs, num_train_epochs=epochs)
+        callback.on_train_begin(args, state, TrainerControl(), train_dataloader=range(10))
+        return callback.unfreeze_at_steps
+
+    assert schedule(2, unfreeze_all_by_end=True) == [4, 8, 12, 16]
+    assert schedule(5, unfreeze_all_by_end=True) is None  # one group per epoch reaches all five in epoch 5
+    with caplog.at_level("WARNING"):
+        assert schedule(2) is None  # the paper's epoch schedule, as asked, but not silently
+    assert "the bottom 3 of 5 groups never train" in caplog.text
+
+
 def test_arguments_reject_bad_values():
     with pytest.raises(ValueError, match="lr_schedule"):
         UlmfitTrainingArguments(output_dir="unused", lr_schedule="cosine", report_to=[])

@@ -6,7 +6,7 @@ import datasets
 import pytest
 from transformers import AutoTokenizer
 
-from hf_ulmfit.tokenization import SPECIAL_TOKENS, train_tokenizer
+from hf_ulmfit.tokenization import SPECIAL_TOKENS, TRAINED_SPECIAL_TOKENS, train_tokenizer
 from hf_ulmfit.tokenization.train import SPACE_MARKER
 
 
@@ -55,6 +55,9 @@ def trained(request, imdb_sample, names):
 def test_special_tokens_have_fastai_ids_and_bos_starts_every_text(trained):
     tokenizer, texts, _ = trained
     assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3]) == SPECIAL_TOKENS
+    # fastai's field marker follows at id 4 and stays one token inside text (multi-column documents).
+    assert tokenizer.convert_ids_to_tokens([4]) == ["xxfld"] == TRAINED_SPECIAL_TOKENS[4:]
+    assert 4 in tokenizer("xxfld Subject line xxfld the body")["input_ids"][1:2]
     assert (tokenizer.unk_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id) == (0, 1, 2, 3)
     encoded = tokenizer(texts[:20])["input_ids"]
     assert all(ids[0] == 2 for ids in encoded)
@@ -121,7 +124,7 @@ def test_word_vocabulary_follows_fastai_rules(imdb_sample):
         piece for text in texts for piece, _ in splitter.pre_tokenize_str(_normalized(tokenizer, text))
     )
     vocab = tokenizer.get_vocab()
-    words = set(vocab) - set(SPECIAL_TOKENS)
+    words = set(vocab) - set(TRAINED_SPECIAL_TOKENS)
     assert words == {word for word, count in counts.items() if count >= 3}
     capped = train_tokenizer(imdb_sample[0], kind="word", vocab_size=1000)
     assert len(capped) == 1000

@@ -9,18 +9,27 @@ Two sources:
   ``train.csv``, ``test.csv``, ``validation.csv``...), with configurable text and label columns.
 
 Datasets without a test split (sms_spam, names, a single file) get a stratified one, made with a fixed seed;
-``validation_size`` carves a validation split out of train the same way. Bad inputs fail loudly: missing files,
-missing columns (the message lists the available ones), empty texts (split, row and column named), missing labels,
-and labels in an evaluation split that train never saw. No row is ever dropped silently.
+``validation_size`` carves a validation split out of train the same way. Text kept in several columns (an email's
+subject and body) is joined into one ``text``, each field starting with the field marker ``xxfld`` (fastai's
+``text_cols``). Bad inputs fail loudly: missing files, files that are not UTF-8 (file, line and byte named), missing
+columns (the message lists the available ones), empty texts (split, row and column named), missing labels, a single
+class, labels in an evaluation split that train never saw, and too few rows to hold out a split. No row is ever
+dropped silently.
 """
 
 import os
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
+from datasets.exceptions import DatasetGenerationError
+
+from ..tokenization.special_tokens import FIELD_TOKEN
 
 
 DATA_DIR_ENV = "HF_ULMFIT_DATA"
@@ -103,7 +112,7 @@ def load_text_dataset(
     name_or_path: str | os.PathLike,
     *,
     data_dir: str | os.PathLike | None = None,
-    text_column: str = "text",
+    text_column: str | Sequence[str] = "text",
     label_column: str | None = None,
     test_size: float | int = 0.2,
     validation_size: float | int | None = None,
@@ -116,7 +125,8 @@ def load_text_dataset(
     Args:
         name_or_path: a name in ``NAMED_DATASETS`` or a path to a CSV/TSV/JSON/JSONL/Parquet/TXT file or a folder.
         data_dir: folder holding the named datasets (default: ``$HF_ULMFIT_DATA``).
-        text_column: column with the text, renamed to ``text`` (named datasets: ``text``).
+        text_column: column with the text, renamed to ``text`` (named datasets: ``text``); several columns (a list,
+            or names separated by commas) are joined into ``text``, each field preceded by ``xxfld``.
         label_column: column with the labels, renamed to ``label`` and encoded as a `ClassLabel` with sorted names.
             Default: the dataset's label column (``label``; trec ``coarse_label``, or pass ``"fine_label"``);
             for files ``label`` if present, else the data is treated as unlabelled. ``""`` ignores labels.
@@ -149,12 +159,23 @@ def load_text_dataset(
     if label_column:
         dataset = _encode_labels(dataset, label_column, unlabelled_splits)
     if "test" not in dataset and set(dataset) == {TRAIN_SPLIT} and label_column:
-        dataset = _split_off(dataset, "test", test_size, seed)
+        dataset = hold_out(dataset, "test", test_size, seed, remedy="add rows or give a test file (test.csv)")
     if validation_size:
         if "validation" in dataset:
             raise ValueError(f"{name!r} already has a validation split; leave validation_size unset.")
-        dataset = _split_off(dataset, "validation", validation_size, seed)
+        dataset = hold_out(dataset, "validation", validation_size, seed, remedy="add rows or change validation_size")
     return dataset
+
+
+def text_columns(text_column: str | Sequence[str]) -> list[str]:
+    """The text column names: one name, a list, or names separated by commas ("subject,body")."""
+    names = [text_column] if isinstance(text_column, str) else list(text_column)
+    columns = [part.strip() for name in names for part in name.split(",") if part.strip()]
+    if not columns:
+        raise ValueError(f"No text column given (got {text_column!r}).")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"Text columns {columns} name a column more than once.")
+    return columns
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
@@ -215,7 +236,8 @@ def _load_files(path: Path, max_files: int | None) -> datasets.DatasetDict:
     if len(builders) > 1:
         raise ValueError(f"Folder {path} mixes file types ({', '.join(sorted(builders))}); keep one type per folder.")
     # `datasets` infers the splits from file names (train/test/validation/valid/dev), like the Hub does.
-    dataset = datasets.load_dataset(str(path))
+    with _naming_undecodable_files([str(p) for p in files]):
+        dataset = datasets.load_dataset(str(path))
     if max_files:
         raise ValueError("max_files applies to named multi-shard datasets; point at the files you want instead.")
     return dataset
@@ -231,9 +253,51 @@ def _builder_for(path: Path) -> str:
 def _load_split_files(builder: str, split_files: dict[str, list[str]]) -> datasets.DatasetDict:
     extra = {"delimiter": "\t"} if builder == "csv" and all(f.endswith(".tsv") for fs in split_files.values() for f in fs) else {}
     # One call per split: splits may differ in schema (imdb's unsupervised labels are all null).
-    return datasets.DatasetDict(
-        {split: datasets.load_dataset(builder, data_files=files, split="train", **extra) for split, files in split_files.items()}
-    )
+    with _naming_undecodable_files([file for files in split_files.values() for file in files]):
+        return datasets.DatasetDict(
+            {split: datasets.load_dataset(builder, data_files=files, split="train", **extra)
+             for split, files in split_files.items()}
+        )
+
+
+@contextmanager
+def _naming_undecodable_files(files: list[str]):
+    """Turn `datasets`' long DatasetGenerationError for a file that is not UTF-8 into one line naming the file, the
+    line and the byte."""
+    try:
+        yield
+    except DatasetGenerationError as error:
+        if not _caused_by(error, UnicodeDecodeError):
+            raise
+        for file in files:
+            position = _first_undecodable_byte(file)
+            if position is not None:
+                line, offset = position
+                raise ValueError(
+                    f"{file} is not valid UTF-8 (line {line}, byte {offset}); convert it, e.g. "
+                    f"`iconv -f latin1 -t utf-8 {Path(file).name}`."
+                ) from None
+        raise
+
+
+def _caused_by(error: BaseException, kind: type) -> bool:
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _first_undecodable_byte(file: str) -> tuple[int, int] | None:
+    """(1-based line, 0-based byte offset) of the first byte that is not UTF-8, or None when the file decodes."""
+    if Path(file).suffix.lower() == ".parquet":
+        return None
+    data = Path(file).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return data.count(b"\n", 0, error.start) + 1, error.start
+    return None
 
 
 def _all_column_names(dataset: datasets.DatasetDict) -> set[str]:
@@ -256,8 +320,49 @@ def _require_column(dataset: datasets.DatasetDict, column: str, standard_name: s
     return dataset
 
 
-def _select_text_column(dataset: datasets.DatasetDict, text_column: str) -> datasets.DatasetDict:
-    return _require_column(dataset, text_column, "text", "Text")
+def _select_text_column(dataset: datasets.DatasetDict, text_column: str | Sequence[str]) -> datasets.DatasetDict:
+    columns = text_columns(text_column)
+    if len(columns) == 1:
+        return _require_column(dataset, columns[0], "text", "Text")
+    return _join_text_columns(dataset, columns)
+
+
+def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> datasets.DatasetDict:
+    """One ``text`` per row: each column's value preceded by the field marker, "xxfld subject xxfld body".
+
+    No space goes before a marker: the tokenizers would read it as a token of its own.
+    """
+    for split_name, split in dataset.items():
+        for column in columns:
+            if column not in split.column_names:
+                raise ValueError(f"Text column {column!r} not found in split {split_name!r}; available columns: "
+                                 f"{split.column_names}.")
+            values = split.data.column(column)
+            if not (values.type == "string" or values.type == "large_string"):
+                raise ValueError(f"Column {column!r} of split {split_name!r} holds {values.type}, not strings.")
+            _raise_for_rows(split_name, column, pc.is_null(values), "missing text")
+    if "text" in _all_column_names(dataset) and "text" not in columns:
+        raise ValueError(f"Cannot join {columns} into 'text': a 'text' column already exists.")
+
+    def join(batch):
+        return {"text": ["".join(f"{FIELD_TOKEN} {value}" for value in values)
+                         for values in zip(*(batch[column] for column in columns))]}
+
+    for split_name, split in dataset.items():
+        blank = None
+        for column in columns:
+            column_blank = pc.equal(pc.utf8_trim_whitespace(split.data.column(column)), "")
+            blank = column_blank if blank is None else pc.and_(blank, column_blank)
+        _raise_for_rows(split_name, "/".join(columns), blank, "empty text (every field blank)")
+    return dataset.map(join, batched=True, remove_columns=[column for column in columns if column != "text"],
+                       desc="Joining text columns")
+
+
+def _raise_for_rows(split_name: str, column: str, bad, what: str) -> None:
+    bad_rows = pc.indices_nonzero(pc.fill_null(bad, True)).to_pylist()
+    if bad_rows:
+        shown = ", ".join(map(str, bad_rows[:10])) + (f" (and {len(bad_rows) - 10} more)" if len(bad_rows) > 10 else "")
+        raise ValueError(f"Split {split_name!r}, column {column!r}: {what} at row(s) {shown}.")
 
 
 def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
@@ -269,11 +374,7 @@ def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
         bad = pc.is_null(texts)
         if not allow_empty_text:
             bad = pc.or_(bad, pc.equal(pc.utf8_trim_whitespace(texts), ""))
-        bad_rows = pc.indices_nonzero(pc.fill_null(bad, True)).to_pylist()
-        if bad_rows:
-            kind = "missing" if allow_empty_text else "missing or empty"
-            shown = ", ".join(map(str, bad_rows[:10])) + (f" (and {len(bad_rows) - 10} more)" if len(bad_rows) > 10 else "")
-            raise ValueError(f"Split {split_name!r}, column 'text': {kind} text at row(s) {shown}.")
+        _raise_for_rows(split_name, "text", bad, "missing text" if allow_empty_text else "missing or empty text")
 
 
 def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_splits) -> datasets.DatasetDict:
@@ -307,6 +408,11 @@ def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_
         elif split.features["label"].names != class_names:
             raise ValueError(f"Split {split_name!r} has classes {split.features['label'].names}, train has {class_names}.")
         encoded[split_name] = split
+    if len(class_names) < 2:
+        raise ValueError(
+            f"Label column {label_column!r} of split {TRAIN_SPLIT!r} holds a single class ({class_names[0]!r}): a "
+            "classifier needs at least two. Check --label_column, or give data with more classes."
+        )
     return datasets.DatasetDict(encoded)
 
 
@@ -334,11 +440,32 @@ def _mark_unlabelled(split: datasets.Dataset, class_label: datasets.ClassLabel) 
     return split.add_column("label", [-1] * len(split), feature=class_label)
 
 
-def _split_off(dataset: datasets.DatasetDict, new_split: str, size: float | int, seed: int) -> datasets.DatasetDict:
-    """Move a stratified (when labelled) share of train to ``new_split``, reproducibly."""
+def hold_out(dataset: datasets.DatasetDict, new_split: str, size: float | int, seed: int,
+             remedy: str = "add rows") -> datasets.DatasetDict:
+    """Move a stratified (when labelled) share of train to ``new_split``, reproducibly.
+
+    Too few rows (or classes too small to stratify) is a ValueError naming the split, its size and `remedy`.
+    """
     train = dataset[TRAIN_SPLIT]
     stratify = "label" if "label" in train.column_names and isinstance(train.features["label"], datasets.ClassLabel) else None
-    parts = train.train_test_split(test_size=size, seed=seed, stratify_by_column=stratify)
+    rows = len(train)
+    held = -(-size * rows // 1) if isinstance(size, float) else size  # the count `datasets` rounds a fraction up to
+    if not (isinstance(size, float) and 0 < size < 1 or isinstance(size, int) and size >= 1):
+        raise ValueError(f"The {new_split} share must be a fraction in (0, 1) or a row count >= 1, got {size!r}.")
+    if held < 1 or rows - held < 1:
+        raise ValueError(
+            f"Split {TRAIN_SPLIT!r} has {rows} row(s): too few to hold out a {new_split!r} split of {size} and keep "
+            f"rows to train on; {remedy}."
+        )
+    try:
+        parts = train.train_test_split(test_size=size, seed=seed, stratify_by_column=stratify)
+    except ValueError as error:
+        counts = Counter(train.features["label"].int2str(label) for label in train["label"]) if stratify else {}
+        raise ValueError(
+            f"Cannot hold out a stratified {new_split!r} split of {size} from {TRAIN_SPLIT!r} ({rows} rows"
+            f"{', per class ' + str(dict(counts)) if counts else ''}): {str(error).rstrip('.')}. "
+            f"{remedy[0].upper() + remedy[1:]}."
+        ) from None
     dataset = datasets.DatasetDict(dict(dataset))
     dataset[TRAIN_SPLIT] = parts["train"]
     dataset[new_split] = parts["test"]

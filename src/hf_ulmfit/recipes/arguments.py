@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from ..data.datasets import text_columns
+
 
 @dataclass
 class DataArguments:
@@ -11,7 +13,11 @@ class DataArguments:
                           "CSV/JSON/Parquet/text file or folder."},
     )
     data_dir: str | None = field(default=None, metadata={"help": "Folder of the named datasets ($HF_ULMFIT_DATA)."})
-    text_column: str = field(default="text", metadata={"help": "Column holding the text."})
+    text_column: list[str] = field(
+        default_factory=lambda: ["text"],
+        metadata={"help": "Column(s) holding the text. Several (`--text_column subject body` or `subject,body`) are "
+                          "joined into one text, each field starting with the marker xxfld."},
+    )
     label_column: str | None = field(default=None, metadata={"help": "Column holding the label (dataset default)."})
     validation_size: float = field(
         default=0.1, metadata={"help": "Fraction of train held out for validation when the data has no validation split."}
@@ -21,6 +27,16 @@ class DataArguments:
     max_files: int | None = field(default=None, metadata={"help": "Read only the first N files (Wikipedia shards)."})
     num_proc: int | None = field(default=None, metadata={"help": "Processes for tokenisation."})
     split_seed: int = field(default=42, metadata={"help": "Seed of the splits."})
+
+    def __post_init__(self):
+        self.text_column = text_columns(self.text_column)
+        for name in ("max_train_samples", "max_eval_samples", "max_files", "num_proc"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be at least 1, got {value} (leave it unset to use everything).")
+        size = self.validation_size
+        if not (0 < size < 1 or size >= 1 and float(size).is_integer()):
+            raise ValueError(f"--validation_size must be a fraction in (0, 1) or a row count >= 1, got {size}.")
 
 
 @dataclass

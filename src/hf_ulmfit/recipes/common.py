@@ -10,6 +10,7 @@ from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import train_tokenizer
 from ..training import UlmfitTrainer
 from .arguments import ModelArguments, TokenizerArguments
+from .checks import require_model_folder
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 def tokenizer_for(tokenizer_args: TokenizerArguments, texts):
     """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed)."""
     if tokenizer_args.tokenizer_name_or_path:
+        require_model_folder(tokenizer_args.tokenizer_name_or_path, "tokenizer")
         return AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name_or_path)
     logger.info("training a %s tokenizer on %d texts", tokenizer_args.tokenizer_kind, len(texts))
     return train_tokenizer(

@@ -5,6 +5,7 @@ import logging
 import datasets
 
 from ..data import load_text_dataset
+from ..data.datasets import hold_out
 from .arguments import DataArguments
 
 logger = logging.getLogger(__name__)
@@ -26,20 +27,34 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
     )
     if "train" not in dataset:
         raise ValueError(f"{data_args.dataset!r} has no 'train' split (splits: {list(dataset)}).")
+    if labelled and "label" not in dataset["train"].column_names:
+        raise ValueError(
+            f"{data_args.dataset!r} has no label column: 'label' not found in split 'train' (columns: "
+            f"{dataset['train'].column_names}); name it with --label_column."
+        )
     if "validation" not in dataset:
-        if labelled:
-            held_out = dataset["train"].train_test_split(
-                test_size=data_args.validation_size, seed=data_args.split_seed, stratify_by_column="label"
-            )
-        else:
-            held_out = dataset["train"].train_test_split(test_size=data_args.validation_size, seed=data_args.split_seed)
-        dataset["train"], dataset["validation"] = held_out["train"], held_out["test"]
+        size = data_args.validation_size
+        dataset = hold_out(dataset, "validation", int(size) if size >= 1 else size, data_args.split_seed,
+                           remedy="add rows, give a validation file (validation.csv), or change --validation_size")
     limits = {"train": data_args.max_train_samples}
     limits.update({split: data_args.max_eval_samples for split in dataset if split != "train"})
     for split, limit in limits.items():
         if limit is not None and split in dataset and limit < len(dataset[split]):
             dataset[split] = dataset[split].select(range(limit))
+    if labelled:
+        require_two_classes(dataset["train"], data_args)
     return dataset
+
+
+def require_two_classes(train: datasets.Dataset, data_args: DataArguments) -> None:
+    """A classifier needs two classes among the rows it trains on (a row limit can leave only one)."""
+    present = sorted(set(train["label"]))
+    if len(present) < 2:
+        names = [train.features["label"].int2str(label) for label in present]
+        raise ValueError(
+            f"The {len(train)} training rows of {data_args.dataset!r} hold a single class ({names}): a classifier needs "
+            "at least two. Raise --max_train_samples or check --label_column."
+        )
 
 
 def drop_blank_documents(dataset: datasets.DatasetDict) -> datasets.DatasetDict:

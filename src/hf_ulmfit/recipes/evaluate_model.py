@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,12 @@ from transformers import AutoConfig, AutoTokenizer
 
 from ..data import prepare_classification_dataset, tokenize_dataset
 from ..evaluation import confusion_matrix, load_metric, precision_recall
-from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import UlmfitTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
+from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .corpus import drop_blank_documents, load_splits
+from .inference import class_names, classify_token_ids, load_classifier, require_same_labels
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,9 @@ class EvaluateArguments:
     split: str = field(default="test", metadata={"help": "The split to evaluate."})
     results_dir: str | None = field(default=None, metadata={"help": "Where to write results (default: the model folder)."})
     batch_size: int = field(default=64, metadata={"help": "Documents per batch."})
+    max_batch_tokens: int = field(
+        default=65_536, metadata={"help": "Classifiers: padded tokens per batch at most (documents x longest)."}
+    )
 
 
 def _trainer(model, tokenizer, batch_size: int, workdir: str) -> UlmfitTrainer:
@@ -36,16 +42,16 @@ def _trainer(model, tokenizer, batch_size: int, workdir: str) -> UlmfitTrainer:
     return UlmfitTrainer(model=model, args=args, processing_class=tokenizer)
 
 
-def classifier_probabilities(model_path: str, dataset, batch_size: int, workdir: str) -> tuple[np.ndarray, list[str]]:
-    """Class probabilities of one saved classifier on a labelled split, tokenised with its own tokenizer."""
-    model = AwdLstmForSequenceClassification.from_pretrained(model_path).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    labels = [model.config.id2label[index] for index in range(model.config.num_labels)]
+def classifier_probabilities(model_path: str, dataset, batch_size: int, max_batch_tokens: int) -> tuple[np.ndarray, list[str]]:
+    """Class probabilities of one saved classifier on a labelled split, tokenised with its own tokenizer and batched
+    by length (see `inference.length_batches`)."""
+    model, tokenizer = load_classifier(model_path)
+    labels = class_names(model)
     data_labels = dataset.features["label"].names
     if labels != data_labels:
         raise ValueError(f"{model_path} was trained on labels {labels}, the data has {data_labels}")
     tokenized = prepare_classification_dataset(dataset, tokenizer)
-    logits = _trainer(model, tokenizer, batch_size, workdir).predict(tokenized).predictions
+    logits = classify_token_ids(model, tokenizer, tokenized["input_ids"], batch_size, max_batch_tokens, model_path)
     return torch.from_numpy(logits).softmax(-1).numpy(), labels
 
 
@@ -54,11 +60,11 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
     split = dataset[args.split]
-    with tempfile.TemporaryDirectory() as workdir:
-        probabilities, labels = classifier_probabilities(args.model_name_or_path, split, args.batch_size, workdir)
-        if args.backward_model_name_or_path:
-            backward, _ = classifier_probabilities(args.backward_model_name_or_path, split, args.batch_size, workdir)
-            probabilities = (probabilities + backward) / 2
+    probabilities, labels = classifier_probabilities(args.model_name_or_path, split, args.batch_size, args.max_batch_tokens)
+    if args.backward_model_name_or_path:
+        backward, _ = classifier_probabilities(args.backward_model_name_or_path, split, args.batch_size,
+                                               args.max_batch_tokens)
+        probabilities = (probabilities + backward) / 2
     predictions, references = probabilities.argmax(-1), np.asarray(split["label"])
     matrix = confusion_matrix(predictions, references, num_labels=len(labels))
     per_class = precision_recall(predictions, references, num_labels=len(labels))
@@ -72,7 +78,7 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
         "ensemble": bool(args.backward_model_name_or_path),
     }
     print(format_report(results))
-    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{data_args.dataset}_{args.split}.png")
+    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{results_name(data_args.dataset, args.split)}.png")
     return results
 
 
@@ -80,8 +86,9 @@ def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
-    model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path).eval()
+    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model").eval()
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+    check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     tokenized = tokenize_dataset(dataset[args.split], tokenizer, keep_columns=())
     with tempfile.TemporaryDirectory() as workdir:
         metrics = _trainer(model, tokenizer, args.batch_size, workdir).evaluate(tokenized)
@@ -91,18 +98,32 @@ def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -
 
 
 def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
-    results_dir = Path(args.results_dir or args.model_name_or_path)
-    results_dir.mkdir(parents=True, exist_ok=True)
+    # The models first (without creating anything): a wrong path fails before any data work.
+    require_model_folder(args.model_name_or_path)
     config = AutoConfig.from_pretrained(args.model_name_or_path)
     is_classifier = any(name.endswith("ForSequenceClassification") for name in config.architectures or [])
+    if args.backward_model_name_or_path:
+        require_model_folder(args.backward_model_name_or_path, "backward model")
+        if is_classifier:
+            backward_config = AutoConfig.from_pretrained(args.backward_model_name_or_path)
+            require_same_labels(class_names(config), class_names(backward_config), args.model_name_or_path,
+                                args.backward_model_name_or_path)
+    results_dir = Path(args.results_dir or args.model_name_or_path)
+    results_dir.mkdir(parents=True, exist_ok=True)
     if is_classifier:
         results = evaluate_classifier(args, data_args, results_dir)
     else:
         results = evaluate_language_model(args, data_args)
-    results_file = results_dir / f"eval_results_{Path(data_args.dataset).stem}_{args.split}.json"
+    results_file = results_dir / f"eval_results_{results_name(data_args.dataset, args.split)}.json"
     results_file.write_text(json.dumps({"dataset": data_args.dataset, "split": args.split, **results}, indent=2))
     logger.info("wrote %s", results_file)
     return results
+
+
+def results_name(dataset: str, split: str) -> str:
+    """A file-name part for a dataset given by name or path: ``trec_test``, ``folder_test`` for ``some/folder``."""
+    name = Path(str(dataset)).stem or "dataset"
+    return re.sub(r"[^\w.-]+", "_", f"{name}_{split}")
 
 
 def format_report(results: dict) -> str:

@@ -10,6 +10,7 @@ from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
+from .checks import check_tokenizer_fits, load_pretrained
 from .common import describe_tokenizer, model_summary, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
@@ -40,8 +41,9 @@ class FinetuneLmArguments:
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
-    model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path)
+    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model")
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+    check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
     extra_splits = args.extra_text_splits or (["unsupervised"] if "unsupervised" in dataset else [])
     dataset["train"] = language_model_texts(dataset, tuple(extra_splits))

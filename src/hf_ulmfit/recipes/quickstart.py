@@ -67,7 +67,7 @@ def run(args: QuickstartArguments) -> dict:
     print("== 3/4 training the classifier with gradual unfreezing", flush=True)
     ulmfit = train_classifier.run(
         train_classifier.TrainClassifierArguments(model_name_or_path=str(out / "finetuned-lm")),
-        trec, TokenizerArguments(), model_args,
+        trec, TokenizerArguments(), ModelArguments(),  # the language model brings its tokenizer and sizes
         _training_args(out / "classifier", args.seed, gradual_unfreezing=True, **classifier_settings),
     )
     print("== 4/4 the same classifier without pretraining (baseline)", flush=True)

@@ -1,6 +1,6 @@
 """Train a ULMFiT tokenizer with the `tokenizers` library and wrap it as a transformers fast tokenizer.
 
-Three kinds, all with ``xxunk xxpad xxbos xxeos`` at ids 0-3 and a post-processor that starts every encoded text
+Three kinds, all with ``xxunk xxpad xxbos xxeos`` at ids 0-3 (and the field marker ``xxfld`` at 4) and a post-processor that starts every encoded text
 with ``xxbos`` (fastai starts each document with it; no ``xxeos`` unless ``tokenizer.add_eos_token = True``):
 
 - ``"unigram"`` (default): a subword unigram model, as MultiFiT (15,000 pieces). Words carry SentencePiece's
@@ -29,7 +29,7 @@ from .special_tokens import (
     BOS_TOKEN_ID,
     EOS_TOKEN,
     PAD_TOKEN,
-    SPECIAL_TOKENS,
+    TRAINED_SPECIAL_TOKENS,
     UNK_TOKEN,
 )
 
@@ -87,8 +87,8 @@ def train_tokenizer(
     if min_frequency is not None and kind == "unigram":
         raise ValueError("min_frequency applies to the 'word' and 'char' kinds; a unigram model sizes by vocab_size.")
     vocab_size = _DEFAULT_VOCAB_SIZE[kind] if vocab_size is None else vocab_size
-    if vocab_size <= len(SPECIAL_TOKENS):
-        raise ValueError(f"vocab_size must exceed the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}.")
+    if vocab_size <= len(TRAINED_SPECIAL_TOKENS):
+        raise ValueError(f"vocab_size must exceed the {len(TRAINED_SPECIAL_TOKENS)} special tokens, got {vocab_size}.")
     min_frequency = _DEFAULT_MIN_FREQUENCY[kind] if min_frequency is None else min_frequency
     collapse_repeats = (kind != "char") if collapse_repeats is None else collapse_repeats
 
@@ -133,7 +133,7 @@ def _build_untrained(kind: str, vocab_size: int, min_frequency: int, show_progre
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE_MARKER, prepend_scheme="always")
         tokenizer.decoder = decoders.Metaspace(replacement=SPACE_MARKER, prepend_scheme="always")
         trainer = trainers.UnigramTrainer(
-            vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token=UNK_TOKEN, show_progress=show_progress
+            vocab_size=vocab_size, special_tokens=TRAINED_SPECIAL_TOKENS, unk_token=UNK_TOKEN, show_progress=show_progress
         )
     elif kind == "word":
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
@@ -151,14 +151,14 @@ def _build_untrained(kind: str, vocab_size: int, min_frequency: int, show_progre
             ]
         )
         trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=show_progress
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=TRAINED_SPECIAL_TOKENS, show_progress=show_progress
         )
     else:  # char
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
         tokenizer.pre_tokenizer = pre_tokenizers.Split(_ANY_CHARACTER, behavior="isolated")
         tokenizer.decoder = decoders.Fuse()
         trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=show_progress
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=TRAINED_SPECIAL_TOKENS, show_progress=show_progress
         )
     return tokenizer, trainer
 
@@ -200,6 +200,6 @@ def _number_of_batches(texts, batch_size: int) -> int | None:
 
 
 def _check_special_token_ids(tokenizer: Tokenizer) -> None:
-    for expected_id, token in enumerate(SPECIAL_TOKENS):
+    for expected_id, token in enumerate(TRAINED_SPECIAL_TOKENS):
         if tokenizer.token_to_id(token) != expected_id:
             raise RuntimeError(f"Special token {token!r} got id {tokenizer.token_to_id(token)}, expected {expected_id}.")

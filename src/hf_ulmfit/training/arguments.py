@@ -34,12 +34,20 @@ class UlmfitTrainingArguments(TrainingArguments):
     group_learning_rates: list[float] | None = field(
         default=None, metadata={"help": "Explicit peak LR per layer group, bottom to top (overrides the factor)."}
     )
-    gradual_unfreezing: bool = field(
-        default=False, metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time."}
+    gradual_unfreezing: bool | None = field(
+        default=False,
+        metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time (see "
+                          "unfreeze_all_by_end for runs with fewer epochs than groups). None: the stage decides "
+                          "(train-classifier: on with a pretrained encoder, off from scratch)."},
     )
     unfreeze_every_epochs: float = field(default=1.0, metadata={"help": "Gradual unfreezing: epochs per stage."})
     unfreeze_at_steps: list[int] | None = field(
         default=None, metadata={"help": "Gradual unfreezing: optimizer steps at which the next group is unfrozen."}
+    )
+    unfreeze_all_by_end: bool = field(
+        default=False,
+        metadata={"help": "Gradual unfreezing: when the epochs are too few to unfreeze one group per epoch, unfreeze at "
+                          "evenly spaced steps instead, so every group trains by the end (train-classifier's default)."},
     )
     freeze_all_but_top_epochs: float | None = field(
         default=None, metadata={"help": "fastai's LM recipe: train only the top group for this many epochs, then all."}

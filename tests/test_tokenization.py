@@ -166,3 +166,82 @@ def test_bad_inputs_give_clear_errors(imdb_sample):
         train_tokenizer(["a b", "c d", None], kind="word")
     with pytest.raises(ValueError, match="min_frequency"):
         train_tokenizer(["a b"], kind="unigram", min_frequency=2)
+
+
+# --- training on a sample of the corpus ------------------------------------------------------------------------
+
+
+def _texts_with_a_character_each(count: int) -> list[str]:
+    """Texts that share their words but each hold one character no other text has, so a tokenizer's alphabet shows
+    which texts its trainer saw."""
+    return [f"the same words {chr(0x4E00 + index)}" for index in range(count)]
+
+
+def _own_characters(tokenizer) -> set[str]:
+    return {character for token in tokenizer.get_vocab() for character in token if ord(character) >= 0x4E00}
+
+
+def test_sample_texts_is_a_seeded_uniform_sample():
+    from hf_ulmfit.tokenization import sample_texts
+
+    texts = [f"text {index}" for index in range(500)]
+    dataset = datasets.Dataset.from_dict({"text": texts})
+    for corpus in (texts, dataset, iter(texts)):
+        sample = list(sample_texts(corpus, 50, seed=1) if not isinstance(corpus, datasets.Dataset)
+                      else sample_texts(corpus, 50, seed=1)["text"])
+        assert len(sample) == len(set(sample)) == 50 and set(sample) <= set(texts)
+    assert sample_texts(texts, 50, seed=1) == sample_texts(texts, 50, seed=1)
+    assert set(sample_texts(texts, 50, seed=1)) != set(sample_texts(texts, 50, seed=2))
+    assert sample_texts(dataset, 50, seed=1)["text"] == sample_texts(dataset, 50, seed=1)["text"]
+    assert sorted(sample_texts(iter(texts), 50, seed=1)) == sorted(sample_texts(iter(texts), 50, seed=1))
+    # Over many seeds every text is drawn about equally often (late texts too: the reservoir is uniform).
+    draws = Counter(text for seed in range(200) for text in sample_texts(iter(texts), 50, seed=seed))
+    assert draws[texts[-1]] > 0 and max(draws.values()) < 60  # expectation 20 per text
+    assert sample_texts(texts, 0) is texts and sample_texts(texts, None) is texts and sample_texts(texts, 500) is texts
+
+
+@pytest.mark.parametrize("kind", ["unigram", "char"])
+def test_max_texts_limits_what_the_trainer_sees(kind):
+    texts = _texts_with_a_character_each(300)
+    dataset = datasets.Dataset.from_dict({"text": texts})
+    sampled = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=7)
+    seen = {text[-1] for text in sample_texts_of(dataset, 40, seed=7)}
+    assert _own_characters(sampled) == seen and len(seen) == 40
+    again = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=7)
+    assert _own_characters(again) == seen  # the same seed draws the same texts (ids of tied pieces may differ)
+    other_seed = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=8)
+    assert _own_characters(other_seed) != seen
+    # A generator is sampled too (read once, a reservoir of 40 texts).
+    from_generator = train_tokenizer((text for text in texts), kind=kind, vocab_size=600, max_texts=40, seed=7)
+    assert len(_own_characters(from_generator)) == 40
+    with pytest.raises(ValueError, match="max_texts must be a positive number"):
+        train_tokenizer(texts, kind=kind, max_texts=-1)
+
+
+def sample_texts_of(dataset, size, seed):
+    from hf_ulmfit.tokenization import sample_texts
+
+    return sample_texts(dataset, size, seed=seed)["text"]
+
+
+def test_recipes_sample_unigram_training_by_default_and_zero_means_everything():
+    from hf_ulmfit.recipes.arguments import TokenizerArguments
+    from hf_ulmfit.recipes.common import tokenizer_for
+    from hf_ulmfit.tokenization import default_train_samples
+
+    default = default_train_samples("unigram")
+    dataset = datasets.Dataset.from_dict({"text": _texts_with_a_character_each(default + 150)})
+    vocab_size = default + 400  # room for every character of the corpus
+    by_default = tokenizer_for(TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size), dataset, seed=3)
+    assert len(_own_characters(by_default)) == default
+    everything = tokenizer_for(
+        TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size, tokenizer_train_samples=0), dataset, seed=3
+    )
+    assert len(_own_characters(everything)) == len(dataset)
+    chosen_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size, tokenizer_train_samples=25)
+    chosen = tokenizer_for(chosen_args, dataset, seed=3)
+    assert _own_characters(chosen) == {text[-1] for text in sample_texts_of(dataset, 25, seed=3)}
+    # Counting characters is cheap: the char kind sees every text by default.
+    assert default_train_samples("char") is None
+    chars = tokenizer_for(TokenizerArguments(tokenizer_kind="char", vocab_size=vocab_size), dataset, seed=3)
+    assert len(_own_characters(chars)) == len(dataset)

@@ -14,9 +14,15 @@ Everything (normaliser, splitting, decoder, post-processor) lives in ``tokenizer
 ``save_pretrained`` and loads with ``AutoTokenizer.from_pretrained`` and ``pipeline`` without custom code.
 Training streams batches of texts from an iterator (a `datasets` column is read ``batch_size`` rows at a time), so
 a corpus far larger than memory as a Python list trains fine.
+
+A subword vocabulary does not need every text of a large corpus: ``max_texts`` trains on a seeded random sample
+of that many texts, as SentencePiece's ``input_sentence_size``. The unigram trainer's time grows with the text it
+sees (about 0.2 s per Wikipedia article on 2 cores), so the recipes sample by default for that kind
+(`default_train_samples`).
 """
 
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from itertools import islice
 
 import datasets
@@ -41,6 +47,9 @@ UNLIMITED_LENGTH = int(1e30)
 
 _DEFAULT_VOCAB_SIZE = {"unigram": 15_000, "word": 60_000, "char": 1_000}
 _DEFAULT_MIN_FREQUENCY = {"unigram": None, "word": 3, "char": 1}
+# Texts the recipes train each kind on by default (None: all), chosen by measurement on Wikipedia
+# (benchmarks/tokenizer_sample.py, RESULTS.md). Counting words and characters is cheap: those kinds see everything.
+_DEFAULT_TRAIN_SAMPLES = {"unigram": 1_000, "word": None, "char": None}
 
 # SentencePiece's visible space: a token that starts with it was preceded by a space in the text.
 SPACE_MARKER = "▁"
@@ -62,6 +71,8 @@ def train_tokenizer(
     collapse_repeats: bool | None = None,
     batch_size: int = 1000,
     show_progress: bool = False,
+    max_texts: int | None = None,
+    seed: int = 42,
 ) -> PreTrainedTokenizerFast:
     """Train a tokenizer of the given kind on streamed texts.
 
@@ -77,6 +88,9 @@ def train_tokenizer(
         collapse_repeats: shorten runs of a repeated character or word to three (default: on, off for ``"char"``).
         batch_size: how many texts the trainer receives at a time.
         show_progress: show the `tokenizers` progress bar.
+        max_texts: train on a random sample of this many texts (all of them if the corpus is no larger); None or 0:
+            every text. Sampling reads the whole iterable once when it has no length.
+        seed: seed of that sample (the same seed and texts give the same sample, hence the same tokenizer).
 
     Returns:
         A `PreTrainedTokenizerFast` with ``unk/pad/bos/eos`` set to ``xxunk/xxpad/xxbos/xxeos`` (ids 0-3), padding
@@ -91,6 +105,9 @@ def train_tokenizer(
         raise ValueError(f"vocab_size must exceed the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}.")
     min_frequency = _DEFAULT_MIN_FREQUENCY[kind] if min_frequency is None else min_frequency
     collapse_repeats = (kind != "char") if collapse_repeats is None else collapse_repeats
+    if max_texts is not None and max_texts < 0:
+        raise ValueError(f"max_texts must be a positive number of texts, or 0/None for all of them; got {max_texts}.")
+    texts = sample_texts(texts, max_texts, seed=seed, text_column=text_column)
 
     tokenizer, trainer = _build_untrained(kind, vocab_size, min_frequency, show_progress)
     tokenizer.normalizer = build_normalizer(fix_html=fix_html, collapse_repeats=collapse_repeats, lowercase=lowercase)
@@ -106,6 +123,43 @@ def train_tokenizer(
     )
     _check_special_token_ids(tokenizer)
     return wrap_tokenizer(tokenizer)
+
+
+def default_train_samples(kind: str) -> int | None:
+    """How many texts the recipes train a tokenizer of this kind on by default (None: all of them)."""
+    return _DEFAULT_TRAIN_SAMPLES[kind]
+
+
+def sample_texts(texts, max_texts: int | None, seed: int = 42, text_column: str = "text"):
+    """A seeded uniform random sample of ``max_texts`` texts, or `texts` itself when it is no larger (or max_texts is
+    None/0).
+
+    A `datasets.Dataset` is shuffled and cut (no text is read); a list is sampled in memory; any other iterable (an
+    `IterableDataset`, a generator) is read once, keeping a reservoir of ``max_texts`` texts.
+    """
+    if not max_texts or isinstance(texts, (str, datasets.DatasetDict, datasets.IterableDatasetDict)):
+        return texts  # nothing to sample, or input that `iter_text_batches` refuses with a clear error
+    if isinstance(texts, datasets.Dataset):
+        return texts if len(texts) <= max_texts else texts.shuffle(seed=seed).select(range(max_texts))
+    if isinstance(texts, Sequence):
+        return texts if len(texts) <= max_texts else random.Random(seed).sample(list(texts), max_texts)
+    if isinstance(texts, datasets.IterableDataset):
+        texts = (batch for batch in iter_text_batches(texts, text_column=text_column))
+        texts = (text for batch in texts for text in batch)
+    return _reservoir_sample(texts, max_texts, random.Random(seed))
+
+
+def _reservoir_sample(texts, size: int, rng: random.Random) -> list:
+    """Uniform sample of `size` items from an iterable of unknown length, in one pass (Vitter's algorithm R)."""
+    reservoir = []
+    for seen, text in enumerate(texts):
+        if seen < size:
+            reservoir.append(text)
+        else:
+            slot = rng.randint(0, seen)
+            if slot < size:
+                reservoir[slot] = text
+    return reservoir
 
 
 def wrap_tokenizer(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:

@@ -245,3 +245,14 @@ def test_recipes_sample_unigram_training_by_default_and_zero_means_everything():
     assert default_train_samples("char") is None
     chars = tokenizer_for(TokenizerArguments(tokenizer_kind="char", vocab_size=vocab_size), dataset, seed=3)
     assert len(_own_characters(chars)) == len(dataset)
+
+
+def test_tokenizer_command_takes_the_sample_size_and_its_seed(tmp_path):
+    from hf_ulmfit.cli.main import parse
+
+    command, _, tokenizer_args = parse(
+        "tokenizer", ["--output_dir", str(tmp_path), "--tokenizer_train_samples", "0", "--seed", "7"]
+    )
+    assert tokenizer_args.tokenizer_train_samples == 0 and command.seed == 7
+    command, _, tokenizer_args = parse("tokenizer", ["--output_dir", str(tmp_path)])
+    assert tokenizer_args.tokenizer_train_samples is None and command.seed == 42  # the default per kind; the stages' seed

@@ -172,8 +172,8 @@ def test_bad_inputs_give_clear_errors(imdb_sample):
 
 
 def _texts_with_a_character_each(count: int) -> list[str]:
-    """Texts that share their words but each hold one character no other text has, so a tokenizer's alphabet shows
-    which texts its trainer saw."""
+    """One-line texts that share their words but each hold one character no other text has, so a tokenizer's
+    alphabet shows which lines its trainer saw."""
     return [f"the same words {chr(0x4E00 + index)}" for index in range(count)]
 
 
@@ -181,69 +181,77 @@ def _own_characters(tokenizer) -> set[str]:
     return {character for token in tokenizer.get_vocab() for character in token if ord(character) >= 0x4E00}
 
 
-def test_sample_texts_is_a_seeded_uniform_sample():
-    from hf_ulmfit.tokenization import sample_texts
+def test_sample_lines_is_a_seeded_uniform_sample_of_lines():
+    from hf_ulmfit.tokenization import sample_lines
 
-    texts = [f"text {index}" for index in range(500)]
+    # 100 documents of 5 lines each, with a blank line (never drawn) after the second.
+    texts = ["\n".join(f"doc{d} line{l}" for l in range(5)).replace("line1\n", "line1\n\n") for d in range(100)]
     dataset = datasets.Dataset.from_dict({"text": texts})
-    for corpus in (texts, dataset, iter(texts)):
-        sample = list(sample_texts(corpus, 50, seed=1) if not isinstance(corpus, datasets.Dataset)
-                      else sample_texts(corpus, 50, seed=1)["text"])
-        assert len(sample) == len(set(sample)) == 50 and set(sample) <= set(texts)
-    assert sample_texts(texts, 50, seed=1) == sample_texts(texts, 50, seed=1)
-    assert set(sample_texts(texts, 50, seed=1)) != set(sample_texts(texts, 50, seed=2))
-    assert sample_texts(dataset, 50, seed=1)["text"] == sample_texts(dataset, 50, seed=1)["text"]
-    assert sorted(sample_texts(iter(texts), 50, seed=1)) == sorted(sample_texts(iter(texts), 50, seed=1))
-    # Over many seeds every text is drawn about equally often (late texts too: the reservoir is uniform).
-    draws = Counter(text for seed in range(200) for text in sample_texts(iter(texts), 50, seed=seed))
-    assert draws[texts[-1]] > 0 and max(draws.values()) < 60  # expectation 20 per text
-    assert sample_texts(texts, 0) is texts and sample_texts(texts, None) is texts and sample_texts(texts, 500) is texts
+
+    def drawn(sample):
+        return [line for text in sample for line in text.split("\n") if line]
+
+    sample = sample_lines(dataset, 60, seed=1)
+    assert len(drawn(sample)) == len(set(drawn(sample))) == 60
+    assert set(drawn(sample)) <= {line for text in texts for line in text.split("\n") if line}
+    assert len({line.split()[0] for line in drawn(sample)}) > 30  # lines from many documents, not 12 whole ones
+    assert sample == sample_lines(dataset, 60, seed=1) == sample_lines(iter(texts), 60, seed=1)
+    assert set(drawn(sample_lines(texts, 60, seed=2))) != set(drawn(sample))
+    # A newline that followed a line in its text follows it in the sample too (joining it to another sampled line).
+    assert sum(text.count("\n") for text in sample) == sum(1 for line in drawn(sample) if not line.endswith("line4"))
+    # Every line is drawn about equally often over many seeds, the last one too (the reservoir is uniform).
+    draws = Counter(line for seed in range(100) for line in drawn(sample_lines(texts, 60, seed=seed)))
+    assert draws["doc99 line4"] > 0 and max(draws.values()) < 40  # expectation 12 per line
+    # A corpus with no more lines than asked comes back whole.
+    assert drawn(sample_lines(texts[:3], 60)) == drawn(texts[:3])
 
 
 @pytest.mark.parametrize("kind", ["unigram", "char"])
-def test_max_texts_limits_what_the_trainer_sees(kind):
+def test_max_lines_limits_what_the_trainer_sees(kind):
+    from hf_ulmfit.tokenization import sample_lines
+
     texts = _texts_with_a_character_each(300)
     dataset = datasets.Dataset.from_dict({"text": texts})
-    sampled = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=7)
-    seen = {text[-1] for text in sample_texts_of(dataset, 40, seed=7)}
+    sampled = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=7)
+    seen = {text[-1] for text in sample_lines(dataset, 40, seed=7)}
     assert _own_characters(sampled) == seen and len(seen) == 40
-    again = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=7)
-    assert _own_characters(again) == seen  # the same seed draws the same texts (ids of tied pieces may differ)
-    other_seed = train_tokenizer(dataset, kind=kind, vocab_size=600, max_texts=40, seed=8)
+    again = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=7)
+    assert _own_characters(again) == seen  # the same seed draws the same lines (ids of tied pieces may differ)
+    other_seed = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=8)
     assert _own_characters(other_seed) != seen
-    # A generator is sampled too (read once, a reservoir of 40 texts).
-    from_generator = train_tokenizer((text for text in texts), kind=kind, vocab_size=600, max_texts=40, seed=7)
-    assert len(_own_characters(from_generator)) == 40
-    with pytest.raises(ValueError, match="max_texts must be a positive number"):
-        train_tokenizer(texts, kind=kind, max_texts=-1)
+    from_generator = train_tokenizer((text for text in texts), kind=kind, vocab_size=600, max_lines=40, seed=7)
+    assert _own_characters(from_generator) == seen
+    with pytest.raises(ValueError, match="max_lines must be a positive number"):
+        train_tokenizer(texts, kind=kind, max_lines=-1)
 
 
-def sample_texts_of(dataset, size, seed):
-    from hf_ulmfit.tokenization import sample_texts
+def test_sampled_lines_keep_their_newlines_in_the_vocabulary():
+    texts = ["first paragraph here\nsecond paragraph there\nthird one"] * 200
+    tokenizer = train_tokenizer(texts, kind="unigram", vocab_size=60, max_lines=90, seed=0)
+    ids = tokenizer(texts[0])["input_ids"]
+    assert tokenizer.unk_token_id not in ids
+    assert tokenizer.decode(ids, skip_special_tokens=True) == texts[0]
 
-    return sample_texts(dataset, size, seed=seed)["text"]
 
-
-def test_recipes_sample_unigram_training_by_default_and_zero_means_everything():
+def test_recipes_sample_unigram_training_by_default_and_zero_means_everything(monkeypatch):
     from hf_ulmfit.recipes.arguments import TokenizerArguments
     from hf_ulmfit.recipes.common import tokenizer_for
-    from hf_ulmfit.tokenization import default_train_samples
+    from hf_ulmfit.tokenization import default_train_lines, sample_lines
+    from hf_ulmfit.tokenization import train as train_module
 
-    default = default_train_samples("unigram")
-    dataset = datasets.Dataset.from_dict({"text": _texts_with_a_character_each(default + 150)})
-    vocab_size = default + 400  # room for every character of the corpus
-    by_default = tokenizer_for(TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size), dataset, seed=3)
-    assert len(_own_characters(by_default)) == default
-    everything = tokenizer_for(
-        TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size, tokenizer_train_samples=0), dataset, seed=3
-    )
-    assert len(_own_characters(everything)) == len(dataset)
-    chosen_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=vocab_size, tokenizer_train_samples=25)
+    assert default_train_lines("unigram") == 28_000  # the measured default (RESULTS.md)
+    monkeypatch.setitem(train_module._DEFAULT_TRAIN_LINES, "unigram", 40)  # the same rule on a small corpus
+    dataset = datasets.Dataset.from_dict({"text": _texts_with_a_character_each(300)})
+    by_default = tokenizer_for(TokenizerArguments(tokenizer_kind="unigram", vocab_size=600), dataset, seed=3)
+    assert _own_characters(by_default) == {text[-1] for text in sample_lines(dataset, 40, seed=3)}
+    everything_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=600, tokenizer_train_lines=0)
+    assert len(_own_characters(tokenizer_for(everything_args, dataset, seed=3))) == len(dataset)
+    chosen_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=600, tokenizer_train_lines=25)
     chosen = tokenizer_for(chosen_args, dataset, seed=3)
-    assert _own_characters(chosen) == {text[-1] for text in sample_texts_of(dataset, 25, seed=3)}
+    assert _own_characters(chosen) == {text[-1] for text in sample_lines(dataset, 25, seed=3)}
     # Counting characters is cheap: the char kind sees every text by default.
-    assert default_train_samples("char") is None
-    chars = tokenizer_for(TokenizerArguments(tokenizer_kind="char", vocab_size=vocab_size), dataset, seed=3)
+    assert default_train_lines("char") is None
+    chars = tokenizer_for(TokenizerArguments(tokenizer_kind="char", vocab_size=600), dataset, seed=3)
     assert len(_own_characters(chars)) == len(dataset)
 
 
@@ -251,8 +259,8 @@ def test_tokenizer_command_takes_the_sample_size_and_its_seed(tmp_path):
     from hf_ulmfit.cli.main import parse
 
     command, _, tokenizer_args = parse(
-        "tokenizer", ["--output_dir", str(tmp_path), "--tokenizer_train_samples", "0", "--seed", "7"]
+        "tokenizer", ["--output_dir", str(tmp_path), "--tokenizer_train_lines", "0", "--seed", "7"]
     )
-    assert tokenizer_args.tokenizer_train_samples == 0 and command.seed == 7
+    assert tokenizer_args.tokenizer_train_lines == 0 and command.seed == 7
     command, _, tokenizer_args = parse("tokenizer", ["--output_dir", str(tmp_path)])
-    assert tokenizer_args.tokenizer_train_samples is None and command.seed == 42  # the default per kind; the stages' seed
+    assert tokenizer_args.tokenizer_train_lines is None and command.seed == 42  # default per kind; stages' seed

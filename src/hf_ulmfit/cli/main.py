@@ -25,7 +25,7 @@ from ..training import UlmfitTrainingArguments
 @dataclass
 class TokenizerCommandArguments:
     output_dir: str = field(metadata={"help": "Folder to save the tokenizer in."})
-    seed: int = field(default=42, metadata={"help": "Seed of the training sample (--tokenizer_train_samples)."})
+    seed: int = field(default=42, metadata={"help": "Seed of the training sample (--tokenizer_train_lines)."})
 
 
 @dataclass

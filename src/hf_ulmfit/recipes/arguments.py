@@ -33,11 +33,11 @@ class TokenizerArguments:
     )
     vocab_size: int | None = field(default=None, metadata={"help": "Vocabulary size (default per kind)."})
     lowercase: bool = field(default=False, metadata={"help": "Lowercase all text."})
-    tokenizer_train_samples: int | None = field(
+    tokenizer_train_lines: int | None = field(
         default=None,
-        metadata={"help": "Train the tokenizer on a random sample of this many training texts, seeded by --seed "
-                          "(default: 1,000 for unigram, whose training time grows with the text it sees; all "
-                          "texts for word and char); 0 = all texts."},
+        metadata={"help": "Train the tokenizer on a random sample of this many lines of the training text, seeded by "
+                          "--seed (default: 28,000 for unigram, whose training time grows with the text it sees; all "
+                          "text for word and char); 0 = all text."},
     )
 
 

@@ -7,7 +7,7 @@ from transformers import AutoTokenizer
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..models.awd_lstm import AwdLstmConfig
-from ..tokenization import default_train_samples, train_tokenizer
+from ..tokenization import default_train_lines, train_tokenizer
 from ..training import UlmfitTrainer
 from .arguments import ModelArguments, TokenizerArguments
 
@@ -16,20 +16,20 @@ logger = logging.getLogger(__name__)
 
 def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
     """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed), or on a random
-    sample of them drawn with `seed` (``--tokenizer_train_samples``; by default a sample for the unigram kind)."""
+    sample of their lines drawn with `seed` (``--tokenizer_train_lines``; by default a sample for the unigram kind)."""
     if tokenizer_args.tokenizer_name_or_path:
         return AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name_or_path)
     kind = tokenizer_args.tokenizer_kind
-    samples = tokenizer_args.tokenizer_train_samples
-    samples = default_train_samples(kind) if samples is None else samples
-    if samples and samples < len(texts):
-        logger.info("training a %s tokenizer on a random sample of %d of the %d texts (seed %d; "
-                    "--tokenizer_train_samples 0 trains on all)", kind, samples, len(texts), seed)
+    lines = tokenizer_args.tokenizer_train_lines
+    lines = default_train_lines(kind) if lines is None else lines
+    if lines:
+        logger.info("training a %s tokenizer on a random sample of %d lines of the %d texts (seed %d; "
+                    "--tokenizer_train_lines 0 trains on all)", kind, lines, len(texts), seed)
     else:
         logger.info("training a %s tokenizer on all %d texts", kind, len(texts))
     return train_tokenizer(
         texts, kind=kind, vocab_size=tokenizer_args.vocab_size, lowercase=tokenizer_args.lowercase,
-        max_texts=samples, seed=seed,
+        max_lines=lines, seed=seed,
     )
 
 

@@ -23,7 +23,7 @@ def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
     lines = tokenizer_args.tokenizer_train_lines
     lines = default_train_lines(kind) if lines is None else lines
     if lines:
-        logger.info("training a %s tokenizer on a random sample of %d lines of the %d texts (seed %d; "
+        logger.info("training a %s tokenizer on a random sample of (at most) %d lines of the %d texts (seed %d; "
                     "--tokenizer_train_lines 0 trains on all)", kind, lines, len(texts), seed)
     else:
         logger.info("training a %s tokenizer on all %d texts", kind, len(texts))

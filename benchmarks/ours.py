@@ -3,6 +3,10 @@
 Each subcommand measures one thing in a fresh process and writes one JSON file; `run_all.py` alternates these runs
 with `fastai_side.py`'s and `report.py` turns the JSON files into RESULTS.md. `prepare` writes the inputs both sides
 share (token streams, texts, long documents) and is not timed.
+
+Training and inference (lm_throughput, classify, generate, accuracy) run on CUDA when a GPU is present, as the
+stages do, unless `--use-cpu` is given; the machine measurements (matmul_peak, lstm_kernels), memory (peak RSS of
+the process) and tokenize (Rust, CPU) measure the CPU.
 """
 
 import argparse
@@ -30,6 +34,17 @@ from bench_utils import (  # noqa: E402
     steady_step_seconds,
     write_result,
 )
+
+
+def benchmark_device(args) -> torch.device:
+    """CUDA when present (as the Trainer and the stages choose), unless --use-cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu")
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a timestamp marks the end of the work it follows."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def imdb_texts(split: str) -> list[str]:
@@ -188,9 +203,11 @@ def lm_throughput(args):
     model = AwdLstmForCausalLM(standard_config(args.vocab))
     steps = args.warmup + args.steps
     timestamps = []
+    device = benchmark_device(args)
 
     class StepClock(TrainerCallback):
         def on_step_end(self, *_, **__):
+            synchronize(device)
             timestamps.append(time.perf_counter())
 
         def on_train_begin(self, *_, **__):
@@ -198,7 +215,8 @@ def lm_throughput(args):
 
     training_args = UlmfitTrainingArguments(
         output_dir=str(PREPARED.parent / "trainer_scratch"), max_steps=steps, per_device_train_batch_size=BATCH_SIZE,
-        bptt=BPTT, learning_rate=1e-3, lr_schedule="one_cycle", use_cpu=True, bf16=args.bf16, max_grad_norm=0.0,
+        bptt=BPTT, learning_rate=1e-3, lr_schedule="one_cycle", use_cpu=device.type == "cpu", bf16=args.bf16,
+        max_grad_norm=0.0,
         report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
         seed=args.seed,
     )
@@ -206,10 +224,11 @@ def lm_throughput(args):
     trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     trainer.train()
     seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
-    peak_here = matmul_gflops(torch)
+    peak_here = matmul_gflops(torch) if device.type == "cpu" else None  # the CPU's peak; no share on a GPU
     tokens_per_step = BATCH_SIZE * BPTT
     write_result(args.out, {
         "side": "ours", "bench": "lm_throughput", "vocab": args.vocab, "precision": "bf16" if args.bf16 else "fp32",
+        "device": str(trainer.args.device),
         "step_seconds": seconds, "tokens_per_step": tokens_per_step,
         "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
         "how": "UlmfitTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
@@ -227,9 +246,11 @@ def classify(args):
     from transformers import pipeline
 
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
-    classifier = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), batch_size=args.batch_size, device="cpu")
+    device = benchmark_device(args)
+    classifier = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), batch_size=args.batch_size,
+                          device=device)
     classifier(texts[:8])  # warm-up: oneDNN primitives, lazy imports
-    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size}
+    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size, "device": str(device)}
     with Stopwatch() as watch:
         predictions = classifier(texts)
     assert len(predictions) == len(texts)
@@ -262,20 +283,22 @@ def generate(args):
     torch.backends.mkldnn.enabled = not args.no_mkldnn
     prompt = json.loads((PREPARED / "prompt.json").read_text())["text"]
     tokenizer = AutoTokenizer.from_pretrained(PREPARED / "ours_lm")
-    model = AutoModelForCausalLM.from_pretrained(PREPARED / "ours_lm").eval()
-    inputs = tokenizer(prompt, return_tensors="pt")
+    device = benchmark_device(args)
+    model = AutoModelForCausalLM.from_pretrained(PREPARED / "ours_lm").eval().to(device)
+    inputs = tokenizer(prompt, return_tensors="pt").to(device)
     model.generate(**inputs, max_new_tokens=5, do_sample=False)  # warm-up
     seconds = []
     for _ in range(args.repeats):
         with Stopwatch() as watch:
             output = model.generate(**inputs, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False)
+            synchronize(device)
         seconds.append(watch.seconds)
     new_tokens = output.shape[1] - inputs["input_ids"].shape[1]
     assert new_tokens == args.new_tokens, new_tokens
     write_result(args.out, {
         "side": "ours", "bench": "generate", "prompt_tokens": inputs["input_ids"].shape[1], "new_tokens": new_tokens,
         "seconds": seconds, "how": "model.generate(max_new_tokens=N, min_new_tokens=N, do_sample=False), carried state",
-        "mkldnn": not args.no_mkldnn,
+        "mkldnn": not args.no_mkldnn, "device": str(device),
     })
 
 
@@ -355,12 +378,12 @@ ACCURACY = PREPARED.parent / "accuracy"
 SMALL_MODEL = {"embedding_size": 200, "hidden_size": 400, "num_layers": 3}
 
 
-def training_arguments(output_dir, learning_rate, epochs, seed, **overrides):
+def training_arguments(output_dir, learning_rate, epochs, seed, use_cpu, **overrides):
     from hf_ulmfit.training import UlmfitTrainingArguments
 
     settings = dict(
         output_dir=str(output_dir), num_train_epochs=epochs, learning_rate=learning_rate, lr_schedule="one_cycle",
-        per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=BATCH_SIZE, bptt=BPTT, use_cpu=True,
+        per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=BATCH_SIZE, bptt=BPTT, use_cpu=use_cpu,
         max_grad_norm=0.0, report_to="none", save_strategy="no", logging_strategy="no", eval_strategy="no",
         disable_tqdm=True, seed=seed, dataloader_num_workers=0,
     )
@@ -391,7 +414,8 @@ def accuracy(args):
     if not (pretrained / "config.json").exists():
         torch.manual_seed(0)
         model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(vocab), drop_mult=0.3, **SMALL_MODEL))
-        trainer = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-2, 1, 0, discriminative_lr_factor=1.0),
+        pretrain_args = training_arguments(scratch, 1e-2, 1, 0, args.use_cpu, discriminative_lr_factor=1.0)
+        trainer = UlmfitTrainer(model=model, args=pretrain_args,
                                 train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
         with Stopwatch() as watch:
             trainer.train()
@@ -406,10 +430,11 @@ def accuracy(args):
     with Stopwatch() as watch:
         for trainable, lr in ((1, 1e-2), (len(groups), 1e-3)):
             set_trainable_groups(groups, trainable)
-            UlmfitTrainer(model=model, args=training_arguments(scratch, lr, 1, args.seed, discriminative_lr_factor=1.0),
+            finetune_args = training_arguments(scratch, lr, 1, args.seed, args.use_cpu, discriminative_lr_factor=1.0)
+            UlmfitTrainer(model=model, args=finetune_args,
                           train_dataset=trec_text).train()
     timings["finetune_seconds"] = watch.seconds
-    lm_eval = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed),
+    lm_eval = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
                             eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
     finetuned = scratch / f"finetuned_{args.seed}"
     model.save_pretrained(finetuned)
@@ -428,7 +453,8 @@ def accuracy(args):
     with Stopwatch() as watch:
         for trainable, epochs, lr in schedule:
             set_trainable_groups(groups, trainable)
-            trainer = UlmfitTrainer(model=classifier, args=training_arguments(scratch, lr, epochs, args.seed),
+            classifier_args = training_arguments(scratch, lr, epochs, args.seed, args.use_cpu)
+            trainer = UlmfitTrainer(model=classifier, args=classifier_args,
                                     train_dataset=train, processing_class=tokenizer)
             trainer.train()
     timings["classifier_seconds"] = watch.seconds
@@ -438,7 +464,7 @@ def accuracy(args):
     write_result(args.out, {
         "side": "ours", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
         "test_accuracy": accuracy_, "n_test": len(test), "lm_valid_loss": lm_eval.get("eval_loss"), **timings,
-        "vocab_size": len(vocab),
+        "vocab_size": len(vocab), "device": str(benchmark_device(args)),
     })
 
 
@@ -453,6 +479,8 @@ def main():
         p = sub.add_parser(name)
         p.add_argument("--out", required=True)
         p.add_argument("--seed", type=int, default=0)
+        if name in ("lm_throughput", "classify", "generate", "accuracy"):
+            p.add_argument("--use-cpu", action="store_true", help="run on the CPU even when a GPU is present")
         if name in ("matmul_peak", "lstm_kernels"):
             p.add_argument("--repeats", type=int, default=5)
         if name == "lm_throughput":

@@ -332,6 +332,7 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
     v = versions(results)
     peak_load = max((r["load_average"][0] for by_side in results.values() for rs in by_side.values() for r in rs
                      if r.get("load_average")), default=None)
+    devices = sorted({r["device"] for by_side in results.values() for r in by_side.get("ours", []) if r.get("device")})
     lines = [
         "# Benchmarks: hf-ulmfit vs fastai 2.8 (reference ULMFiT)",
         "",
@@ -358,9 +359,9 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
            if peak_load is not None and peak_load <= machine["cores"] + 1 else
            ": the machine was shared with other jobs, so absolute numbers are noisy; the ratios come from interleaved "
            "measurements."),
-        "- GPU: none in this session (the device tool reported no machine lent to this task), so the GPU runs of "
-        "(a)-(c) are not done yet. Our side's benchmark code pins the CPU (`use_cpu=True`, `device=\"cpu\"`) while "
-        "fastai picks a GPU by itself, so a GPU run needs our side made device-aware first.",
+        f"- Device of our training and inference runs: {', '.join(devices) or 'cpu (runs older than the device field)'}"
+        ". Both sides take a GPU when one is present (`run_all.py --use-cpu` hides it from both); memory, tokenize and "
+        "the matmul/LSTM-kernel rows always measure the CPU.",
         f"- Versions: torch {v.get('torch', '?')}, transformers {v.get('transformers', '?')}, hf-ulmfit "
         f"{v.get('hf_ulmfit', '?')}, fastai {v.get('fastai', '?')}, spaCy {v.get('spacy', '?')}.",
         "",

@@ -3,6 +3,9 @@
 Each measurement is a fresh process (`ours.py` in .venv, `fastai_side.py` in .fastai-venv) that writes one JSON
 file under benchmarks/.work/results/. The two sides alternate (ours, fastai, ours, fastai, ...) so that load from
 other jobs on a shared machine hits both alike; the report takes medians and ratios within this one run.
+
+Both sides train and infer on a GPU when one is present (fastai by itself, ours as the Trainer and the stages do);
+`--use-cpu` hides the GPUs from both (CUDA_VISIBLE_DEVICES="") so they compare on the CPU.
 """
 
 import argparse
@@ -38,6 +41,11 @@ SETTINGS = {
 }
 
 
+# Set by --use-cpu: the environment of every measurement process hides the GPUs.
+HIDE_GPUS = {"CUDA_VISIBLE_DEVICES": ""}
+_extra_env: dict[str, str] = {}
+
+
 def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict | None:
     """One measurement in a fresh process; returns its JSON result (None, and the error logged, on failure)."""
     out = RESULTS / f"{name}.json"
@@ -46,7 +54,7 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
     started = time.time()
     print(f"[{time.strftime('%H:%M:%S')}] {side:6s} {name} ...", end=" ", flush=True)
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "true", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+           "TRANSFORMERS_OFFLINE": "1", "PYTHONWARNINGS": "ignore", **_extra_env}
     with open(log, "w") as log_file:
         try:
             code = subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env, timeout=timeout).returncode
@@ -62,6 +70,15 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
     return json.loads(out.read_text())
 
 
+def native_bf16(use_cpu: bool) -> bool:
+    """The device the measurements run on computes bf16 in hardware (a bf16 GPU; a CPU with AVX512-BF16 or AMX)."""
+    import torch
+
+    if torch.cuda.is_available() and not use_cpu:
+        return torch.cuda.is_bf16_supported()
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def alternate(rounds: int, command: str, name: str, ours_args=(), fastai_args=(), sides=("ours", "fastai")):
     for r in range(rounds):
         for side in sides if r % 2 == 0 else tuple(reversed(sides)):
@@ -74,7 +91,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="few steps and small slices: a few minutes")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (names as in the plan)")
     parser.add_argument("--keep", action="store_true", help="keep earlier results (default: start afresh)")
+    parser.add_argument("--use-cpu", action="store_true", help="measure on the CPU even when a GPU is present")
     args = parser.parse_args()
+    if args.use_cpu:
+        _extra_env.update(HIDE_GPUS)
     mode = "quick" if args.quick else "full"
     s = SETTINGS[mode]
     if not args.keep and RESULTS.exists():
@@ -98,9 +118,9 @@ def main():
         for vocab in (60_000, 30_000):
             common = ["--vocab", vocab, "--steps", s["lm_steps"], "--warmup", s["lm_warmup"]]
             alternate(s["lm_rounds"], "lm_throughput", f"lm_throughput_{vocab}", common, common)
-        # One bf16 row for ours where the CPU computes bf16 natively. Without AVX512-BF16/AMX bf16 matmuls are
+        # One bf16 row for ours where the device computes bf16 natively. Without AVX512-BF16/AMX bf16 matmuls are
         # emulated at well under 1 GFLOP/s (matmul_peak shows it), and one standard-size step would take an hour.
-        if s["lm_bf16"] and cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        if s["lm_bf16"] and native_bf16(args.use_cpu):
             run("ours", "lm_throughput", "lm_throughput_60000_bf16__ours__r0", "--vocab", 60_000, "--steps", s["lm_steps"],
                 "--warmup", s["lm_warmup"], "--bf16")
     if wanted("classify"):

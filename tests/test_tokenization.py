@@ -169,3 +169,101 @@ def test_bad_inputs_give_clear_errors(imdb_sample):
         train_tokenizer(["a b", "c d", None], kind="word")
     with pytest.raises(ValueError, match="min_frequency"):
         train_tokenizer(["a b"], kind="unigram", min_frequency=2)
+
+
+# --- training on a sample of the corpus ------------------------------------------------------------------------
+
+
+def _texts_with_a_character_each(count: int) -> list[str]:
+    """One-line texts that share their words but each hold one character no other text has, so a tokenizer's
+    alphabet shows which lines its trainer saw."""
+    return [f"the same words {chr(0x4E00 + index)}" for index in range(count)]
+
+
+def _own_characters(tokenizer) -> set[str]:
+    return {character for token in tokenizer.get_vocab() for character in token if ord(character) >= 0x4E00}
+
+
+def test_sample_lines_is_a_seeded_uniform_sample_of_lines():
+    from hf_ulmfit.tokenization import sample_lines
+
+    # 100 documents of 5 lines each, with a blank line (never drawn) after the second.
+    texts = ["\n".join(f"doc{d} line{l}" for l in range(5)).replace("line1\n", "line1\n\n") for d in range(100)]
+    dataset = datasets.Dataset.from_dict({"text": texts})
+
+    def drawn(sample):
+        return [line for text in sample for line in text.split("\n") if line]
+
+    sample = sample_lines(dataset, 60, seed=1)
+    assert len(drawn(sample)) == len(set(drawn(sample))) == 60
+    assert set(drawn(sample)) <= {line for text in texts for line in text.split("\n") if line}
+    assert len({line.split()[0] for line in drawn(sample)}) > 30  # lines from many documents, not 12 whole ones
+    assert sample == sample_lines(dataset, 60, seed=1) == sample_lines(iter(texts), 60, seed=1)
+    assert set(drawn(sample_lines(texts, 60, seed=2))) != set(drawn(sample))
+    # A newline that followed a line in its text follows it in the sample too (joining it to another sampled line).
+    assert sum(text.count("\n") for text in sample) == sum(1 for line in drawn(sample) if not line.endswith("line4"))
+    # Every line is drawn about equally often over many seeds, the last one too (the reservoir is uniform).
+    draws = Counter(line for seed in range(100) for line in drawn(sample_lines(texts, 60, seed=seed)))
+    assert draws["doc99 line4"] > 0 and max(draws.values()) < 40  # expectation 12 per line
+    # A corpus with no more lines than asked comes back whole.
+    assert drawn(sample_lines(texts[:3], 60)) == drawn(texts[:3])
+
+
+@pytest.mark.parametrize("kind", ["unigram", "char"])
+def test_max_lines_limits_what_the_trainer_sees(kind):
+    from hf_ulmfit.tokenization import sample_lines
+
+    texts = _texts_with_a_character_each(300)
+    dataset = datasets.Dataset.from_dict({"text": texts})
+    sampled = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=7)
+    seen = {text[-1] for text in sample_lines(dataset, 40, seed=7)}
+    assert _own_characters(sampled) == seen and len(seen) == 40
+    again = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=7)
+    assert _own_characters(again) == seen  # the same seed draws the same lines (ids of tied pieces may differ)
+    other_seed = train_tokenizer(dataset, kind=kind, vocab_size=600, max_lines=40, seed=8)
+    assert _own_characters(other_seed) != seen
+    from_generator = train_tokenizer((text for text in texts), kind=kind, vocab_size=600, max_lines=40, seed=7)
+    assert _own_characters(from_generator) == seen
+    with pytest.raises(ValueError, match="max_lines must be a positive number"):
+        train_tokenizer(texts, kind=kind, max_lines=-1)
+
+
+def test_sampled_lines_keep_their_newlines_in_the_vocabulary():
+    texts = ["first paragraph here\nsecond paragraph there\nthird one"] * 200
+    tokenizer = train_tokenizer(texts, kind="unigram", vocab_size=60, max_lines=90, seed=0)
+    ids = tokenizer(texts[0])["input_ids"]
+    assert tokenizer.unk_token_id not in ids
+    assert tokenizer.decode(ids, skip_special_tokens=True) == texts[0]
+
+
+def test_recipes_sample_unigram_training_by_default_and_zero_means_everything(monkeypatch):
+    from hf_ulmfit.recipes.arguments import TokenizerArguments
+    from hf_ulmfit.recipes.common import tokenizer_for
+    from hf_ulmfit.tokenization import default_train_lines, sample_lines
+    from hf_ulmfit.tokenization import train as train_module
+
+    assert default_train_lines("unigram") == 28_000  # the measured default (RESULTS.md)
+    monkeypatch.setitem(train_module._DEFAULT_TRAIN_LINES, "unigram", 40)  # the same rule on a small corpus
+    dataset = datasets.Dataset.from_dict({"text": _texts_with_a_character_each(300)})
+    by_default = tokenizer_for(TokenizerArguments(tokenizer_kind="unigram", vocab_size=600), dataset, seed=3)
+    assert _own_characters(by_default) == {text[-1] for text in sample_lines(dataset, 40, seed=3)}
+    everything_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=600, tokenizer_train_lines=0)
+    assert len(_own_characters(tokenizer_for(everything_args, dataset, seed=3))) == len(dataset)
+    chosen_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=600, tokenizer_train_lines=25)
+    chosen = tokenizer_for(chosen_args, dataset, seed=3)
+    assert _own_characters(chosen) == {text[-1] for text in sample_lines(dataset, 25, seed=3)}
+    # Counting characters is cheap: the char kind sees every text by default.
+    assert default_train_lines("char") is None
+    chars = tokenizer_for(TokenizerArguments(tokenizer_kind="char", vocab_size=600), dataset, seed=3)
+    assert len(_own_characters(chars)) == len(dataset)
+
+
+def test_tokenizer_command_takes_the_sample_size_and_its_seed(tmp_path):
+    from hf_ulmfit.cli.main import parse
+
+    command, _, tokenizer_args = parse(
+        "tokenizer", ["--output_dir", str(tmp_path), "--tokenizer_train_lines", "0", "--seed", "7"]
+    )
+    assert tokenizer_args.tokenizer_train_lines == 0 and command.seed == 7
+    command, _, tokenizer_args = parse("tokenizer", ["--output_dir", str(tmp_path)])
+    assert tokenizer_args.tokenizer_train_lines is None and command.seed == 42  # default per kind; stages' seed

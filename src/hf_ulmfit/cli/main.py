@@ -25,6 +25,7 @@ from ..training import UlmfitTrainingArguments
 @dataclass
 class TokenizerCommandArguments:
     output_dir: str = field(metadata={"help": "Folder to save the tokenizer in."})
+    seed: int = field(default=42, metadata={"help": "Seed of the training sample (--tokenizer_train_lines)."})
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ConvertFastaiArguments:
 
 def run_tokenizer(args: TokenizerCommandArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments):
     dataset = load_splits(data_args, labelled=False)
-    tokenizer = tokenizer_for(tokenizer_args, dataset["train"])
+    tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=args.seed)
     tokenizer.save_pretrained(args.output_dir)
     print(f"saved a {len(tokenizer)}-token {tokenizer_args.tokenizer_kind} tokenizer to {args.output_dir}")
 

@@ -49,6 +49,12 @@ class TokenizerArguments:
     )
     vocab_size: int | None = field(default=None, metadata={"help": "Vocabulary size (default per kind)."})
     lowercase: bool = field(default=False, metadata={"help": "Lowercase all text."})
+    tokenizer_train_lines: int | None = field(
+        default=None,
+        metadata={"help": "Train the tokenizer on a random sample of this many lines of the training text, seeded by "
+                          "--seed (default: 28,000 for unigram, whose training time grows with the text it sees; all "
+                          "text for word and char); 0 = all text."},
+    )
 
 
 @dataclass

@@ -7,7 +7,7 @@ from transformers import AutoTokenizer
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..models.awd_lstm import AwdLstmConfig
-from ..tokenization import train_tokenizer
+from ..tokenization import default_train_lines, train_tokenizer
 from ..training import UlmfitTrainer
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
@@ -15,15 +15,23 @@ from .checks import require_model_folder
 logger = logging.getLogger(__name__)
 
 
-def tokenizer_for(tokenizer_args: TokenizerArguments, texts):
-    """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed)."""
+def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
+    """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed), or on a random
+    sample of their lines drawn with `seed` (``--tokenizer_train_lines``; by default a sample for the unigram kind)."""
     if tokenizer_args.tokenizer_name_or_path:
         require_model_folder(tokenizer_args.tokenizer_name_or_path, "tokenizer")
         return AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name_or_path)
-    logger.info("training a %s tokenizer on %d texts", tokenizer_args.tokenizer_kind, len(texts))
+    kind = tokenizer_args.tokenizer_kind
+    lines = tokenizer_args.tokenizer_train_lines
+    lines = default_train_lines(kind) if lines is None else lines
+    if lines:
+        logger.info("training a %s tokenizer on a random sample of (at most) %d lines of the %d texts (seed %d; "
+                    "--tokenizer_train_lines 0 trains on all)", kind, lines, len(texts), seed)
+    else:
+        logger.info("training a %s tokenizer on all %d texts", kind, len(texts))
     return train_tokenizer(
-        texts, kind=tokenizer_args.tokenizer_kind, vocab_size=tokenizer_args.vocab_size,
-        lowercase=tokenizer_args.lowercase,
+        texts, kind=kind, vocab_size=tokenizer_args.vocab_size, lowercase=tokenizer_args.lowercase,
+        max_lines=lines, seed=seed,
     )
 
 

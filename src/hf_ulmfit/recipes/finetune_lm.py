@@ -23,6 +23,7 @@ TRAINING_DEFAULTS = dict(
     num_train_epochs=2, learning_rate=4e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
     lr_schedule="one_cycle", freeze_all_but_top_epochs=1.0, max_grad_norm=0.4, eval_strategy="epoch",
     logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="imdb", validation_size=0.1)
 

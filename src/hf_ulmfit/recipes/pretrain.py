@@ -16,13 +16,14 @@ TRAINING_DEFAULTS = dict(
     num_train_epochs=1, learning_rate=5e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
     lr_schedule="one_cycle", discriminative_lr_factor=1.0, max_grad_norm=0.4, eval_strategy="epoch",
     logging_strategy="steps", logging_steps=50, save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
-    tokenizer = tokenizer_for(tokenizer_args, dataset["train"])
+    tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=training_args.seed)
     tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)

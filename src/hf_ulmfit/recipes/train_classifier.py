@@ -23,6 +23,7 @@ TRAINING_DEFAULTS = dict(
     num_train_epochs=5, learning_rate=1e-2, per_device_train_batch_size=64, per_device_eval_batch_size=64,
     lr_schedule="slanted_triangular", gradual_unfreezing=None, unfreeze_all_by_end=True, max_grad_norm=0.4, eval_strategy="epoch",
     logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
 
@@ -98,7 +99,7 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
     if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
     labels = dataset["train"].features["label"].names
-    tokenizer = tokenizer or tokenizer_for(tokenizer_args, dataset["train"])
+    tokenizer = tokenizer or tokenizer_for(tokenizer_args, dataset["train"], seed=training_args.seed)
     tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)

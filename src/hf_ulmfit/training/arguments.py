@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainingArguments
 
+from .precision import resolve_bf16
+
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")
 
 
@@ -60,6 +62,12 @@ class UlmfitTrainingArguments(TrainingArguments):
     adam_beta2: float = field(default=0.99, metadata={"help": "Adam beta2 (fastai: 0.99)."})
     adam_epsilon: float = field(default=1e-5, metadata={"help": "Adam epsilon (fastai: 1e-5)."})
     weight_decay: float = field(default=0.01, metadata={"help": "Decoupled weight decay (fastai: 0.01)."})
+    # None (the stages' default): bf16 exactly where it trains faster (see `precision.resolve_bf16`).
+    bf16: bool | None = field(
+        default=False,
+        metadata={"help": "bf16 autocast. The hf-ulmfit stages default to bf16 where it is faster (CUDA GPUs with "
+                          "bf16, CPUs with AMX) and fp32 elsewhere, and log which; true/false forces it."},
+    )
     # ULMFiT batches classification documents of similar length together.
     train_sampling_strategy: str = field(
         default="group_by_length",
@@ -82,6 +90,10 @@ class UlmfitTrainingArguments(TrainingArguments):
             self.ddp_find_unused_parameters = True
         if not torch.cuda.is_available():
             self.dataloader_pin_memory = False  # pinned memory only helps copies to an accelerator
+        on_cpu = self.use_cpu or torch.accelerator.current_accelerator() is None
+        self.bf16 = resolve_bf16(self.bf16, on_cpu)
+        if self.bf16 and on_cpu:
+            self.use_cpu = True  # transformers refuses bf16 without an accelerator unless told the CPU is meant
         super().__post_init__()
 
     @property

@@ -10,7 +10,7 @@ from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
-from .common import describe_tokenizer, model_summary, train_and_evaluate
+from .common import describe_tokenizer, model_summary, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 from .pretrain import language_model_results
@@ -40,6 +40,7 @@ class FinetuneLmArguments:
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
+    resume = start_stage("finetune-lm", training_args, args, data_args)
     model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
@@ -54,9 +55,10 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
         if added_words:
             resize_embeddings_from_mean(model, len(tokenizer))
             logger.info("added %d target-domain words to the vocabulary", len(added_words))
-    tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, resume)
     record = {
         "stage": "finetune-lm",
         "dataset": data_args.dataset,

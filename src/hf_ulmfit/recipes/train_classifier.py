@@ -8,7 +8,9 @@ from transformers import AutoTokenizer
 from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .common import describe_tokenizer, model_summary, new_config, tokenizer_for, train_and_evaluate
+from .common import (
+    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
 from .corpus import load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 
@@ -52,17 +54,19 @@ def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments,
 
 def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
         model_args: ModelArguments, training_args):
+    resume = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
     # The language model's tokenizer first: a wrong path fails before any data work.
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path) if args.model_name_or_path else None
     dataset = load_splits(data_args, labelled=True)
     if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
     labels = dataset["train"].features["label"].names
-    tokenizer = tokenizer or tokenizer_for(tokenizer_args, dataset["train"])
-    tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
+    tokenizer = tokenizer or tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, resume)
     results = {"validation": classifier_results(metrics)}
     if "test" in tokenized:
         results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")

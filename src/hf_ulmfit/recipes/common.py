@@ -37,24 +37,45 @@ def seed_everything(training_args) -> None:
         set_seed(training_args.seed)
 
 
-def start_stage(stage: str, training_args, *arguments) -> str | bool | None:
+@dataclasses.dataclass
+class RunPlan:
+    """What `start_stage` decided for the output folder; `train_and_evaluate` carries it out as training starts."""
+
+    record: dict  # the run's arguments (`run_arguments`), written to the folder
+    resume: str | bool | None  # a checkpoint path, True (the interrupted run's newest complete one) or None (afresh)
+    remove_previous_run: bool = False  # --overwrite_output_dir
+
+
+def start_stage(stage: str, training_args, *arguments) -> RunPlan:
     """Seed, then decide what this run does with its output folder; call it first, before any data work.
 
-    Returns what to resume from: the ``--resume_from_checkpoint`` path, True to continue the interrupted run of this
-    same command (from its newest complete checkpoint), or None to train afresh (an empty or new folder, or
-    ``--overwrite_output_dir``, which removes the previous run's checkpoints first). A folder holding a finished run,
-    or checkpoints of a run with other arguments, is refused with a ValueError. The stage's arguments (`arguments`,
-    the training arguments included) are recorded in the folder, to compare with on a re-run.
+    The run resumes from ``--resume_from_checkpoint``; continues the interrupted run of this same command (from its
+    newest complete checkpoint) when the folder holds one; or trains afresh in a new or empty folder, or with
+    ``--overwrite_output_dir`` (which removes the previous run's checkpoints and records). A folder holding a finished
+    run, or checkpoints of a run with other arguments, is refused here with a ValueError, before any work. Nothing is
+    written until training starts (`train_and_evaluate`), so bad input leaves the folder as it was.
     """
     seed_everything(training_args)
     record = run_arguments(stage, training_args, *arguments)
+    if training_args.resume_from_checkpoint:
+        if not Path(training_args.resume_from_checkpoint).is_dir():
+            raise ValueError(f"--resume_from_checkpoint {training_args.resume_from_checkpoint}: no such folder.")
+        return RunPlan(record, training_args.resume_from_checkpoint)
+    if training_args.overwrite_output_dir:
+        return RunPlan(record, None, remove_previous_run=True)
+    return RunPlan(record, resume_point(Path(training_args.output_dir), record))
+
+
+def record_run_start(plan: RunPlan, training_args) -> None:
+    """Carry out `plan` in the output folder (on the main process, before the others go on): remove the previous
+    run if asked, and record this run's arguments for a later re-run to compare with."""
     folder = Path(training_args.output_dir)
-    with training_args.main_process_first(desc="checking the output folder"):
-        resume = resume_point(folder, record, training_args)
-        if training_args.should_save:  # the main process decided first; the others read what it wrote
+    with training_args.main_process_first(desc="recording the run's arguments"):
+        if training_args.should_save:
+            if plan.remove_previous_run:
+                remove_previous_run(folder)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / RUN_ARGUMENTS_FILE).write_text(json.dumps(record, indent=2))
-    return resume
+            (folder / RUN_ARGUMENTS_FILE).write_text(json.dumps(plan.record, indent=2))
 
 
 def run_arguments(stage: str, training_args, *arguments) -> dict:
@@ -67,14 +88,9 @@ def run_arguments(stage: str, training_args, *arguments) -> dict:
     return json.loads(json.dumps(record, default=str))
 
 
-def resume_point(folder: Path, record: dict, training_args) -> str | bool | None:
-    """See `start_stage`. Only the main process removes anything; the others reach the same answer after it."""
-    if training_args.resume_from_checkpoint:
-        return training_args.resume_from_checkpoint
-    if training_args.overwrite_output_dir:
-        if training_args.should_save:
-            remove_previous_run(folder)
-        return None
+def resume_point(folder: Path, record: dict) -> bool | None:
+    """True to continue the interrupted run of the same command in `folder`, None when there is nothing a new run
+    could lose; a ValueError naming the way out otherwise (see `start_stage`)."""
     checkpoints = checkpoint_folders(folder)
     finished = (folder / RUN_RECORD_FILE).is_file()
     if not checkpoints and not finished:
@@ -171,17 +187,20 @@ def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, train
         return AutoTokenizer.from_pretrained(folder)
 
 
-def train_and_evaluate(model, tokenizer, tokenized, training_args, resume: str | bool | None = None):
-    """Train on ``tokenized["train"]``, resuming as `start_stage` decided (True: the newest complete checkpoint, if
-    any), then evaluate on ``tokenized["validation"]``."""
+def train_and_evaluate(model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
+    """Train on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run from its newest complete
+    checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
     trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
                             eval_dataset=tokenized["validation"], processing_class=tokenizer)
-    checkpoint = trainer.last_complete_checkpoint() if resume is True else resume
-    if resume is True and checkpoint is None:
-        logger.info("the interrupted run left no complete checkpoint: training from the start")
-    elif checkpoint:
-        logger.info("resuming from %s", checkpoint)
+    resume = None
+    if plan is not None:
+        record_run_start(plan, training_args)
+        resume = trainer.last_complete_checkpoint() if plan.resume is True else plan.resume
+        if plan.resume is True and resume is None:
+            logger.info("the interrupted run left no complete checkpoint: training from the start")
+    if resume:
+        logger.info("resuming from %s", resume)
     logger.info("process %d of %d: training on %s", training_args.process_index, training_args.world_size,
                 training_args.device)
-    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.train(resume_from_checkpoint=resume)
     return trainer, trainer.evaluate()

@@ -40,7 +40,7 @@ class FinetuneLmArguments:
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
-    resume = start_stage("finetune-lm", training_args, args, data_args)
+    plan = start_stage("finetune-lm", training_args, args, data_args)
     model = AwdLstmForCausalLM.from_pretrained(args.model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
@@ -58,7 +58,7 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, resume)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     record = {
         "stage": "finetune-lm",
         "dataset": data_args.dataset,

@@ -23,7 +23,7 @@ DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
-    resume = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
+    plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
     tokenizer = tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
@@ -31,7 +31,7 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, resume)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     record = {
         "stage": "pretrain",
         "dataset": data_args.dataset,

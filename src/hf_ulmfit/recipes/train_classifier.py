@@ -54,7 +54,7 @@ def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments,
 
 def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
         model_args: ModelArguments, training_args):
-    resume = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
+    plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
     # The language model's tokenizer first: a wrong path fails before any data work.
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path) if args.model_name_or_path else None
     dataset = load_splits(data_args, labelled=True)
@@ -66,7 +66,7 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
         tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, resume)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     results = {"validation": classifier_results(metrics)}
     if "test" in tokenized:
         results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")

@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -270,9 +269,8 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     assert "process 0 of 2: training on cpu" in completed.stderr
     assert "process 1 of 2: training on cpu" in completed.stderr
     assert completed.stderr.count("saved train-classifier") == 1  # only the main process writes
-    # The main process trains the tokenizer and tokenises the data; the other loads its tokenizer and cached result.
+    # The main process trains the tokenizer and saves it; the other process loads that copy.
     assert completed.stderr.count("training a unigram tokenizer") == 1
-    assert len(re.findall(r"Tokenizing: 100%[^\r\n]* 200/200", completed.stderr)) <= 1
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["stage"] == "train-classifier"
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6

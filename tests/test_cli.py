@@ -255,25 +255,6 @@ def test_bad_data_and_missing_models_stop_with_a_clear_message(tmp_path, data_di
     assert not (tmp_path / "c").exists()
 
 
-def test_interrupted_pretraining_resumes_from_its_newest_checkpoint(tmp_path, data_dir):
-    out = tmp_path / "interrupted"
-    common = ["pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 3, "--max_eval_samples", 1,
-              "--vocab_size", 300, *TINY_MODEL, "--bptt", 16, "--per_device_train_batch_size", 4, "--save_strategy",
-              "steps", "--save_steps", 2, "--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true",
-              "--output_dir", out]
-    # The first run stops after 2 steps (as if interrupted right after its checkpoint), keeping checkpoint-2.
-    assert run_cli(*common, "--max_steps", 2) == 0
-    first_state_file = out / "checkpoint-2" / "trainer_state.json"
-    first_state = json.loads(first_state_file.read_text())
-    first_state["log_history"].append({"step": 2, "written_by_the_interrupted_run": True})
-    first_state_file.write_text(json.dumps(first_state))
-    # Run again: it must continue from checkpoint-2 (its state, history included), not start over.
-    assert run_cli(*common, "--max_steps", 4) == 0
-    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
-    assert state["global_step"] == 4
-    assert {"step": 2, "written_by_the_interrupted_run": True} in state["log_history"]
-
-
 def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path, data_dir):
     """scripts/train_distributed.sh: two real CPU ranks (accelerate launch, gloo), one output folder. Called from
     another folder with a relative --output_dir, which must be the caller's, not the repository's."""
@@ -291,6 +272,8 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     assert "process 0 of 2: training on cpu" in completed.stderr
     assert "process 1 of 2: training on cpu" in completed.stderr
     assert completed.stderr.count("saved train-classifier") == 1  # only the main process writes
+    # The main process trains the tokenizer and saves it; the other process loads that copy.
+    assert completed.stderr.count("training a unigram tokenizer") == 1
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["stage"] == "train-classifier"
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6

@@ -171,3 +171,22 @@ def test_remote_code_loads_where_hf_ulmfit_cannot_be_imported(saved_folders, tok
     torch.testing.assert_close(torch.tensor(result["classifier"]), classifier(**inputs).logits, rtol=1e-5, atol=1e-5)
     expected = lm.generate(**inputs, max_new_tokens=4, do_sample=False, pad_token_id=1)
     assert torch.equal(torch.tensor(result["generated"]), expected)
+
+
+def test_a_new_classifier_head_has_no_uninitialised_buffers(tmp_path, tokenizer):
+    """The head's BatchNorm counters start at zero, whether the classifier is new or built on a saved encoder (where
+    transformers allocates the missing head without values and `_init_weights` must fill every buffer)."""
+    AwdLstmForCausalLM(tiny_config(tokenizer)).save_pretrained(tmp_path)
+    for classifier in (
+        AwdLstmForSequenceClassification(tiny_config(tokenizer, num_labels=3)),
+        AwdLstmForSequenceClassification.from_pretrained(tmp_path, num_labels=3),
+    ):
+        buffers = dict(classifier.named_buffers())
+        counters = [name for name in buffers if name.endswith("num_batches_tracked")]
+        assert counters
+        for name in counters:
+            assert buffers[name].item() == 0, name
+        for name, buffer in buffers.items():
+            if name.endswith("running_mean") or name.endswith("running_var"):
+                expected = 0.0 if name.endswith("running_mean") else 1.0
+                assert torch.equal(buffer, torch.full_like(buffer, expected)), name

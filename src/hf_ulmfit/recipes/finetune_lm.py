@@ -11,7 +11,7 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import describe_tokenizer, model_summary, train_and_evaluate
+from .common import describe_tokenizer, model_summary, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 from .pretrain import language_model_results
@@ -42,6 +42,7 @@ class FinetuneLmArguments:
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
+    plan = start_stage("finetune-lm", training_args, args, data_args)
     model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model")
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
@@ -57,9 +58,10 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
         if added_words:
             resize_embeddings_from_mean(model, len(tokenizer))
             logger.info("added %d target-domain words to the vocabulary", len(added_words))
-    tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     record = {
         "stage": "finetune-lm",
         "dataset": data_args.dataset,

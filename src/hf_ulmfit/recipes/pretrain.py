@@ -5,7 +5,9 @@ import logging
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .common import describe_tokenizer, model_summary, new_config, tokenizer_for, train_and_evaluate
+from .common import (
+    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
 from .corpus import drop_blank_documents, load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 
@@ -22,13 +24,15 @@ DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
+    plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
-    tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=training_args.seed)
-    tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
+    tokenizer = tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     record = {
         "stage": "pretrain",
         "dataset": data_args.dataset,

@@ -32,7 +32,8 @@ class QuickstartArguments:
 
 
 def _training_args(output_dir: Path, seed: int, **settings) -> UlmfitTrainingArguments:
-    base = dict(output_dir=str(output_dir), seed=seed, report_to="none", save_strategy="no",
+    # A re-run of the demo trains every stage afresh (nothing is checkpointed to resume from).
+    base = dict(output_dir=str(output_dir), overwrite_output_dir=True, seed=seed, report_to="none", save_strategy="no",
                 eval_strategy="epoch", logging_strategy="epoch", disable_tqdm=False)
     return UlmfitTrainingArguments(**{**base, **settings})
 

@@ -9,7 +9,9 @@ from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
-from .common import describe_tokenizer, model_summary, new_config, tokenizer_for, train_and_evaluate
+from .common import (
+    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
 from .corpus import load_splits
 from .outputs import save_stage_output, take_hub_request, training_summary
 
@@ -87,6 +89,7 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
         model_args: ModelArguments, training_args):
     reject_new_model_settings(args, tokenizer_args, model_args)
     resolve_gradual_unfreezing(args, training_args)
+    plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
     # The language model and its tokenizer first: a wrong path fails before any data work.
     tokenizer = None
     if args.model_name_or_path:
@@ -99,11 +102,12 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
     if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
     labels = dataset["train"].features["label"].names
-    tokenizer = tokenizer or tokenizer_for(tokenizer_args, dataset["train"], seed=training_args.seed)
-    tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
+    tokenizer = tokenizer or tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
     results = {"validation": classifier_results(metrics)}
     if "test" in tokenized:
         results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")

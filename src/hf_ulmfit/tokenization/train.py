@@ -21,6 +21,8 @@ sees (about 0.27 CPU-seconds per Wikipedia article), so the recipes sample by de
 (`default_train_lines`).
 """
 
+import json
+import math
 import random
 from collections.abc import Iterator
 from itertools import islice
@@ -52,6 +54,12 @@ _DEFAULT_MIN_FREQUENCY = {"unigram": None, "word": 3, "char": 1}
 # articles into 0.7% more tokens per word than one trained on everything, in a fifth of the CPU time. Whole articles
 # do worse: 600 of them (as much text) give +1.3%. Counting words and characters is cheap: those kinds see all.
 _DEFAULT_TRAIN_LINES = {"unigram": 28_000, "word": None, "char": None}
+
+# Unigram scores (log-probabilities) are kept to this many decimals: the trainer's sums vary in the last bits from run
+# to run, which reorders pieces of equal score; rounded and ordered by (score, piece), the same text gives the same ids.
+_UNIGRAM_SCORE_DECIMALS = 6
+# The trainer gives the characters it must keep the lowest scores, this far apart (or equal), in a hash (random) order.
+_REQUIRED_CHARACTER_SCORE_STEP = 1e-4
 
 # SentencePiece's visible space: a token that starts with it was preceded by a space in the text.
 SPACE_MARKER = "▁"
@@ -124,6 +132,8 @@ def train_tokenizer(
         trainer=trainer,
         length=_number_of_batches(texts, batch_size),
     )
+    if kind == "unigram":
+        tokenizer.model = _reproducible_unigram(tokenizer)
     _check_special_token_ids(tokenizer)
     return wrap_tokenizer(tokenizer)
 
@@ -192,6 +202,29 @@ def wrap_tokenizer(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
         # Decoding is exact through the tokenizer's decoder; transformers' English clean-up would alter text.
         clean_up_tokenization_spaces=False,
     )
+
+
+def _reproducible_unigram(tokenizer: Tokenizer) -> models.Unigram:
+    """The trained unigram model in a canonical form, so training on the same text twice gives the same tokenizer:
+    rounded scores, pieces (after the special tokens) ordered by score then text, and the trainer's trailing required
+    characters in text order (see `_UNIGRAM_SCORE_DECIMALS`, `_REQUIRED_CHARACTER_SCORE_STEP`)."""
+    model = json.loads(tokenizer.to_str())["model"]
+    special, pieces = model["vocab"][: len(SPECIAL_TOKENS)], model["vocab"][len(SPECIAL_TOKENS) :]
+    pieces = sorted(((piece, round(score, _UNIGRAM_SCORE_DECIMALS)) for piece, score in pieces),
+                    key=lambda entry: (-entry[1], entry[0]))
+    start = len(pieces) - 1
+    while start > 0 and len(pieces[start - 1][0]) == len(pieces[start][0]) == 1 and _is_required_character_step(
+        pieces[start - 1][1] - pieces[start][1]
+    ):
+        start -= 1
+    ladder = pieces[start:]
+    pieces[start:] = zip(sorted(piece for piece, _ in ladder), [score for _, score in ladder])
+    vocab = [tuple(entry) for entry in special] + pieces
+    return models.Unigram(vocab, unk_id=model["unk_id"], byte_fallback=model.get("byte_fallback", False))
+
+
+def _is_required_character_step(difference: float) -> bool:
+    return any(math.isclose(difference, step, abs_tol=5e-6) for step in (0.0, _REQUIRED_CHARACTER_SCORE_STEP))
 
 
 def _build_untrained(kind: str, vocab_size: int, min_frequency: int, show_progress: bool):

@@ -14,12 +14,12 @@ from .schedules import (
     slanted_triangular_multiplier,
     slanted_triangular_schedule,
 )
-from .trainer import CarriedStateCallback, UlmfitTrainer
+from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
+from .trainer import UlmfitTrainer
 from .unfreezing import GradualUnfreezingCallback, trainable_group_count
 
 __all__ = [
     "LR_SCHEDULES",
-    "CarriedStateCallback",
     "GradualUnfreezingCallback",
     "LrFinderResult",
     "OneCycleSchedule",
@@ -29,8 +29,10 @@ __all__ = [
     "classification_metrics",
     "discriminative_learning_rates",
     "layer_group_prefixes",
+    "last_complete_checkpoint",
     "layer_groups",
     "lr_find",
+    "missing_checkpoint_files",
     "one_cycle_momentum",
     "one_cycle_multiplier",
     "one_cycle_schedule",

@@ -57,6 +57,11 @@ class UlmfitTrainingArguments(TrainingArguments):
     ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
     tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
     bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
+    # transformers 5 dropped this flag; the stages use it to decide what a run into an existing folder does.
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Train afresh in an output folder that holds another run (its checkpoints are removed)."},
+    )
 
     # fastai's optimizer defaults.
     adam_beta2: float = field(default=0.99, metadata={"help": "Adam beta2 (fastai: 0.99)."})

@@ -8,6 +8,7 @@ What it adds, each in one obvious place:
 - language models: contiguous streams with the recurrent state carried across batches (truncated BPTT), reset at
   every epoch and for evaluation, AR/TAR in the training loss, loss/perplexity/accuracy evaluation, and the state
   saved with every checkpoint so a resumed run continues exactly;
+- checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`);
 - classifiers: length-grouped padded batches and accuracy + macro-F1 each evaluation.
 
 Everything else (loops, gradient accumulation, clipping, bf16 autocast, DDP, checkpoints) is the Trainer's own, so the
@@ -16,24 +17,24 @@ same code runs on one CPU, one GPU or several processes launched by torchrun / a
 
 import math
 import os
+import shutil
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, SequentialSampler
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, EvalLoopOutput, get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, EvalLoopOutput
 
 from ..data import ClassificationCollator, LanguageModelStream
 from ..evaluation import classification_metrics
 from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from .arguments import UlmfitTrainingArguments
+from .checkpoints import CARRIED_STATE_FILE, carried_state_files, last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
 from .regularization import activation_regularization, temporal_activation_regularization
 from .schedules import one_cycle_schedule, slanted_triangular_schedule
 from .unfreezing import GradualUnfreezingCallback
-
-CARRIED_STATE_FILE = "carried_state_{rank}.safetensors"
 
 
 class UlmfitTrainer(Trainer):
@@ -70,7 +71,6 @@ class UlmfitTrainer(Trainer):
             self.lm_state = None  # the recurrent state carried from one training batch to the next
             self.train_stream = None
             self._resumed_lm_state = None
-            self.add_callback(CarriedStateCallback(self))
         self.train_sampler = None
         self.add_callback(EpochStartCallback(self))
 
@@ -264,13 +264,44 @@ class UlmfitTrainer(Trainer):
         }
         return EvalLoopOutput(predictions=None, label_ids=None, metrics=metrics, num_samples=int(num_tokens))
 
-    # ---- Resuming ---------------------------------------------------------------------------------------------------
+    # ---- Checkpoints and resuming ---------------------------------------------------------------------------------
+
+    def checkpoint_required_files(self) -> list[str]:
+        """Files a checkpoint of this run needs besides the Trainer's: a language model's carried state per process."""
+        return carried_state_files(self.args.world_size) if self.is_language_model else []
+
+    def last_complete_checkpoint(self) -> str | None:
+        """The newest checkpoint in ``output_dir`` that a run can resume from (incomplete ones are skipped)."""
+        return last_complete_checkpoint(self.args.output_dir, self.checkpoint_required_files())
+
+    def _save_checkpoint(self, model, trial):
+        """Write a checkpoint so that only a complete one counts.
+
+        A folder of the same name (left by an interrupted save) is removed first; the carried state of every process
+        is written next; then the Trainer writes its files, ``trainer_state.json`` last, so a checkpoint with a
+        readable ``trainer_state.json`` holds everything (`missing_checkpoint_files`).
+        """
+        folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        if self.args.should_save and os.path.isdir(folder):
+            shutil.rmtree(folder)
+        self.accelerator.wait_for_everyone()
+        if self.is_language_model and self.lm_state is not None:
+            save_carried_state(self.lm_state, folder, self.args.process_index)
+        self.accelerator.wait_for_everyone()
+        super()._save_checkpoint(model, trial)
 
     def train(self, resume_from_checkpoint=None, **kwargs):
+        """`Trainer.train`; ``resume_from_checkpoint=True`` resumes from the newest *complete* checkpoint, and a
+        checkpoint given by path must be complete."""
         if resume_from_checkpoint is True:
-            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            resume_from_checkpoint = self.last_complete_checkpoint()
             if resume_from_checkpoint is None:
-                raise ValueError(f"No checkpoint found in output directory {self.args.output_dir}.")
+                raise ValueError(f"No complete checkpoint found in output directory {self.args.output_dir}.")
+        if resume_from_checkpoint:
+            missing = missing_checkpoint_files(resume_from_checkpoint, self.checkpoint_required_files())
+            if missing:
+                raise ValueError(f"Cannot resume from {resume_from_checkpoint}: it has no {', '.join(missing)} "
+                                 "(not a checkpoint, or one whose save was interrupted).")
         if self.is_language_model and resume_from_checkpoint:
             self._resumed_lm_state = load_carried_state(resume_from_checkpoint, self.args.process_index, self.args.device)
         return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
@@ -284,26 +315,6 @@ class EpochStartCallback(TrainerCallback):
 
     def on_epoch_begin(self, args, state, control, **kwargs):
         self.trainer.begin_epoch(state.epoch or 0.0)
-
-
-class CarriedStateCallback(TrainerCallback):
-    """Saves a language model's carried state with every checkpoint, one file per process (each reads its own rows);
-    `UlmfitTrainer.train` reads it back when resuming."""
-
-    def __init__(self, trainer: UlmfitTrainer):
-        self.trainer = trainer
-
-    def on_save(self, args, state, control, **kwargs):
-        if self.trainer.lm_state is None:
-            return
-        folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
-        os.makedirs(folder, exist_ok=True)
-        tensors = {
-            f"layer_{index}.{kind}": tensor[0].contiguous().cpu()
-            for index, layer in enumerate(self.trainer.lm_state)
-            for kind, tensor in zip(("h", "c"), layer)
-        }
-        save_file(tensors, os.path.join(folder, CARRIED_STATE_FILE.format(rank=args.process_index)))
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -333,8 +344,19 @@ def detach_state(state):
     return tuple(tuple(tensor.detach() for tensor in layer) for layer in state)
 
 
+def save_carried_state(lm_state, checkpoint: str, rank: int) -> None:
+    """This process's carried language-model state (its rows of the stream), saved with a checkpoint."""
+    os.makedirs(checkpoint, exist_ok=True)
+    tensors = {
+        f"layer_{index}.{kind}": tensor[0].contiguous().cpu()
+        for index, layer in enumerate(lm_state)
+        for kind, tensor in zip(("h", "c"), layer)
+    }
+    save_file(tensors, os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank)))
+
+
 def load_carried_state(checkpoint: str, rank: int, device) -> tuple | None:
-    """The state saved by `CarriedStateCallback` for this process, or None when the checkpoint has none."""
+    """The state `save_carried_state` saved for this process, or None when the checkpoint has none."""
     path = os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank))
     if not os.path.isfile(path):
         return None

@@ -209,7 +209,7 @@ def _reproducible_unigram(tokenizer: Tokenizer) -> models.Unigram:
     rounded scores, pieces (after the special tokens) ordered by score then text, and the trainer's trailing required
     characters in text order (see `_UNIGRAM_SCORE_DECIMALS`, `_REQUIRED_CHARACTER_SCORE_STEP`)."""
     model = json.loads(tokenizer.to_str())["model"]
-    special, pieces = model["vocab"][: len(SPECIAL_TOKENS)], model["vocab"][len(SPECIAL_TOKENS) :]
+    special, pieces = model["vocab"][: len(TRAINED_SPECIAL_TOKENS)], model["vocab"][len(TRAINED_SPECIAL_TOKENS) :]
     pieces = sorted(((piece, round(score, _UNIGRAM_SCORE_DECIMALS)) for piece, score in pieces),
                     key=lambda entry: (-entry[1], entry[0]))
     start = len(pieces) - 1

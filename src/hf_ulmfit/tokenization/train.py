@@ -51,8 +51,9 @@ _DEFAULT_VOCAB_SIZE = {"unigram": 15_000, "word": 60_000, "char": 1_000}
 _DEFAULT_MIN_FREQUENCY = {"unigram": None, "word": 3, "char": 1}
 # Lines the recipes train each kind on by default (None: all). Measured on one Wikipedia shard (3,187 articles,
 # 150k lines; benchmarks/tokenizer_sample.py, RESULTS.md): a 15k unigram trained on 28,000 lines splits held-out
-# articles into 0.7% more tokens per word than one trained on everything, in a fifth of the CPU time. Whole articles
-# do worse: 600 of them (as much text) give +1.3%. Counting words and characters is cheap: those kinds see all.
+# articles into 0.7% more tokens per word than one trained on everything, in 71 s on 2 cores (123 CPU-seconds;
+# everything: ~860). Whole articles do worse: 600 of them (as much text) give +1.3%. Counting words and characters
+# is cheap: those kinds see all.
 _DEFAULT_TRAIN_LINES = {"unigram": 28_000, "word": None, "char": None}
 
 # Unigram scores (log-probabilities) are kept to this many decimals: the trainer's sums vary in the last bits from run

@@ -4,8 +4,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from transformers import pipeline, set_seed
+# torch and transformers are imported inside the functions, so `hf-ulmfit predict --help` stays fast.
 
 
 @dataclass
@@ -49,11 +48,15 @@ def read_texts(args: PredictArguments) -> list[str]:
 
 
 def predict(args: PredictArguments) -> list[dict]:
+    import torch
+
+    from ..export.pipelines import text_classification_pipeline  # PyTorch or ONNX folders alike
+
     texts = read_texts(args)
     paths = [args.model_name_or_path] + ([args.backward_model_name_or_path] if args.backward_model_name_or_path else [])
     scores = None
     for path in paths:
-        classify = pipeline("text-classification", model=path, device="cpu" if not torch.cuda.is_available() else 0)
+        classify = text_classification_pipeline(path, device="cpu" if not torch.cuda.is_available() else 0)
         outputs = classify(texts, top_k=None, batch_size=args.batch_size)
         model_scores = [{entry["label"]: entry["score"] for entry in output} for output in outputs]
         scores = model_scores if scores is None else [
@@ -70,6 +73,9 @@ def predict(args: PredictArguments) -> list[dict]:
 
 
 def generate(args: GenerateArguments) -> list[str]:
+    import torch
+    from transformers import pipeline, set_seed
+
     set_seed(args.seed)
     generator = pipeline("text-generation", model=args.model_name_or_path,
                          device="cpu" if not torch.cuda.is_available() else 0)

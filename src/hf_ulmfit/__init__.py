@@ -48,6 +48,7 @@ def __dir__() -> list[str]:
 
 def _register_auto_classes() -> None:
     importlib.import_module(".models.auto_registration", __name__).register_auto_classes()
+    importlib.import_module(".export.int8", __name__).register_int8_auto_classes()
 
 
 # Packages whose modules the registration imports: it must wait until none of them is half-initialised.

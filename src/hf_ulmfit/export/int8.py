@@ -120,7 +120,12 @@ class Int8Embedding(nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        """The rows in fp32 (the encoder reads it for the dtype and device of its zero state)."""
+        """An empty fp32 tensor on the weights' device. The encoder reads only the dtype and device (for its zero
+        state), and dequantising every row at each call would cost more than the lookup itself. The rows are
+        `dequantized_weight()`."""
+        return self.weight_scale[:0]
+
+    def dequantized_weight(self) -> torch.Tensor:
         return self.weight_int8.float() * self.weight_scale[:, None]
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""fp32 vs int8 vs ONNX for a saved classifier on TREC-6 test: accuracy, weight size, batched and one-at-a-time latency.
+"""fp32 vs int8 vs ONNX for a saved classifier on TREC-6 test: accuracy, weight size, batched and one-at-a-time speed.
 
     python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20]
 

@@ -1,6 +1,7 @@
 """Classification pipelines over any saved form of a classifier (PyTorch fp32 or int8 folder, or ONNX), with the
 documents of a list batched by length."""
 
+import json
 from pathlib import Path
 
 from transformers import TextClassificationPipeline
@@ -23,6 +24,11 @@ class LengthSortedTextClassificationPipeline(TextClassificationPipeline):
         return outputs
 
 
+def _model_type(model_name_or_path: str) -> str | None:
+    config = Path(model_name_or_path) / "config.json"
+    return json.loads(config.read_text()).get("model_type") if config.is_file() else None
+
+
 def text_classification_pipeline(model_name_or_path: str, device=None, **pipeline_kwargs):
     """A length-sorted text-classification pipeline for a saved classifier folder (fp32 or int8), or for an
     exported one (`model.onnx`, run by onnxruntime)."""
@@ -34,5 +40,7 @@ def text_classification_pipeline(model_name_or_path: str, device=None, **pipelin
         return onnx_text_classification_pipeline(
             model_name_or_path, pipeline_class=LengthSortedTextClassificationPipeline, **pipeline_kwargs
         )
+    if _model_type(model_name_or_path) == "awd_lstm_int8":
+        device = "cpu"  # PyTorch's int8 LSTM kernels run on the CPU only
     return pipeline("text-classification", model=model_name_or_path, device=device,
                     pipeline_class=LengthSortedTextClassificationPipeline, **pipeline_kwargs)

@@ -120,7 +120,7 @@ COMMANDS = {
                        (f"{RECIPES}.inference:PredictArguments",), f"{RECIPES}.inference:predict"),
     "generate": Command("continue a prompt with a saved language model", (f"{RECIPES}.inference:GenerateArguments",),
                         f"{RECIPES}.inference:generate"),
-    "export": Command("export a saved classifier or language model to ONNX (onnxruntime)",
+    "export": Command("export a classifier or language model to ONNX, or a classifier to int8",
                       ("hf_ulmfit.export.command:ExportArguments",), "hf_ulmfit.export.command:run"),
     "push": Command("upload a saved model folder to the Hub", (PushArguments,), run_push),
     "convert-fastai": Command("convert a fastai AWD-LSTM checkpoint", (ConvertFastaiArguments,), run_convert),

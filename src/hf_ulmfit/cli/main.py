@@ -4,22 +4,16 @@ Every subcommand's arguments are dataclasses parsed by transformers' `HfArgument
 `run_*.py` examples: pass flags, or a single JSON/YAML file whose keys are the flag names.
 """
 
+import importlib
+import importlib.util
 import json
 import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import yaml
-from transformers import HfArgumentParser
-from transformers.utils import logging as transformers_logging
-
-from ..recipes import evaluate_model, finetune_lm, inference, pretrain, quickstart, train_classifier
-from ..recipes.arguments import DataArguments, ModelArguments, TokenizerArguments
-from ..recipes.common import tokenizer_for
-from ..recipes.corpus import load_splits
-from ..training import UlmfitTrainingArguments
+# Only the standard library at import time: `hf-ulmfit --help` must not pay for torch and transformers. The table
+# below names each subcommand's dataclasses, function and defaults as "module:attribute" strings, imported on use.
 
 
 @dataclass
@@ -48,7 +42,10 @@ class ConvertFastaiArguments:
     max_len: int = field(default=1440, metadata={"help": "Classifier: tokens at the end of a document it pools."})
 
 
-def run_tokenizer(args: TokenizerCommandArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments):
+def run_tokenizer(args: TokenizerCommandArguments, data_args, tokenizer_args):
+    from ..recipes.common import tokenizer_for
+    from ..recipes.corpus import load_splits
+
     dataset = load_splits(data_args, labelled=False)
     tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=args.seed)
     tokenizer.save_pretrained(args.output_dir)
@@ -71,38 +68,86 @@ def run_convert(args: ConvertFastaiArguments):
     print(f"converted {args.checkpoint} to a {type(model).__name__} in {args.output_dir}")
 
 
+RECIPES = "hf_ulmfit.recipes"
+ARGUMENTS = f"{RECIPES}.arguments"
+TRAINING_ARGUMENTS = "hf_ulmfit.training.arguments:UlmfitTrainingArguments"
+
+
+def resolve(reference):
+    """A "module:attribute" string imported now (anything else is returned as it is)."""
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
 @dataclass
 class Command:
     help: str
-    argument_classes: tuple
-    run: Callable
-    defaults: dict = field(default_factory=dict)
+    argument_classes: tuple  # dataclasses, or "module:Class" references imported only when the command runs
+    run: object  # a function or a "module:function" reference
+    defaults: tuple = ()  # "module:DICT" references (or dicts), merged in order
+
+    def resolved_argument_classes(self) -> tuple:
+        return tuple(resolve(reference) for reference in self.argument_classes)
+
+    def resolved_defaults(self) -> dict:
+        return {key: value for reference in self.defaults for key, value in resolve(reference).items()}
+
+
+def stage_defaults(module: str) -> tuple:
+    return f"{RECIPES}.{module}:DATA_DEFAULTS", f"{RECIPES}.{module}:TRAINING_DEFAULTS"
 
 
 COMMANDS = {
-    "tokenizer": Command("train a tokenizer on a dataset's text", (TokenizerCommandArguments, DataArguments,
-                         TokenizerArguments), run_tokenizer),
+    "tokenizer": Command("train a tokenizer on a dataset's text",
+                         (TokenizerCommandArguments, f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments"),
+                         run_tokenizer),
     "pretrain": Command("stage 1: pretrain a language model on a general corpus",
-                        (DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments), pretrain.run,
-                        {**pretrain.DATA_DEFAULTS, **pretrain.TRAINING_DEFAULTS}),
+                        (f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments",
+                         f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
+                        f"{RECIPES}.pretrain:run", stage_defaults("pretrain")),
     "finetune-lm": Command("stage 2: fine-tune the language model on the target text",
-                           (finetune_lm.FinetuneLmArguments, DataArguments, UlmfitTrainingArguments), finetune_lm.run,
-                           {**finetune_lm.DATA_DEFAULTS, **finetune_lm.TRAINING_DEFAULTS}),
+                           (f"{RECIPES}.finetune_lm:FinetuneLmArguments", f"{ARGUMENTS}:DataArguments",
+                            TRAINING_ARGUMENTS), f"{RECIPES}.finetune_lm:run", stage_defaults("finetune_lm")),
     "train-classifier": Command("stage 3: train the classifier with gradual unfreezing",
-                                (train_classifier.TrainClassifierArguments, DataArguments, TokenizerArguments,
-                                 ModelArguments, UlmfitTrainingArguments), train_classifier.run,
-                                {**train_classifier.DATA_DEFAULTS, **train_classifier.TRAINING_DEFAULTS}),
+                                (f"{RECIPES}.train_classifier:TrainClassifierArguments", f"{ARGUMENTS}:DataArguments",
+                                 f"{ARGUMENTS}:TokenizerArguments", f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
+                                f"{RECIPES}.train_classifier:run", stage_defaults("train_classifier")),
     "evaluate": Command("metrics of a classifier (or ensemble) or a language model on a split",
-                        (evaluate_model.EvaluateArguments, DataArguments), evaluate_model.run),
-    "predict": Command("classify texts with a saved classifier (or ensemble)", (inference.PredictArguments,),
-                       inference.predict),
-    "generate": Command("continue a prompt with a saved language model", (inference.GenerateArguments,),
-                        inference.generate),
+                        (f"{RECIPES}.evaluate_model:EvaluateArguments", f"{ARGUMENTS}:DataArguments"),
+                        f"{RECIPES}.evaluate_model:run"),
+    "predict": Command("classify texts with a saved classifier (or ensemble)",
+                       (f"{RECIPES}.inference:PredictArguments",), f"{RECIPES}.inference:predict"),
+    "generate": Command("continue a prompt with a saved language model", (f"{RECIPES}.inference:GenerateArguments",),
+                        f"{RECIPES}.inference:generate"),
+    "export": Command("export a classifier or language model to ONNX, or a classifier to int8",
+                      ("hf_ulmfit.export.command:ExportArguments",), "hf_ulmfit.export.command:run"),
     "push": Command("upload a saved model folder to the Hub", (PushArguments,), run_push),
     "convert-fastai": Command("convert a fastai AWD-LSTM checkpoint", (ConvertFastaiArguments,), run_convert),
     "quickstart": Command("all three stages on TREC-6 with a small model, vs. no pretraining",
-                          (quickstart.QuickstartArguments,), quickstart.run),
+                          (f"{RECIPES}.quickstart:QuickstartArguments",), f"{RECIPES}.quickstart:run"),
 }
+
+
+def argument_parser_class() -> type:
+    """transformers' `HfArgumentParser`. Its module needs only the standard library and yaml, so while transformers
+    is not imported yet it is loaded from its file alone: importing transformers costs seconds, a --help should not."""
+    if "transformers" not in sys.modules:
+        package = importlib.util.find_spec("transformers")
+        if package is not None and package.origin:
+            spec = importlib.util.spec_from_file_location(
+                f"{__name__}._hf_argparser", Path(package.origin).with_name("hf_argparser.py")
+            )
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+                return module.HfArgumentParser
+            except (ImportError, OSError, AttributeError):  # a transformers release whose parser needs the package
+                pass
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser
 
 
 def usage() -> str:
@@ -114,9 +159,14 @@ def usage() -> str:
 
 def parse(command_name: str, argv: list[str]) -> tuple:
     """Parse flags or a recipe file into the subcommand's dataclasses; stage defaults apply under both."""
+    import yaml
+
     command = COMMANDS[command_name]
-    parser = HfArgumentParser(command.argument_classes, prog=f"hf-ulmfit {command_name}", description=command.help)
-    parser.set_defaults(**command.defaults)
+    defaults = command.resolved_defaults()
+    parser = argument_parser_class()(
+        command.resolved_argument_classes(), prog=f"hf-ulmfit {command_name}", description=command.help
+    )
+    parser.set_defaults(**defaults)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         path = Path(argv[0])
         if not path.is_file():
@@ -124,7 +174,7 @@ def parse(command_name: str, argv: list[str]) -> tuple:
         recipe = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
         if not isinstance(recipe, dict):
             raise SystemExit(f"hf-ulmfit {command_name}: {path} must hold a mapping of argument names to values")
-        return parser.parse_dict({**command.defaults, **recipe})
+        return parser.parse_dict({**defaults, **recipe})
     return parser.parse_args_into_dataclasses(argv)
 
 
@@ -137,17 +187,20 @@ def main(argv: list[str] | None = None):
         print(f"hf-ulmfit: unknown subcommand {argv[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
-    transformers_logging.set_verbosity_warning()
     try:
-        parsed = parse(argv[0], argv[1:])
+        parsed = parse(argv[0], argv[1:])  # exits after printing the help for --help, before transformers loads
     except ValueError as error:  # HfArgumentParser's word for flags it does not know
         print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
         return 2
-    for arguments in parsed:
-        if isinstance(arguments, UlmfitTrainingArguments) and arguments.output_dir in (None, "trainer_output"):
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_warning()
+    command = COMMANDS[argv[0]]
+    for reference, arguments in zip(command.argument_classes, parsed):
+        if reference == TRAINING_ARGUMENTS and arguments.output_dir in (None, "trainer_output"):
             raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")
     try:
-        COMMANDS[argv[0]].run(*parsed)
+        resolve(command.run)(*parsed)
     except (ValueError, FileNotFoundError, OSError) as error:
         print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
         return 1

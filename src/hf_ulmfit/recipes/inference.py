@@ -3,7 +3,7 @@
 Classification runs documents in batches of similar length (`length_batches`): padding one long document together
 with many short ones would make every row as long as the longest and defeat BPT3C's bounded memory. A batch holds at
 most ``batch_size`` documents and ``max_batch_tokens`` padded tokens, so a very long document runs alone; the
-results come back in the input order.
+results come back in the input order. ONNX folders (`hf-ulmfit export`) classify through the same path.
 """
 
 import json
@@ -11,11 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, set_seed
-
-from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
+# numpy, torch, transformers (and `.checks`, which needs torch) are imported inside the functions, so
+# `hf-ulmfit predict --help` stays fast.
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +66,9 @@ def read_texts(args: PredictArguments) -> list[str]:
     return texts
 
 
-def device() -> torch.device:
+def device() -> "torch.device":
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -86,15 +85,18 @@ def length_batches(lengths: list[int], batch_size: int, max_batch_tokens: int) -
     return batches + [batch] if batch else batches
 
 
-@torch.no_grad()
 def classify_token_ids(model, tokenizer, input_ids: list[list[int]], batch_size: int, max_batch_tokens: int,
-                       where: str) -> np.ndarray:
+                       where: str) -> "np.ndarray":
     """Logits of every document (tokenised, with ``xxbos``), in the input order; batched by length."""
+    import numpy as np
+    import torch
+
     model.eval()
     logits = np.zeros((len(input_ids), model.config.num_labels), dtype=np.float32)
     for batch in length_batches([len(ids) for ids in input_ids], batch_size, max_batch_tokens):
         padded = tokenizer.pad({"input_ids": [input_ids[index] for index in batch]}, return_tensors="pt")
-        outputs = model(**{name: tensor.to(model.device) for name, tensor in padded.items()})
+        with torch.no_grad():
+            outputs = model(**{name: tensor.to(model.device) for name, tensor in padded.items()})
         logits[batch] = outputs.logits.float().cpu().numpy()
     if not np.isfinite(logits).all():
         rows = np.flatnonzero(~np.isfinite(logits).all(-1)).tolist()
@@ -103,8 +105,17 @@ def classify_token_ids(model, tokenizer, input_ids: list[list[int]], batch_size:
 
 
 def load_classifier(path: str, what: str = "classifier"):
-    """A saved classifier and its tokenizer, checked: folder, weights file, finite weights, tokenizer fit."""
-    model = load_pretrained(AutoModelForSequenceClassification, path, what).to(device())
+    """A saved classifier and its tokenizer, checked: folder, weights file, finite weights, tokenizer fit. An ONNX
+    folder gives its onnxruntime classifier, which takes the same inputs and returns the same logits."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ..export.onnx import OnnxAwdLstmForSequenceClassification, is_onnx_folder
+    from .checks import check_tokenizer_fits, load_pretrained
+
+    if is_onnx_folder(path):
+        model = OnnxAwdLstmForSequenceClassification.from_pretrained(path)
+    else:
+        model = load_pretrained(AutoModelForSequenceClassification, path, what).to(device())
     tokenizer = AutoTokenizer.from_pretrained(path)
     check_tokenizer_fits(tokenizer, model.config, path)
     return model, tokenizer
@@ -121,18 +132,28 @@ def require_same_labels(labels: list[str], other_labels: list[str], path: str, o
                          f"{other_labels}.")
 
 
-def class_probabilities(path: str, texts: list[str], batch_size: int, max_batch_tokens: int) -> tuple[np.ndarray, list]:
+def class_probabilities(path: str, texts: list[str], batch_size: int, max_batch_tokens: int) -> tuple["np.ndarray", list]:
     model, tokenizer = load_classifier(path)
     input_ids = tokenizer(texts, return_attention_mask=False)["input_ids"]
     logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
-    return torch.from_numpy(logits).softmax(-1).numpy(), class_names(model)
+    return softmax(logits), class_names(model)
+
+
+def softmax(logits: "np.ndarray") -> "np.ndarray":
+    import torch
+
+    return torch.from_numpy(logits).softmax(-1).numpy()
 
 
 def predict(args: PredictArguments) -> list[dict]:
+    from .checks import require_model_folder
+
     paths = [args.model_name_or_path] + ([args.backward_model_name_or_path] if args.backward_model_name_or_path else [])
     for path, what in zip(paths, ("classifier", "backward classifier")):
         require_model_folder(path, what)
     if len(paths) == 2:
+        from transformers import AutoConfig
+
         labels = [class_names(AutoConfig.from_pretrained(path)) for path in paths]
         require_same_labels(labels[0], labels[1], *paths)
     texts = read_texts(args)
@@ -154,6 +175,10 @@ def predict(args: PredictArguments) -> list[dict]:
 
 
 def generate(args: GenerateArguments) -> list[str]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+
+    from .checks import check_tokenizer_fits, load_pretrained
+
     set_seed(args.seed)
     model = load_pretrained(AutoModelForCausalLM, args.model_name_or_path, "language model").to(device()).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)

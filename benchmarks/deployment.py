@@ -1,0 +1,69 @@
+"""fp32 vs int8 vs ONNX for a saved classifier on TREC-6 test: accuracy, weight size, batched and one-at-a-time speed.
+
+    python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20]
+
+Writes the int8 and ONNX folders under WORKDIR, prints one JSON line per form. Every form runs the same texts through
+the same `pipeline("text-classification")` call; timings are medians of repeated passes within one run.
+"""
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+import hf_ulmfit  # noqa: F401  (registers the Auto classes)
+from hf_ulmfit.data import load_text_dataset
+from hf_ulmfit.export.int8 import save_int8_classifier
+from hf_ulmfit.export.onnx import export_to_onnx
+from hf_ulmfit.export.pipelines import text_classification_pipeline
+
+
+def weight_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.iterdir() if path.suffix in (".safetensors", ".onnx"))
+
+
+def timed(function, seconds: float) -> float:
+    """Median seconds per call over repeated calls for about `seconds` (at least 3 calls)."""
+    durations, start = [], time.perf_counter()
+    while len(durations) < 3 or time.perf_counter() - start < seconds:
+        begin = time.perf_counter()
+        function()
+        durations.append(time.perf_counter() - begin)
+    return statistics.median(durations)
+
+
+def measure(name: str, folder: Path, texts: list[str], labels: list[str], threads: int, seconds: float) -> dict:
+    extra = {"threads": threads} if name == "onnx" else {}
+    classify = text_classification_pipeline(str(folder), device="cpu", **extra)
+    predictions = [output["label"] for output in classify(texts, batch_size=64)]
+    accuracy = sum(p == t for p, t in zip(predictions, labels)) / len(labels)
+    batched = timed(lambda: classify(texts, batch_size=64), seconds)
+    single = timed(lambda: [classify(text) for text in texts[:50]], seconds) / 50
+    return {"form": name, "accuracy": round(100 * accuracy, 2), "weights_MB": round(weight_bytes(folder) / 1e6, 2),
+            "batched_docs_per_s": round(len(texts) / batched, 1), "one_at_a_time_ms": round(1000 * single, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("classifier")
+    parser.add_argument("workdir")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    workdir = Path(args.workdir)
+    int8_folder, onnx_folder = workdir / "int8", workdir / "onnx"
+    save_int8_classifier(args.classifier, str(int8_folder))
+    export_to_onnx(args.classifier, str(onnx_folder))
+    test = load_text_dataset("trec")["test"]
+    names = test.features["label"].names
+    texts, labels = list(test["text"]), [names[label] for label in test["label"]]
+    for name, folder in (("fp32", Path(args.classifier)), ("int8", int8_folder), ("onnx", onnx_folder)):
+        print(json.dumps(measure(name, folder, texts, labels, args.threads, args.seconds)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

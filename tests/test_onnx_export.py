@@ -1,0 +1,126 @@
+"""ONNX export: onnxruntime matches PyTorch to 1e-4 at several batch sizes and lengths, padded too; the exported
+classifier works through `pipeline`, `hf-ulmfit predict` and `hf-ulmfit export`; the LM streams its state."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit.cli.main import main
+from hf_ulmfit.data import load_text_dataset
+from hf_ulmfit.tokenization import train_tokenizer
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from hf_ulmfit.export.onnx import (  # noqa: E402  (after the skip: onnxruntime is the optional [export] extra)
+    OnnxAwdLstmForCausalLM,
+    OnnxAwdLstmForSequenceClassification,
+    export_to_onnx,
+)
+from hf_ulmfit.export.pipelines import text_classification_pipeline  # noqa: E402
+
+TOLERANCE = 1e-4
+QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?",
+             "Why does the sun shine so brightly in the summer months , when the days are long ?"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(data_dir):
+    trec = load_text_dataset("trec", data_dir=data_dir)
+    return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
+
+
+def tiny_config(tokenizer, **overrides):
+    # bptt 4 and max_len 12: documents longer than max_len exercise BPT3C's pooling window in the graph.
+    return AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=12, hidden_size=20, num_layers=3, bptt=4,
+                         max_len=12, **overrides)
+
+
+def saved(model, tokenizer, folder):
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["forward", "backward"])
+def classifier_folders(request, tmp_path_factory, tokenizer):
+    torch.manual_seed(0)
+    labels = ["ABBR", "DESC", "ENTY"]
+    model = AwdLstmForSequenceClassification(tiny_config(
+        tokenizer, backwards=request.param, id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )).eval()
+    for block in model.head.blocks:  # non-trivial BatchNorm statistics, as after training
+        block.batch_norm.running_mean.uniform_(-0.5, 0.5)
+        block.batch_norm.running_var.uniform_(0.5, 2.0)
+    folder = saved(model, tokenizer, tmp_path_factory.mktemp("classifier"))
+    onnx_folder = tmp_path_factory.mktemp("classifier-onnx")
+    assert main(["export", "--model_name_or_path", str(folder), "--output_dir", str(onnx_folder)]) == 0
+    return model, folder, onnx_folder
+
+
+@pytest.mark.parametrize("batch_size, length", [(1, 5), (3, 9), (2, 31), (5, 40)])
+def test_onnx_classifier_logits_match_pytorch_padded_or_not(classifier_folders, batch_size, length):
+    model, _, onnx_folder = classifier_folders
+    onnx_model = OnnxAwdLstmForSequenceClassification.from_pretrained(onnx_folder)
+    generator = torch.Generator().manual_seed(batch_size * 100 + length)
+    input_ids = torch.randint(4, model.config.vocab_size, (batch_size, length), generator=generator)
+    attention_mask = torch.ones_like(input_ids)
+    if batch_size > 1:  # right padding on one row, left padding on another: lengths differ within the batch
+        attention_mask[0, length // 2:] = 0
+        attention_mask[-1, : length // 3] = 0
+    with torch.no_grad():
+        expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
+    got = onnx_model(input_ids=input_ids, attention_mask=attention_mask).logits
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=TOLERANCE, rtol=0)
+
+
+def test_onnx_pipeline_and_predict_match_pytorch_pipeline(classifier_folders, tmp_path):
+    _, folder, onnx_folder = classifier_folders
+    expected = text_classification_pipeline(str(folder), device="cpu")(QUESTIONS, top_k=None, batch_size=3)
+    got = text_classification_pipeline(str(onnx_folder))(QUESTIONS, top_k=None, batch_size=3)
+    for expected_scores, got_scores in zip(expected, got):
+        assert [entry["label"] for entry in got_scores] == [entry["label"] for entry in expected_scores]
+        np.testing.assert_allclose([e["score"] for e in got_scores], [e["score"] for e in expected_scores],
+                                   atol=TOLERANCE)
+    output = tmp_path / "predictions.jsonl"
+    assert main(["predict", "--model_name_or_path", str(onnx_folder), "--texts", *QUESTIONS,
+                 "--output_file", str(output)]) == 0
+    predictions = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [p["label"] for p in predictions] == [scores[0]["label"] for scores in expected]
+
+
+def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    model = AwdLstmForCausalLM(tiny_config(tokenizer)).eval()
+    folder = saved(model, tokenizer, tmp_path / "lm")
+    export_to_onnx(str(folder), str(tmp_path / "lm-onnx"))
+    onnx_model = OnnxAwdLstmForCausalLM(tmp_path / "lm-onnx")
+    assert [value.name for value in onnx_model.session.get_inputs()] == [
+        "input_ids", "h_0", "c_0", "h_1", "c_1", "h_2", "c_2"]
+    for batch_size in (1, 3):
+        input_ids = torch.randint(4, model.config.vocab_size, (batch_size, 11))
+        with torch.no_grad():
+            expected = model(input_ids=input_ids).logits
+        # Three calls (5 tokens, then 1, then 5) carrying the state equal one call over all 11 tokens.
+        state, pieces = None, []
+        for start, stop in ((0, 5), (5, 6), (6, 11)):
+            logits, state = onnx_model.step(input_ids[:, start:stop].numpy(), state)
+            pieces.append(logits)
+        np.testing.assert_allclose(np.concatenate(pieces, axis=1), expected.numpy(), atol=TOLERANCE, rtol=0)
+        with torch.no_grad():
+            expected_state = model(input_ids=input_ids).state
+        np.testing.assert_allclose(state[-1], expected_state[-1][1].numpy(), atol=TOLERANCE, rtol=0)
+
+
+def test_export_refuses_a_folder_without_a_model(tmp_path):
+    assert main(["export", "--model_name_or_path", str(tmp_path / "missing"), "--output_dir", str(tmp_path)]) == 1
+
+
+def test_onnx_model_loader_names_a_folder_without_graph(tmp_path):
+    with pytest.raises(FileNotFoundError, match="hf-ulmfit export"):
+        OnnxAwdLstmForSequenceClassification.from_pretrained(tmp_path)

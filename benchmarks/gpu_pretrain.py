@@ -87,7 +87,8 @@ def measure(name: str, model_settings: dict, bf16: bool, batch_size: int, args, 
     result = {
         "model": name, **model_settings, "precision": "bf16" if bf16 else "fp32", "batch_size": batch_size,
         "bptt": args.bptt, "tokens_per_second": round(batch_size * args.bptt / step_seconds, 1),
-        "step_seconds_median": round(step_seconds, 5), "timed_steps": len(durations),
+        "step_seconds_median": float(f"{step_seconds:.6g}"),  # 6 significant digits, also for fast GPU steps
+        "timed_steps": len(durations),
         "parameters": sum(p.numel() for p in model.parameters()),
         "wall_seconds": round(time.perf_counter() - started, 1),
         "device": str(trainer.args.device),

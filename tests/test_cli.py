@@ -266,7 +266,9 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
          "--data_dir", str(data_dir), "--max_train_samples", "200", "--max_eval_samples", "100", "--vocab_size", "300",
          *TINY_MODEL, "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--save_strategy", "no",
          "--disable_tqdm", "true", "--report_to", "none", "--output_dir", "ddp-classifier"],
-        env=dict(os.environ, CPU="1", PATH=path), cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        # A datasets cache of its own, so that only this run's main process can have tokenised the splits.
+        env=dict(os.environ, CPU="1", PATH=path, HF_DATASETS_CACHE=str(tmp_path / "datasets-cache")), cwd=tmp_path,
+        capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "process 0 of 2: training on cpu" in completed.stderr
@@ -274,6 +276,9 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     assert completed.stderr.count("saved train-classifier") == 1  # only the main process writes
     # The main process trains the tokenizer and saves it; the other process loads that copy.
     assert completed.stderr.count("training a unigram tokenizer") == 1
+    # The main process tokenises the three splits; the other process loads that cached result.
+    assert completed.stderr.count("Tokenizing") > 0
+    assert completed.stderr.count("Tokenizing: 100%") == 3, completed.stderr[-3000:]
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["stage"] == "train-classifier"
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6

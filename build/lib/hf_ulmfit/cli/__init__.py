@@ -1,0 +1,1 @@
+"""The `hf-ulmfit` command line."""

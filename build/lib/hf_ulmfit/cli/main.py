@@ -1,0 +1,211 @@
+"""`hf-ulmfit SUBCOMMAND [--flags | recipe.json | recipe.yaml]`.
+
+Every subcommand's arguments are dataclasses parsed by transformers' `HfArgumentParser`, as in transformers'
+`run_*.py` examples: pass flags, or a single JSON/YAML file whose keys are the flag names.
+"""
+
+import importlib
+import importlib.util
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Only the standard library at import time: `hf-ulmfit --help` must not pay for torch and transformers. The table
+# below names each subcommand's dataclasses, function and defaults as "module:attribute" strings, imported on use.
+
+
+@dataclass
+class TokenizerCommandArguments:
+    output_dir: str = field(metadata={"help": "Folder to save the tokenizer in."})
+    seed: int = field(default=42, metadata={"help": "Seed of the training sample (--tokenizer_train_lines)."})
+
+
+@dataclass
+class PushArguments:
+    folder: str = field(metadata={"help": "A saved model folder."})
+    repo_id: str = field(metadata={"help": "The Hub repository, e.g. 'you/ulmfit-trec'."})
+    token: str | None = field(default=None, metadata={"help": "Hub token (default: the logged-in one)."})
+    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
+
+
+@dataclass
+class ConvertFastaiArguments:
+    checkpoint: str = field(metadata={"help": "fastai .pth file (language model, encoder or classifier)."})
+    vocab: str = field(metadata={"help": "Its vocabulary: itos .pkl (a list of strings) or a text file."})
+    output_dir: str = field(metadata={"help": "Folder for the converted model and tokenizer."})
+    task: str = field(default="auto", metadata={"help": "auto, causal-lm or sequence-classification."})
+    backwards: bool = field(default=False, metadata={"help": "The checkpoint is a backward model."})
+    labels: list[str] = field(default_factory=list, metadata={"help": "Classifier label names, in class-id order."})
+    bptt: int = field(default=72, metadata={"help": "Classifier: chunk length of the document encoder."})
+    max_len: int = field(default=1440, metadata={"help": "Classifier: tokens at the end of a document it pools."})
+
+
+def run_tokenizer(args: TokenizerCommandArguments, data_args, tokenizer_args):
+    from ..recipes.common import tokenizer_for
+    from ..recipes.corpus import load_splits
+
+    dataset = load_splits(data_args, labelled=False)
+    tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=args.seed)
+    tokenizer.save_pretrained(args.output_dir)
+    print(f"saved a {len(tokenizer)}-token {tokenizer_args.tokenizer_kind} tokenizer to {args.output_dir}")
+
+
+def run_push(args: PushArguments):
+    from ..hub import push_folder
+
+    print(push_folder(args.folder, args.repo_id, token=args.token, private=args.private))
+
+
+def run_convert(args: ConvertFastaiArguments):
+    from ..conversion import convert_fastai_checkpoint
+
+    id2label = dict(enumerate(args.labels)) if args.labels else None
+    model, _ = convert_fastai_checkpoint(args.checkpoint, args.vocab, args.output_dir, task=args.task,
+                                         backwards=args.backwards, id2label=id2label, bptt=args.bptt,
+                                         max_len=args.max_len)
+    print(f"converted {args.checkpoint} to a {type(model).__name__} in {args.output_dir}")
+
+
+RECIPES = "hf_ulmfit.recipes"
+ARGUMENTS = f"{RECIPES}.arguments"
+TRAINING_ARGUMENTS = "hf_ulmfit.training.arguments:UlmfitTrainingArguments"
+
+
+def resolve(reference):
+    """A "module:attribute" string imported now (anything else is returned as it is)."""
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@dataclass
+class Command:
+    help: str
+    argument_classes: tuple  # dataclasses, or "module:Class" references imported only when the command runs
+    run: object  # a function or a "module:function" reference
+    defaults: tuple = ()  # "module:DICT" references (or dicts), merged in order
+
+    def resolved_argument_classes(self) -> tuple:
+        return tuple(resolve(reference) for reference in self.argument_classes)
+
+    def resolved_defaults(self) -> dict:
+        return {key: value for reference in self.defaults for key, value in resolve(reference).items()}
+
+
+def stage_defaults(module: str) -> tuple:
+    return f"{RECIPES}.{module}:DATA_DEFAULTS", f"{RECIPES}.{module}:TRAINING_DEFAULTS"
+
+
+COMMANDS = {
+    "tokenizer": Command("train a tokenizer on a dataset's text",
+                         (TokenizerCommandArguments, f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments"),
+                         run_tokenizer),
+    "pretrain": Command("stage 1: pretrain a language model on a general corpus",
+                        (f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments",
+                         f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
+                        f"{RECIPES}.pretrain:run", stage_defaults("pretrain")),
+    "finetune-lm": Command("stage 2: fine-tune the language model on the target text",
+                           (f"{RECIPES}.finetune_lm:FinetuneLmArguments", f"{ARGUMENTS}:DataArguments",
+                            TRAINING_ARGUMENTS), f"{RECIPES}.finetune_lm:run", stage_defaults("finetune_lm")),
+    "train-classifier": Command("stage 3: train the classifier with gradual unfreezing",
+                                (f"{RECIPES}.train_classifier:TrainClassifierArguments", f"{ARGUMENTS}:DataArguments",
+                                 f"{ARGUMENTS}:TokenizerArguments", f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
+                                f"{RECIPES}.train_classifier:run", stage_defaults("train_classifier")),
+    "evaluate": Command("metrics of a classifier (or ensemble) or a language model on a split",
+                        (f"{RECIPES}.evaluate_model:EvaluateArguments", f"{ARGUMENTS}:DataArguments"),
+                        f"{RECIPES}.evaluate_model:run"),
+    "predict": Command("classify texts with a saved classifier (or ensemble)",
+                       (f"{RECIPES}.inference:PredictArguments",), f"{RECIPES}.inference:predict"),
+    "generate": Command("continue a prompt with a saved language model", (f"{RECIPES}.inference:GenerateArguments",),
+                        f"{RECIPES}.inference:generate"),
+    "export": Command("export a classifier or language model to ONNX, or a classifier to int8",
+                      ("hf_ulmfit.export.command:ExportArguments",), "hf_ulmfit.export.command:run"),
+    "push": Command("upload a saved model folder to the Hub", (PushArguments,), run_push),
+    "convert-fastai": Command("convert a fastai AWD-LSTM checkpoint", (ConvertFastaiArguments,), run_convert),
+    "quickstart": Command("all three stages on TREC-6 with a small model, vs. no pretraining",
+                          (f"{RECIPES}.quickstart:QuickstartArguments",), f"{RECIPES}.quickstart:run"),
+}
+
+
+def argument_parser_class() -> type:
+    """transformers' `HfArgumentParser`. Its module needs only the standard library and yaml, so while transformers
+    is not imported yet it is loaded from its file alone: importing transformers costs seconds, a --help should not."""
+    if "transformers" not in sys.modules:
+        package = importlib.util.find_spec("transformers")
+        if package is not None and package.origin:
+            spec = importlib.util.spec_from_file_location(
+                f"{__name__}._hf_argparser", Path(package.origin).with_name("hf_argparser.py")
+            )
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+                return module.HfArgumentParser
+            except (ImportError, OSError, AttributeError):  # a transformers release whose parser needs the package
+                pass
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser
+
+
+def usage() -> str:
+    lines = ["usage: hf-ulmfit SUBCOMMAND [--flags | recipe.json | recipe.yaml]", "", "subcommands:"]
+    lines += [f"  {name:<18}{command.help}" for name, command in COMMANDS.items()]
+    lines += ["", "hf-ulmfit SUBCOMMAND --help lists a subcommand's flags."]
+    return "\n".join(lines)
+
+
+def parse(command_name: str, argv: list[str]) -> tuple:
+    """Parse flags or a recipe file into the subcommand's dataclasses; stage defaults apply under both."""
+    import yaml
+
+    command = COMMANDS[command_name]
+    defaults = command.resolved_defaults()
+    parser = argument_parser_class()(
+        command.resolved_argument_classes(), prog=f"hf-ulmfit {command_name}", description=command.help
+    )
+    parser.set_defaults(**defaults)
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        path = Path(argv[0])
+        if not path.is_file():
+            raise SystemExit(f"hf-ulmfit {command_name}: recipe file {path} not found")
+        recipe = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+        if not isinstance(recipe, dict):
+            raise SystemExit(f"hf-ulmfit {command_name}: {path} must hold a mapping of argument names to values")
+        return parser.parse_dict({**defaults, **recipe})
+    return parser.parse_args_into_dataclasses(argv)
+
+
+def main(argv: list[str] | None = None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"hf-ulmfit: unknown subcommand {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
+    try:
+        parsed = parse(argv[0], argv[1:])  # exits after printing the help for --help, before transformers loads
+    except ValueError as error:  # HfArgumentParser's word for flags it does not know
+        print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_warning()
+    command = COMMANDS[argv[0]]
+    for reference, arguments in zip(command.argument_classes, parsed):
+        if reference == TRAINING_ARGUMENTS and arguments.output_dir in (None, "trainer_output"):
+            raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")
+    try:
+        resolve(command.run)(*parsed)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

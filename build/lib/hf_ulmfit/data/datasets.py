@@ -1,0 +1,472 @@
+"""Load text datasets as a `datasets.DatasetDict` with a ``text`` column and, when labelled, a ``label`` ClassLabel.
+
+Two sources:
+
+- Named datasets (``NAMED_DATASETS``: imdb, trec, sms_spam, names, wikipedia, wikitext-2, wikitext-103) are read
+  from Parquet files in a local data folder (``data_dir=``, else the ``HF_ULMFIT_DATA`` environment variable).
+  Where the folder does not have them and the Hub is reachable, their Hub counterparts are loaded instead.
+- Any CSV, JSON/JSONL, Parquet or text file, or a folder of them (splits from file names, as `datasets` infers:
+  ``train.csv``, ``test.csv``, ``validation.csv``...), with configurable text and label columns.
+
+Datasets without a test split (sms_spam, names, a single file) get a stratified one, made with a fixed seed;
+``validation_size`` carves a validation split out of train the same way. Text kept in several columns (an email's
+subject and body) is joined into one ``text``, each field starting with the field marker ``xxfld`` (fastai's
+``text_cols``). Bad inputs fail loudly: missing files, files that are not UTF-8 (file, line and byte named), missing
+columns (the message lists the available ones), empty texts (split, row and column named), missing labels, a single
+class, labels in an evaluation split that train never saw, and too few rows to hold out a split. No row is ever
+dropped silently.
+"""
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pyarrow.compute as pc
+from datasets.exceptions import DatasetGenerationError
+
+from ..tokenization.special_tokens import FIELD_TOKEN
+
+
+DATA_DIR_ENV = "HF_ULMFIT_DATA"
+#: Split whose labels define the classes; every other split must use only these.
+TRAIN_SPLIT = "train"
+_FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+
+
+@dataclass(frozen=True)
+class NamedDataset:
+    """Where a named dataset lives locally and on the Hub, and how its columns map to ``text``/``label``."""
+
+    folder: str
+    #: split name -> file names (glob patterns) inside ``folder``.
+    split_files: dict[str, list[str]]
+    label_column: str | None = "label"
+    #: Splits that carry no labels (their label is -1, as on the Hub).
+    unlabelled_splits: tuple[str, ...] = ()
+    #: Line-based corpora have blank lines by design.
+    allow_empty_text: bool = False
+    hub_path: str | None = None
+    hub_config: str | None = None
+    #: Hub column name -> our name.
+    hub_renames: dict[str, str] = field(default_factory=dict)
+    hub_splits: dict[str, str] = field(default_factory=dict)
+
+
+NAMED_DATASETS: dict[str, NamedDataset] = {
+    "imdb": NamedDataset(
+        folder="imdb",
+        split_files={"train": ["train.parquet"], "test": ["test.parquet"], "unsupervised": ["unsupervised.parquet"]},
+        unlabelled_splits=("unsupervised",),
+        hub_path="stanfordnlp/imdb",
+    ),
+    "trec": NamedDataset(
+        folder="trec",
+        split_files={"train": ["train.parquet"], "test": ["test.parquet"]},
+        label_column="coarse_label",  # the paper's 6-class task; "fine_label" gives the 50 classes
+        hub_path="CogComp/trec",
+    ),
+    "sms_spam": NamedDataset(
+        folder="sms_spam",
+        split_files={"train": ["all.parquet"]},  # no official split: a stratified test split is made
+        hub_path="ucirvine/sms_spam",
+        hub_renames={"sms": "text"},
+    ),
+    "names": NamedDataset(folder="names", split_files={"train": ["all.parquet"]}),
+    "wikipedia": NamedDataset(
+        folder="wikipedia",
+        split_files={"train": ["wiki-*.parquet"]},
+        label_column=None,
+        # The local 2015 dump stands in for WikiText-103's training articles.
+        hub_path="Salesforce/wikitext",
+        hub_config="wikitext-103-raw-v1",
+        hub_splits={"train": "train"},
+        allow_empty_text=True,
+    ),
+    "wikitext-2": NamedDataset(
+        folder="wikitext",
+        split_files={"validation": ["wikitext-2-valid.parquet"], "test": ["wikitext-2-test.parquet"]},
+        label_column=None,
+        allow_empty_text=True,
+        hub_path="Salesforce/wikitext",
+        hub_config="wikitext-2-v1",
+        hub_splits={"validation": "validation", "test": "test"},
+    ),
+    "wikitext-103": NamedDataset(
+        folder="wikitext",
+        split_files={"validation": ["wikitext-103-valid.parquet"], "test": ["wikitext-103-test.parquet"]},
+        label_column=None,
+        allow_empty_text=True,
+        hub_path="Salesforce/wikitext",
+        hub_config="wikitext-103-v1",
+        hub_splits={"validation": "validation", "test": "test"},
+    ),
+}
+
+
+def load_text_dataset(
+    name_or_path: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    text_column: str | Sequence[str] = "text",
+    label_column: str | None = None,
+    test_size: float | int = 0.2,
+    validation_size: float | int | None = None,
+    seed: int = 42,
+    max_files: int | None = None,
+    allow_empty_text: bool | None = None,
+) -> datasets.DatasetDict:
+    """Load a named dataset or a file/folder as a DatasetDict with ``text`` (and ``label``) columns.
+
+    Args:
+        name_or_path: a name in ``NAMED_DATASETS`` or a path to a CSV/TSV/JSON/JSONL/Parquet/TXT file or a folder.
+        data_dir: folder holding the named datasets (default: ``$HF_ULMFIT_DATA``).
+        text_column: column with the text, renamed to ``text`` (named datasets: ``text``); several columns (a list,
+            or names separated by commas) are joined into ``text``, each field preceded by ``xxfld``.
+        label_column: column with the labels, renamed to ``label`` and encoded as a `ClassLabel` with sorted names.
+            Default: the dataset's label column (``label``; trec ``coarse_label``, or pass ``"fine_label"``);
+            for files ``label`` if present, else the data is treated as unlabelled. ``""`` ignores labels.
+        test_size: fraction (or row count) for the stratified test split of data that has none.
+        validation_size: if set, fraction (or row count) of train moved to a stratified ``validation`` split.
+        seed: seed of the splits, so they are the same on every run.
+        max_files: read only the first N files of multi-file splits (wikipedia has 8 shards, ~65M words).
+        allow_empty_text: accept blank texts (default: only for line-based corpora, wikipedia and wikitext).
+
+    Returns:
+        `datasets.DatasetDict`; label columns are `ClassLabel` whose names come from train, so ``label`` ids
+        agree across splits (rows without a label in an unlabelled split, e.g. imdb ``unsupervised``, hold -1).
+    """
+    name = str(name_or_path)
+    if name in NAMED_DATASETS and not Path(name).exists():
+        spec = NAMED_DATASETS[name]
+        dataset = _load_named(name, spec, data_dir, max_files)
+        label_column = spec.label_column if label_column is None else label_column
+        allow_empty_text = spec.allow_empty_text if allow_empty_text is None else allow_empty_text
+        unlabelled_splits = spec.unlabelled_splits
+    else:
+        dataset = _load_files(Path(name_or_path), max_files)
+        unlabelled_splits = ()
+        if label_column is None:
+            label_column = "label" if "label" in _all_column_names(dataset) else ""
+        allow_empty_text = bool(allow_empty_text)
+
+    dataset = _select_text_column(dataset, text_column)
+    _check_texts(dataset, allow_empty_text)
+    if label_column:
+        dataset = _encode_labels(dataset, label_column, unlabelled_splits)
+    if "test" not in dataset and set(dataset) == {TRAIN_SPLIT} and label_column:
+        dataset = hold_out(dataset, "test", test_size, seed, remedy="add rows or give a test file (test.csv)")
+    if validation_size:
+        if "validation" in dataset:
+            raise ValueError(f"{name!r} already has a validation split; leave validation_size unset.")
+        dataset = hold_out(dataset, "validation", validation_size, seed, remedy="add rows or change validation_size")
+    return dataset
+
+
+def text_columns(text_column: str | Sequence[str]) -> list[str]:
+    """The text column names: one name, a list, or names separated by commas ("subject,body")."""
+    names = [text_column] if isinstance(text_column, str) else list(text_column)
+    columns = [part.strip() for name in names for part in name.split(",") if part.strip()]
+    if not columns:
+        raise ValueError(f"No text column given (got {text_column!r}).")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"Text columns {columns} name a column more than once.")
+    return columns
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local data folder: ``data_dir`` if given, else ``$HF_ULMFIT_DATA``, else None."""
+    if data_dir is not None:
+        return Path(data_dir)
+    from_environment = os.environ.get(DATA_DIR_ENV)
+    return Path(from_environment) if from_environment else None
+
+
+def _load_named(name: str, spec: NamedDataset, data_dir, max_files: int | None) -> datasets.DatasetDict:
+    root = resolve_data_dir(data_dir)
+    folder = root / spec.folder if root is not None else None
+    if folder is not None and folder.is_dir():
+        split_files = {split: _expand(folder, patterns, max_files) for split, patterns in spec.split_files.items()}
+        missing = [f"{split}: {folder}/{' '.join(spec.split_files[split])}" for split, files in split_files.items() if not files]
+        if missing:
+            raise FileNotFoundError(f"Dataset {name!r}: no file for split(s) {'; '.join(missing)}.")
+        return _load_split_files("parquet", split_files)
+    if spec.hub_path is not None and not _offline():
+        return _load_from_hub(spec, max_files)
+    where = f"{folder} does not exist" if folder is not None else f"no data folder (pass data_dir= or set {DATA_DIR_ENV})"
+    hub = f" and the Hub ({spec.hub_path}) is offline" if spec.hub_path else " and it has no Hub counterpart"
+    raise FileNotFoundError(f"Dataset {name!r} not found: {where}{hub}.")
+
+
+def _expand(folder: Path, patterns: list[str], max_files: int | None) -> list[str]:
+    files = sorted(str(path) for pattern in patterns for path in folder.glob(pattern))
+    return files[:max_files] if max_files else files
+
+
+def _offline() -> bool:
+    return any(os.environ.get(flag, "").upper() in ("1", "ON", "YES", "TRUE") for flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def _load_from_hub(spec: NamedDataset, max_files: int | None) -> datasets.DatasetDict:
+    loaded = datasets.load_dataset(spec.hub_path, spec.hub_config)
+    wanted = spec.hub_splits or {split: split for split in loaded}
+    dataset = datasets.DatasetDict({ours: loaded[theirs] for ours, theirs in wanted.items()})
+    if spec.hub_renames:
+        dataset = dataset.rename_columns(spec.hub_renames)
+    if max_files and "train" in dataset and spec.folder == "wikipedia":
+        # The Hub corpus is one table: take the same share of it as max_files of the 8 local shards would.
+        dataset["train"] = dataset["train"].select(range(len(dataset["train"]) * max_files // 8))
+    return dataset
+
+
+def _load_files(path: Path, max_files: int | None) -> datasets.DatasetDict:
+    if not path.exists():
+        known = ", ".join(NAMED_DATASETS)
+        raise FileNotFoundError(f"{str(path)!r} is neither a file, a folder, nor a named dataset ({known}).")
+    if path.is_file():
+        return _load_split_files(_builder_for(path), {TRAIN_SPLIT: [str(path)]})
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _FILE_BUILDERS)
+    if not files:
+        raise FileNotFoundError(f"No {'/'.join(sorted(_FILE_BUILDERS))} files in folder {path}.")
+    builders = {_builder_for(p) for p in files}
+    if len(builders) > 1:
+        raise ValueError(f"Folder {path} mixes file types ({', '.join(sorted(builders))}); keep one type per folder.")
+    # `datasets` infers the splits from file names (train/test/validation/valid/dev), like the Hub does.
+    with _naming_undecodable_files([str(p) for p in files]):
+        dataset = datasets.load_dataset(str(path))
+    if max_files:
+        raise ValueError("max_files applies to named multi-shard datasets; point at the files you want instead.")
+    return dataset
+
+
+def _builder_for(path: Path) -> str:
+    try:
+        return _FILE_BUILDERS[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(f"Unsupported file type {path.suffix!r} for {path}; use one of {sorted(_FILE_BUILDERS)}.") from None
+
+
+def _load_split_files(builder: str, split_files: dict[str, list[str]]) -> datasets.DatasetDict:
+    extra = {"delimiter": "\t"} if builder == "csv" and all(f.endswith(".tsv") for fs in split_files.values() for f in fs) else {}
+    # One call per split: splits may differ in schema (imdb's unsupervised labels are all null).
+    with _naming_undecodable_files([file for files in split_files.values() for file in files]):
+        return datasets.DatasetDict(
+            {split: datasets.load_dataset(builder, data_files=files, split="train", **extra)
+             for split, files in split_files.items()}
+        )
+
+
+@contextmanager
+def _naming_undecodable_files(files: list[str]):
+    """Turn `datasets`' long DatasetGenerationError for a file that is not UTF-8 into one line naming the file, the
+    line and the byte."""
+    try:
+        yield
+    except DatasetGenerationError as error:
+        if not _caused_by(error, UnicodeDecodeError):
+            raise
+        for file in files:
+            position = _first_undecodable_byte(file)
+            if position is not None:
+                line, offset = position
+                raise ValueError(
+                    f"{file} is not valid UTF-8 (line {line}, byte {offset}); convert it, e.g. "
+                    f"`iconv -f latin1 -t utf-8 {Path(file).name}`."
+                ) from None
+        raise
+
+
+def _caused_by(error: BaseException, kind: type) -> bool:
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _first_undecodable_byte(file: str) -> tuple[int, int] | None:
+    """(1-based line, 0-based byte offset) of the first byte that is not UTF-8, or None when the file decodes."""
+    if Path(file).suffix.lower() == ".parquet":
+        return None
+    data = Path(file).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return data.count(b"\n", 0, error.start) + 1, error.start
+    return None
+
+
+def _all_column_names(dataset: datasets.DatasetDict) -> set[str]:
+    return {column for split in dataset.values() for column in split.column_names}
+
+
+def _require_column(dataset: datasets.DatasetDict, column: str, standard_name: str, role: str,
+                    splits=None) -> datasets.DatasetDict:
+    """Check that `column` is in every split of `splits` (default: all) and rename it to `standard_name`."""
+    for split_name in splits if splits is not None else dataset:
+        split = dataset[split_name]
+        if column not in split.column_names:
+            raise ValueError(
+                f"{role} column {column!r} not found in split {split_name!r}; available columns: {split.column_names}."
+            )
+    if column != standard_name:
+        if standard_name in _all_column_names(dataset):
+            raise ValueError(f"Cannot rename {column!r} to {standard_name!r}: a {standard_name!r} column already exists.")
+        dataset = dataset.rename_column(column, standard_name)
+    return dataset
+
+
+def _select_text_column(dataset: datasets.DatasetDict, text_column: str | Sequence[str]) -> datasets.DatasetDict:
+    columns = text_columns(text_column)
+    if len(columns) == 1:
+        return _require_column(dataset, columns[0], "text", "Text")
+    return _join_text_columns(dataset, columns)
+
+
+def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> datasets.DatasetDict:
+    """One ``text`` per row: each column's value preceded by the field marker, "xxfld subject xxfld body".
+
+    No space goes before a marker: the tokenizers would read it as a token of its own.
+    """
+    for split_name, split in dataset.items():
+        for column in columns:
+            if column not in split.column_names:
+                raise ValueError(f"Text column {column!r} not found in split {split_name!r}; available columns: "
+                                 f"{split.column_names}.")
+            values = split.data.column(column)
+            if not (values.type == "string" or values.type == "large_string"):
+                raise ValueError(f"Column {column!r} of split {split_name!r} holds {values.type}, not strings.")
+            _raise_for_rows(split_name, column, pc.is_null(values), "missing text")
+    if "text" in _all_column_names(dataset) and "text" not in columns:
+        raise ValueError(f"Cannot join {columns} into 'text': a 'text' column already exists.")
+
+    def join(batch):
+        return {"text": ["".join(f"{FIELD_TOKEN} {value}" for value in values)
+                         for values in zip(*(batch[column] for column in columns))]}
+
+    for split_name, split in dataset.items():
+        blank = None
+        for column in columns:
+            column_blank = pc.equal(pc.utf8_trim_whitespace(split.data.column(column)), "")
+            blank = column_blank if blank is None else pc.and_(blank, column_blank)
+        _raise_for_rows(split_name, "/".join(columns), blank, "empty text (every field blank)")
+    return dataset.map(join, batched=True, remove_columns=[column for column in columns if column != "text"],
+                       desc="Joining text columns")
+
+
+def _raise_for_rows(split_name: str, column: str, bad, what: str) -> None:
+    bad_rows = pc.indices_nonzero(pc.fill_null(bad, True)).to_pylist()
+    if bad_rows:
+        shown = ", ".join(map(str, bad_rows[:10])) + (f" (and {len(bad_rows) - 10} more)" if len(bad_rows) > 10 else "")
+        raise ValueError(f"Split {split_name!r}, column {column!r}: {what} at row(s) {shown}.")
+
+
+def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
+    """Missing texts are always an error; blank ones unless allowed. Vectorised with pyarrow (100k+ rows)."""
+    for split_name, split in dataset.items():
+        texts = split.data.column("text")
+        if not (texts.type == "string" or texts.type == "large_string"):
+            raise ValueError(f"Column 'text' of split {split_name!r} holds {texts.type}, not strings.")
+        bad = pc.is_null(texts)
+        if not allow_empty_text:
+            bad = pc.or_(bad, pc.equal(pc.utf8_trim_whitespace(texts), ""))
+        _raise_for_rows(split_name, "text", bad, "missing text" if allow_empty_text else "missing or empty text")
+
+
+def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_splits) -> datasets.DatasetDict:
+    """Rename the label column to ``label`` and make it a ClassLabel whose names come from train."""
+    labelled = [name for name in dataset if name not in unlabelled_splits]
+    dataset = _require_column(dataset, label_column, "label", "Label", splits=labelled)
+    if TRAIN_SPLIT not in labelled:
+        raise ValueError(f"Labels need a {TRAIN_SPLIT!r} split to define the classes; splits: {list(dataset)}.")
+
+    existing = dataset[TRAIN_SPLIT].features["label"]
+    if isinstance(existing, datasets.ClassLabel):  # e.g. loaded from the Hub
+        class_names = existing.names
+    else:
+        class_names = [str(value) for value in sorted(_unique_labels(dataset[TRAIN_SPLIT], TRAIN_SPLIT))]
+    class_label = datasets.ClassLabel(names=class_names)
+
+    encoded = {}
+    for split_name, split in dataset.items():
+        if split_name in unlabelled_splits:
+            encoded[split_name] = _mark_unlabelled(split, class_label)
+            continue
+        if not isinstance(split.features["label"], datasets.ClassLabel):
+            unseen = {str(value) for value in _unique_labels(split, split_name)} - set(class_names)
+            if unseen:
+                rows = _rows_with_labels(split, unseen)
+                raise ValueError(
+                    f"Split {split_name!r} has label(s) {sorted(unseen)} that the train split never uses "
+                    f"(rows {rows}); train's labels are {class_names}."
+                )
+            split = split.cast_column("label", datasets.Value("string")).cast_column("label", class_label)
+        elif split.features["label"].names != class_names:
+            raise ValueError(f"Split {split_name!r} has classes {split.features['label'].names}, train has {class_names}.")
+        encoded[split_name] = split
+    if len(class_names) < 2:
+        raise ValueError(
+            f"Label column {label_column!r} of split {TRAIN_SPLIT!r} holds a single class ({class_names[0]!r}): a "
+            "classifier needs at least two. Check --label_column, or give data with more classes."
+        )
+    return datasets.DatasetDict(encoded)
+
+
+def _unique_labels(split: datasets.Dataset, split_name: str) -> list:
+    labels = split.data.column("label")
+    missing = pc.indices_nonzero(pc.is_null(labels)).to_pylist()
+    if missing:
+        raise ValueError(f"Split {split_name!r}, column 'label': missing label at row(s) {missing[:10]}.")
+    return pc.unique(labels).to_pylist()
+
+
+def _rows_with_labels(split: datasets.Dataset, labels: set[str]) -> list[int]:
+    as_text = pc.cast(split.data.column("label"), "string")
+    return pc.indices_nonzero(pc.is_in(as_text, value_set=pa.array(sorted(labels)))).to_pylist()[:10]
+
+
+def _mark_unlabelled(split: datasets.Dataset, class_label: datasets.ClassLabel) -> datasets.Dataset:
+    """Labels of an unlabelled split become -1, the Hub's convention (imdb ``unsupervised``)."""
+    if "label" in split.column_names:
+        labels = split.data.column("label")
+        is_hub_unlabelled = isinstance(split.features["label"], datasets.ClassLabel) and pc.all(pc.equal(labels, -1)).as_py()
+        if labels.null_count != len(labels) and not is_hub_unlabelled:
+            raise ValueError("An unlabelled split holds labels; load it as a labelled split instead.")
+        split = split.remove_columns("label")
+    return split.add_column("label", [-1] * len(split), feature=class_label)
+
+
+def hold_out(dataset: datasets.DatasetDict, new_split: str, size: float | int, seed: int,
+             remedy: str = "add rows") -> datasets.DatasetDict:
+    """Move a stratified (when labelled) share of train to ``new_split``, reproducibly.
+
+    Too few rows (or classes too small to stratify) is a ValueError naming the split, its size and `remedy`.
+    """
+    train = dataset[TRAIN_SPLIT]
+    stratify = "label" if "label" in train.column_names and isinstance(train.features["label"], datasets.ClassLabel) else None
+    rows = len(train)
+    held = -(-size * rows // 1) if isinstance(size, float) else size  # the count `datasets` rounds a fraction up to
+    if not (isinstance(size, float) and 0 < size < 1 or isinstance(size, int) and size >= 1):
+        raise ValueError(f"The {new_split} share must be a fraction in (0, 1) or a row count >= 1, got {size!r}.")
+    if held < 1 or rows - held < 1:
+        raise ValueError(
+            f"Split {TRAIN_SPLIT!r} has {rows} row(s): too few to hold out a {new_split!r} split of {size} and keep "
+            f"rows to train on; {remedy}."
+        )
+    try:
+        parts = train.train_test_split(test_size=size, seed=seed, stratify_by_column=stratify)
+    except ValueError as error:
+        counts = Counter(train.features["label"].int2str(label) for label in train["label"]) if stratify else {}
+        raise ValueError(
+            f"Cannot hold out a stratified {new_split!r} split of {size} from {TRAIN_SPLIT!r} ({rows} rows"
+            f"{', per class ' + str(dict(counts)) if counts else ''}): {str(error).rstrip('.')}. "
+            f"{remedy[0].upper() + remedy[1:]}."
+        ) from None
+    dataset = datasets.DatasetDict(dict(dataset))
+    dataset[TRAIN_SPLIT] = parts["train"]
+    dataset[new_split] = parts["test"]
+    return dataset

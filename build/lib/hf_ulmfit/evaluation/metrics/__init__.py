@@ -1,0 +1,1 @@
+"""`evaluate` metric modules: each folder holds `<name>/<name>.py`, loaded with `evaluate.load(folder)`."""

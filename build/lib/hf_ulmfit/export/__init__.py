@@ -1,0 +1,1 @@
+"""Deployment formats: ONNX graphs run by onnxruntime (`onnx`)."""

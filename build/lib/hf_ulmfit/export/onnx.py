@@ -1,0 +1,234 @@
+"""ONNX export of the AWD-LSTM classifier and language model, and an onnxruntime model with the same interface.
+
+Graphs (all axes named below are dynamic):
+
+- classifier: `input_ids`, `attention_mask` `(batch, length)` -> `logits` `(batch, num_labels)`.
+- language model: `input_ids` `(batch, length)` and, per layer i, `h_i`, `c_i` `(1, batch, width_i)` -> `logits`
+  `(batch, length, vocab)` and `next_h_i`, `next_c_i`. Feeding the returned state back with the next tokens streams a
+  text or generates step by step; zeros start a text. `input_ids` are in the model's reading order (natural order
+  for a forward model) and carry no padding: the state is exact when every row has the same length.
+
+The exporter is torch's TorchScript one (`dynamo=False`): its `aten::lstm` becomes ONNX `LSTM` with dynamic length.
+With torch 2.13 and onnxscript 0.7 the dynamo exporter bakes the example length into a Reshape after the LSTM, so the
+graph fails at any other length.
+
+The classifier's BPT3C chunk loop (`encode_documents`) is data-dependent Python. The graph runs the LSTM over the
+whole padded sequence instead: outputs up to a row's last token never see its padding (the LSTM reads valid tokens
+first and is causal), and carrying the state across chunks is the same recurrence as one long run. The pooling mask
+keeps exactly the chunks BPT3C keeps (those starting at or after `length - max_len`), so logits match PyTorch for any
+length; memory grows with the padded length rather than staying bounded by `max_len`.
+"""
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from ..models.awd_lstm.modeling_awd_lstm import masked_concat_pool
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+OPSET = 17
+
+
+class ClassifierForOnnx(nn.Module):
+    """The classifier as one traceable graph: reading order by sorting, one LSTM run, BPT3C's pooling window."""
+
+    def __init__(self, model: AwdLstmForSequenceClassification):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        config = self.model.config
+        valid = attention_mask.bool()
+        length = input_ids.size(1)
+        positions = torch.arange(length, device=input_ids.device).expand_as(input_ids)
+        # Unique keys: valid positions first (in reading order), padding after; argsort needs no stable sort here.
+        reading_position = length - 1 - positions if config.backwards else positions
+        read_index = torch.argsort(torch.where(valid, reading_position, positions + length), dim=1)
+        hidden = self.model.awd_lstm.encode(input_ids.gather(1, read_index)).last_hidden_state
+        lengths = valid.sum(1, keepdim=True)
+        # BPT3C pools the chunks that start at or after `length - max_len`: the first is the next multiple of bptt.
+        skipped = (lengths - config.max_len).clamp(min=0)
+        first_pooled = torch.div(skipped + config.bptt - 1, config.bptt, rounding_mode="floor") * config.bptt
+        pooled_steps = (positions < lengths) & (positions >= first_pooled)
+        return self.model.head(masked_concat_pool(hidden, pooled_steps))
+
+
+class LanguageModelForOnnx(nn.Module):
+    """The language model with its recurrent state as flat inputs and outputs (`h_0, c_0, h_1, c_1, ...`)."""
+
+    def __init__(self, model: AwdLstmForCausalLM):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, *flat_state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        state = tuple(zip(flat_state[0::2], flat_state[1::2]))
+        outputs = self.model.awd_lstm.encode(input_ids, state)
+        logits = self.model.decoder(outputs.last_hidden_state)
+        return (logits, *(tensor for layer_state in outputs.state for tensor in layer_state))
+
+
+def state_names(num_layers: int, prefix: str = "") -> list[str]:
+    return [f"{prefix}{kind}_{layer}" for layer in range(num_layers) for kind in ("h", "c")]
+
+
+def example_state(model: AwdLstmForCausalLM, batch_size: int, random: bool = False) -> list[torch.Tensor]:
+    make = torch.randn if random else torch.zeros
+    return [make(1, batch_size, layer.hidden_size) for layer in model.awd_lstm.layers for _ in range(2)]
+
+
+def export_classifier(model: AwdLstmForSequenceClassification, path: Path, opset: int = OPSET) -> None:
+    wrapper = ClassifierForOnnx(model).eval()
+    input_ids = torch.randint(4, model.config.vocab_size, (2, 8))
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[1, 6:] = 0
+    text_axes = {0: "batch", 1: "length"}
+    _export(wrapper, (input_ids, attention_mask), path, ["input_ids", "attention_mask"], ["logits"],
+            {"input_ids": text_axes, "attention_mask": text_axes, "logits": {0: "batch"}}, opset)
+
+
+def export_language_model(model: AwdLstmForCausalLM, path: Path, opset: int = OPSET) -> None:
+    wrapper = LanguageModelForOnnx(model).eval()
+    input_ids = torch.randint(4, model.config.vocab_size, (2, 8))
+    inputs, outputs = state_names(len(model.awd_lstm.layers)), state_names(len(model.awd_lstm.layers), "next_")
+    axes = {"input_ids": {0: "batch", 1: "length"}, "logits": {0: "batch", 1: "length"}}
+    axes.update({name: {1: "batch"} for name in inputs + outputs})
+    _export(wrapper, (input_ids, *example_state(model, 2)), path, ["input_ids", *inputs], ["logits", *outputs], axes,
+            opset)
+
+
+def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_axes, opset):
+    # Export restores the wrapper's training flag on every submodule afterwards: keep it in eval mode throughout.
+    # The tracer warns about every Python branch on a shape; the ones in this model do not change the graph.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=".*(batch_size other than 1|advanced indexing).*")
+        torch.onnx.export(wrapper, example_inputs, str(path), dynamo=False, input_names=input_names,
+                          output_names=output_names, dynamic_axes=dynamic_axes, opset_version=opset)
+    wrapper.eval()
+
+
+def load_for_export(model_name_or_path: str):
+    """The saved model in eval mode: a classifier when its config says so, else the language model."""
+    config = AutoConfig.from_pretrained(model_name_or_path)
+    architectures = config.architectures or []
+    auto_class = AutoModelForSequenceClassification if any(
+        "SequenceClassification" in name for name in architectures
+    ) else AutoModelForCausalLM
+    model = auto_class.from_pretrained(model_name_or_path).eval()
+    if not isinstance(model, (AwdLstmForSequenceClassification, AwdLstmForCausalLM)):
+        raise ValueError(f"{model_name_or_path} holds a {type(model).__name__}, not an AWD-LSTM classifier or LM")
+    return model
+
+
+def export_to_onnx(model_name_or_path: str, output_dir: str, opset: int = OPSET) -> Path:
+    """Write `model.onnx`, the config and the tokenizer to `output_dir`; returns the ONNX file's path."""
+    model = load_for_export(model_name_or_path)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / ONNX_FILE
+    if isinstance(model, AwdLstmForSequenceClassification):
+        export_classifier(model, path, opset)
+    else:
+        export_language_model(model, path, opset)
+    model.config.save_pretrained(output)
+    tokenizer_files = [name for name in ("tokenizer.json", "tokenizer_config.json")
+                       if (Path(model_name_or_path) / name).is_file()]
+    if tokenizer_files:
+        AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(output)
+    return path
+
+
+def is_onnx_folder(path: str | Path) -> bool:
+    return (Path(path) / ONNX_FILE).is_file()
+
+
+def _session(path: Path, threads: int | None = None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxAwdLstmForSequenceClassification(nn.Module):
+    """An exported classifier run by onnxruntime, called like `AwdLstmForSequenceClassification` (tensors in,
+    `logits` out), so `pipeline("text-classification", model=...)` and `hf-ulmfit predict` take it as they are."""
+
+    main_input_name = "input_ids"
+
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        super().__init__()
+        self.folder = Path(folder)
+        self.config = AutoConfig.from_pretrained(self.folder)
+        self.session = _session(self.folder / ONNX_FILE, threads)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, threads: int | None = None) -> "OnnxAwdLstmForSequenceClassification":
+        if not is_onnx_folder(folder):
+            raise FileNotFoundError(f"{folder} has no {ONNX_FILE}: export one with `hf-ulmfit export`")
+        return cls(folder, threads)
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float32
+
+    def can_generate(self) -> bool:
+        return False
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        feed = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
+                "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
+        (logits,) = self.session.run(["logits"], feed)
+        return SequenceClassifierOutput(logits=torch.from_numpy(logits))
+
+
+class OnnxAwdLstmForCausalLM:
+    """An exported language model run by onnxruntime: `step(input_ids, state)` returns logits and the next state."""
+
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        self.folder = Path(folder)
+        self.config = AutoConfig.from_pretrained(self.folder)
+        self.session = _session(self.folder / ONNX_FILE, threads)
+        self.input_names = [value.name for value in self.session.get_inputs()]
+
+    def initial_state(self, batch_size: int) -> list[np.ndarray]:
+        shapes = {value.name: value.shape for value in self.session.get_inputs()}
+        return [np.zeros((1, batch_size, shapes[name][2]), dtype=np.float32) for name in self.input_names[1:]]
+
+    def step(self, input_ids: np.ndarray, state: list[np.ndarray] | None = None):
+        state = self.initial_state(input_ids.shape[0]) if state is None else state
+        logits, *next_state = self.session.run(None, dict(zip(self.input_names, [input_ids.astype(np.int64), *state])))
+        return logits, next_state
+
+
+def onnx_text_classification_pipeline(folder: str | Path, threads: int | None = None, **pipeline_kwargs):
+    """`pipeline("text-classification")` over an exported classifier and the tokenizer saved next to it."""
+    from transformers import pipeline
+    from transformers.utils import logging as transformers_logging
+
+    model = OnnxAwdLstmForSequenceClassification.from_pretrained(folder, threads)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    # The pipeline logs an error for any model class it does not know by name; this one has the expected interface.
+    base_logger = transformers_logging.get_logger("transformers.pipelines.base")
+    level = base_logger.level
+    base_logger.setLevel(logging.CRITICAL)
+    try:
+        return pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu", **pipeline_kwargs)
+    finally:
+        base_logger.setLevel(level)

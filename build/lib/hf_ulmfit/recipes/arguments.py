@@ -1,0 +1,66 @@
+"""Dataclass arguments shared by the stages, in the shape of transformers' `run_*.py` examples."""
+
+from dataclasses import dataclass, field
+
+from ..data.datasets import text_columns
+
+
+@dataclass
+class DataArguments:
+    dataset: str = field(
+        default="trec",
+        metadata={"help": "A named dataset (imdb, trec, sms_spam, names, wikipedia, wikitext-2, wikitext-103) or a "
+                          "CSV/JSON/Parquet/text file or folder."},
+    )
+    data_dir: str | None = field(default=None, metadata={"help": "Folder of the named datasets ($HF_ULMFIT_DATA)."})
+    text_column: list[str] = field(
+        default_factory=lambda: ["text"],
+        metadata={"help": "Column(s) holding the text. Several (`--text_column subject body` or `subject,body`) are "
+                          "joined into one text, each field starting with the marker xxfld."},
+    )
+    label_column: str | None = field(default=None, metadata={"help": "Column holding the label (dataset default)."})
+    validation_size: float = field(
+        default=0.1, metadata={"help": "Fraction of train held out for validation when the data has no validation split."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation/test rows."})
+    max_files: int | None = field(default=None, metadata={"help": "Read only the first N files (Wikipedia shards)."})
+    num_proc: int | None = field(default=None, metadata={"help": "Processes for tokenisation."})
+    split_seed: int = field(default=42, metadata={"help": "Seed of the splits."})
+
+    def __post_init__(self):
+        self.text_column = text_columns(self.text_column)
+        for name in ("max_train_samples", "max_eval_samples", "max_files", "num_proc"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be at least 1, got {value} (leave it unset to use everything).")
+        size = self.validation_size
+        if not (0 < size < 1 or size >= 1 and float(size).is_integer()):
+            raise ValueError(f"--validation_size must be a fraction in (0, 1) or a row count >= 1, got {size}.")
+
+
+@dataclass
+class TokenizerArguments:
+    tokenizer_name_or_path: str | None = field(
+        default=None, metadata={"help": "An existing tokenizer folder; otherwise one is trained on the training text."}
+    )
+    tokenizer_kind: str = field(
+        default="unigram", metadata={"help": "Kind of tokenizer to train.", "choices": ["unigram", "word", "char"]}
+    )
+    vocab_size: int | None = field(default=None, metadata={"help": "Vocabulary size (default per kind)."})
+    lowercase: bool = field(default=False, metadata={"help": "Lowercase all text."})
+    tokenizer_train_lines: int | None = field(
+        default=None,
+        metadata={"help": "Train the tokenizer on a random sample of this many lines of the training text, seeded by "
+                          "--seed (default: 28,000 for unigram, whose training time grows with the text it sees; all "
+                          "text for word and char); 0 = all text."},
+    )
+
+
+@dataclass
+class ModelArguments:
+    embedding_size: int = field(default=400, metadata={"help": "Embedding width (and last LSTM width)."})
+    hidden_size: int = field(default=1152, metadata={"help": "Inner LSTM width."})
+    num_layers: int = field(default=3, metadata={"help": "Number of LSTM layers."})
+    drop_mult: float = field(default=1.0, metadata={"help": "Multiplier of all AWD-LSTM dropouts."})
+    backwards: bool = field(default=False, metadata={"help": "Train a backward model (reads text from its end)."})

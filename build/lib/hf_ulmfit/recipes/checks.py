@@ -1,0 +1,77 @@
+"""Checks the stages run on their inputs before any work: model folders, weights files, tokenizer/model fit.
+
+Each failure is an error naming the file or folder, so a typo or a broken download reads as what it is instead of a
+Hub connection error or a traceback from deep inside the model.
+"""
+
+import logging
+from pathlib import Path
+
+import torch
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+from safetensors import SafetensorError, safe_open
+
+logger = logging.getLogger(__name__)
+
+
+def looks_local(name_or_path: str) -> bool:
+    """A path rather than a Hub id: it exists, is not a valid repository id (``./x``, ``/x``, ``a/b/c``, ``~``), or
+    its parent folder exists here (``runs/clas`` next to a ``runs`` folder)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return True
+    try:
+        validate_repo_id(str(name_or_path))
+    except HFValidationError:
+        return True
+    return str(path.parent) not in ("", ".") and path.parent.is_dir()
+
+
+def require_model_folder(name_or_path: str, what: str = "model") -> None:
+    """A local-looking path that does not exist fails at once, naming it (instead of a Hub lookup that says it could
+    not connect, or hangs without a network)."""
+    if looks_local(name_or_path) and not Path(name_or_path).is_dir():
+        kind = "is a file, not a folder" if Path(name_or_path).is_file() else "does not exist"
+        raise FileNotFoundError(f"{what} folder {str(name_or_path)!r} {kind}.")
+
+
+def check_weights_files(name_or_path: str) -> None:
+    """Every ``*.safetensors`` file of a local model folder must be complete: a truncated download names its file."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        return
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(file), framework="pt"):  # the header must cover the whole file
+                pass
+        except SafetensorError as error:
+            raise OSError(f"{file} is not a readable safetensors file ({error}): it is truncated or corrupt; save or "
+                          "download the model again.") from None
+
+
+def check_finite_weights(model: torch.nn.Module, name_or_path: str) -> None:
+    """Weights holding NaN or infinity (a diverged run) would give NaN scores: refuse them, naming the tensors."""
+    broken = [name for name, tensor in model.state_dict().items()
+              if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if broken:
+        shown = ", ".join(broken[:5]) + (f" (and {len(broken) - 5} more)" if len(broken) > 5 else "")
+        raise ValueError(f"The weights of {name_or_path} hold NaN or infinite values in {shown}: the model is broken "
+                         "(a diverged training run?); train or download it again.")
+
+
+def load_pretrained(model_class, name_or_path: str, what: str = "model", **kwargs):
+    """`model_class.from_pretrained` after the folder and weights checks, then the finite-weights check."""
+    require_model_folder(name_or_path, what)
+    check_weights_files(name_or_path)
+    model = model_class.from_pretrained(name_or_path, **kwargs)
+    check_finite_weights(model, name_or_path)
+    return model
+
+
+def check_tokenizer_fits(tokenizer, config, where: str) -> None:
+    """Every token id the tokenizer can produce must have an embedding row (else `IndexError` mid-run)."""
+    if len(tokenizer) > config.vocab_size:
+        raise ValueError(
+            f"The tokenizer of {where} has {len(tokenizer)} tokens but the model's embedding holds {config.vocab_size}: "
+            "they do not belong together. Use the tokenizer saved with the model."
+        )

@@ -1,0 +1,216 @@
+"""Small steps every stage shares: seeding, the output folder (fresh, resumed or refused), getting a tokenizer, a
+config, describing the tokenizer, training."""
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from transformers import AutoTokenizer, enable_full_determinism, set_seed
+
+from ..models.awd_lstm import AwdLstmConfig
+from ..tokenization import default_train_lines, train_tokenizer
+from ..training import UlmfitTrainer
+from ..training.checkpoints import checkpoint_folders
+from .arguments import ModelArguments, TokenizerArguments
+from .checks import require_model_folder
+from .outputs import RUN_RECORD_FILE
+
+logger = logging.getLogger(__name__)
+
+RUN_ARGUMENTS_FILE = "ulmfit_arguments.json"
+# Arguments that change what a run reports, where it uploads or how many processes prepare data, not what it trains:
+# a re-run may change them and still continue the interrupted run.
+ARGUMENTS_A_RESUMED_RUN_MAY_CHANGE = {
+    "output_dir", "overwrite_output_dir", "resume_from_checkpoint", "local_rank", "report_to", "run_name",
+    "disable_tqdm", "push_to_hub", "save_total_limit", "num_proc", "dataloader_num_workers",
+}
+ARGUMENT_PREFIXES_A_RESUMED_RUN_MAY_CHANGE = ("logging_", "log_", "hub_")
+
+
+def seed_everything(training_args) -> None:
+    """Seed Python, NumPy and torch as the Trainer does, but before the stage builds its model: `--seed` then fixes
+    the initial weights (a new classifier head included), not only the training that follows."""
+    if training_args.full_determinism:
+        enable_full_determinism(training_args.seed)
+    else:
+        set_seed(training_args.seed)
+
+
+@dataclasses.dataclass
+class RunPlan:
+    """What `start_stage` decided for the output folder; `train_and_evaluate` carries it out as training starts."""
+
+    record: dict  # the run's arguments (`run_arguments`), written to the folder
+    resume: str | bool | None  # a checkpoint path, True (the interrupted run's newest complete one) or None (afresh)
+    remove_previous_run: bool = False  # --overwrite_output_dir
+
+
+def start_stage(stage: str, training_args, *arguments) -> RunPlan:
+    """Seed, then decide what this run does with its output folder; call it first, before any data work.
+
+    The run resumes from ``--resume_from_checkpoint``; continues the interrupted run of this same command (from its
+    newest complete checkpoint) when the folder holds one; or trains afresh in a new or empty folder, or with
+    ``--overwrite_output_dir`` (which removes the previous run's checkpoints and records). A folder holding a finished
+    run, or checkpoints of a run with other arguments, is refused here with a ValueError, before any work. Nothing is
+    written until training starts (`train_and_evaluate`), so bad input leaves the folder as it was.
+    """
+    seed_everything(training_args)
+    record = run_arguments(stage, training_args, *arguments)
+    if training_args.resume_from_checkpoint:
+        if not Path(training_args.resume_from_checkpoint).is_dir():
+            raise ValueError(f"--resume_from_checkpoint {training_args.resume_from_checkpoint}: no such folder.")
+        return RunPlan(record, training_args.resume_from_checkpoint)
+    if training_args.overwrite_output_dir:
+        return RunPlan(record, None, remove_previous_run=True)
+    return RunPlan(record, resume_point(Path(training_args.output_dir), record))
+
+
+def record_run_start(plan: RunPlan, training_args) -> None:
+    """Carry out `plan` in the output folder (on the main process, before the others go on): remove the previous
+    run if asked, and record this run's arguments for a later re-run to compare with."""
+    folder = Path(training_args.output_dir)
+    with training_args.main_process_first(desc="recording the run's arguments"):
+        if training_args.should_save:
+            if plan.remove_previous_run:
+                remove_previous_run(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / RUN_ARGUMENTS_FILE).write_text(json.dumps(plan.record, indent=2))
+
+
+def run_arguments(stage: str, training_args, *arguments) -> dict:
+    """What defines a run: the stage, the number of processes and every argument, as JSON values."""
+    values = {}
+    for group in arguments:
+        values.update(dataclasses.asdict(group))
+    values.update(training_args.to_dict())
+    record = {"stage": stage, "world_size": training_args.world_size, "arguments": values}
+    return json.loads(json.dumps(record, default=str))
+
+
+def resume_point(folder: Path, record: dict) -> bool | None:
+    """True to continue the interrupted run of the same command in `folder`, None when there is nothing a new run
+    could lose; a ValueError naming the way out otherwise (see `start_stage`)."""
+    checkpoints = checkpoint_folders(folder)
+    finished = (folder / RUN_RECORD_FILE).is_file()
+    if not checkpoints and not finished:
+        return None  # nothing a new run could lose
+    arguments_file = folder / RUN_ARGUMENTS_FILE
+    previous = json.loads(arguments_file.read_text()) if arguments_file.is_file() else None
+    if finished:
+        problem = f"holds a finished {previous['stage'] if previous else 'hf-ulmfit'} run ({RUN_RECORD_FILE})"
+    elif previous is None:
+        problem = f"holds checkpoints of a run whose arguments were not recorded ({RUN_ARGUMENTS_FILE})"
+    else:
+        changes = changed_arguments(previous, record)
+        problem = f"holds an interrupted run with other arguments ({'; '.join(changes)})" if changes else None
+    if problem:
+        raise ValueError(
+            f"output folder {folder} {problem}. Pass --overwrite_output_dir to train afresh there (its checkpoints "
+            "are removed), --resume_from_checkpoint PATH to continue from a checkpoint, or another --output_dir."
+        )
+    logger.info("continuing the interrupted run in %s (same arguments)", folder)
+    return True
+
+
+def changed_arguments(previous: dict, current: dict) -> list[str]:
+    """``name: old -> new`` for each argument that differs between two `run_arguments` records (the ones a resumed
+    run may change aside)."""
+    old = {"stage": previous.get("stage"), "world_size": previous.get("world_size"), **previous.get("arguments", {})}
+    new = {"stage": current["stage"], "world_size": current["world_size"], **current["arguments"]}
+    return [
+        f"{name}: {old.get(name)!r} -> {new.get(name)!r}"
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name) and not _may_change_on_resume(name)
+    ]
+
+
+def _may_change_on_resume(name: str) -> bool:
+    return name in ARGUMENTS_A_RESUMED_RUN_MAY_CHANGE or name.startswith(ARGUMENT_PREFIXES_A_RESUMED_RUN_MAY_CHANGE)
+
+
+def remove_previous_run(folder: Path) -> None:
+    """What a previous run left that would decide a later re-run: its checkpoints, run record and arguments."""
+    for checkpoint in checkpoint_folders(folder):
+        shutil.rmtree(checkpoint)
+    for name in (RUN_RECORD_FILE, RUN_ARGUMENTS_FILE):
+        (folder / name).unlink(missing_ok=True)
+    logger.info("--overwrite_output_dir: removed the previous run's checkpoints and records from %s", folder)
+
+
+def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
+    """Load the tokenizer the user named, or train one of the requested kind on `texts` (streamed), or on a random
+    sample of their lines drawn with `seed` (``--tokenizer_train_lines``; by default a sample for the unigram kind)."""
+    if tokenizer_args.tokenizer_name_or_path:
+        require_model_folder(tokenizer_args.tokenizer_name_or_path, "tokenizer")
+        return AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name_or_path)
+    kind = tokenizer_args.tokenizer_kind
+    lines = tokenizer_args.tokenizer_train_lines
+    lines = default_train_lines(kind) if lines is None else lines
+    if lines:
+        logger.info("training a %s tokenizer on a random sample of (at most) %d lines of the %d texts (seed %d; "
+                    "--tokenizer_train_lines 0 trains on all)", kind, lines, len(texts), seed)
+    else:
+        logger.info("training a %s tokenizer on all %d texts", kind, len(texts))
+    return train_tokenizer(
+        texts, kind=kind, vocab_size=tokenizer_args.vocab_size, lowercase=tokenizer_args.lowercase,
+        max_lines=lines, seed=seed,
+    )
+
+
+def describe_tokenizer(tokenizer, **extra) -> dict:
+    return {"kind": type(tokenizer.backend_tokenizer.model).__name__, "vocab_size": len(tokenizer), **extra}
+
+
+def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmConfig:
+    """An AWD-LSTM config sized by `model_args`, with the tokenizer's vocabulary and special token ids."""
+    settings = dict(
+        vocab_size=len(tokenizer),
+        embedding_size=model_args.embedding_size,
+        hidden_size=model_args.hidden_size,
+        num_layers=model_args.num_layers,
+        drop_mult=model_args.drop_mult,
+        backwards=model_args.backwards,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return AwdLstmConfig(**{**settings, **overrides})
+
+
+def model_summary(config: AwdLstmConfig) -> dict:
+    names = ["vocab_size", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt", "max_len"]
+    return {name: getattr(config, name) for name in names}
+
+
+def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, training_args):
+    """`tokenizer_for`, trained once per machine: the main process trains it and saves it in the output folder, the
+    other processes (torchrun, accelerate launch) load that copy. Every process then holds the same saved tokenizer,
+    so they tokenise alike and ``datasets`` finds the main process's cached tokenisation."""
+    if training_args.world_size == 1 or tokenizer_args.tokenizer_name_or_path:
+        return tokenizer_for(tokenizer_args, texts, seed=training_args.seed)
+    folder = Path(training_args.output_dir)
+    with training_args.main_process_first(desc="training the tokenizer"):
+        if training_args.local_process_index == 0:
+            tokenizer_for(tokenizer_args, texts, seed=training_args.seed).save_pretrained(folder)
+        return AutoTokenizer.from_pretrained(folder)
+
+
+def train_and_evaluate(model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
+    """Train on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run from its newest complete
+    checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
+    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
+                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
+    resume = None
+    if plan is not None:
+        record_run_start(plan, training_args)
+        resume = trainer.last_complete_checkpoint() if plan.resume is True else plan.resume
+        if plan.resume is True and resume is None:
+            logger.info("the interrupted run left no complete checkpoint: training from the start")
+    if resume:
+        logger.info("resuming from %s", resume)
+    logger.info("process %d of %d: training on %s", training_args.process_index, training_args.world_size,
+                training_args.device)
+    trainer.train(resume_from_checkpoint=resume)
+    return trainer, trainer.evaluate()

@@ -1,0 +1,77 @@
+"""From `DataArguments` to the splits a stage trains and evaluates on."""
+
+import logging
+
+import datasets
+
+from ..data import load_text_dataset
+from ..data.datasets import hold_out
+from .arguments import DataArguments
+
+logger = logging.getLogger(__name__)
+
+
+def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDict:
+    """Load the dataset with ``train``, ``validation`` and (when the data has one) ``test`` splits.
+
+    A validation split is carved from train (stratified for labelled data) when the data has none. Row limits take the
+    first rows after the seeded split, so they are reproducible.
+    """
+    dataset = load_text_dataset(
+        data_args.dataset,
+        data_dir=data_args.data_dir,
+        text_column=data_args.text_column,
+        label_column=data_args.label_column if labelled else "",
+        seed=data_args.split_seed,
+        max_files=data_args.max_files,
+    )
+    if "train" not in dataset:
+        raise ValueError(f"{data_args.dataset!r} has no 'train' split (splits: {list(dataset)}).")
+    if labelled and "label" not in dataset["train"].column_names:
+        raise ValueError(
+            f"{data_args.dataset!r} has no label column: 'label' not found in split 'train' (columns: "
+            f"{dataset['train'].column_names}); name it with --label_column."
+        )
+    if "validation" not in dataset:
+        size = data_args.validation_size
+        dataset = hold_out(dataset, "validation", int(size) if size >= 1 else size, data_args.split_seed,
+                           remedy="add rows, give a validation file (validation.csv), or change --validation_size")
+    limits = {"train": data_args.max_train_samples}
+    limits.update({split: data_args.max_eval_samples for split in dataset if split != "train"})
+    for split, limit in limits.items():
+        if limit is not None and split in dataset and limit < len(dataset[split]):
+            dataset[split] = dataset[split].select(range(limit))
+    if labelled:
+        require_two_classes(dataset["train"], data_args)
+    return dataset
+
+
+def require_two_classes(train: datasets.Dataset, data_args: DataArguments) -> None:
+    """A classifier needs two classes among the rows it trains on (a row limit can leave only one)."""
+    present = sorted(set(train["label"]))
+    if len(present) < 2:
+        names = [train.features["label"].int2str(label) for label in present]
+        raise ValueError(
+            f"The {len(train)} training rows of {data_args.dataset!r} hold a single class ({names}): a classifier needs "
+            "at least two. Raise --max_train_samples or check --label_column."
+        )
+
+
+def drop_blank_documents(dataset: datasets.DatasetDict) -> datasets.DatasetDict:
+    """Language-model corpora (Wikipedia, WikiText) contain blank lines and articles: they hold no tokens to learn
+    from, so they are removed, and the count is logged rather than dropped silently."""
+    kept = dataset.filter(lambda batch: [bool(text.strip()) for text in batch["text"]], batched=True)
+    for split in dataset:
+        removed = len(dataset[split]) - len(kept[split])
+        if removed:
+            logger.info("%s: removed %d blank documents of %d", split, removed, len(dataset[split]))
+    return kept
+
+
+def language_model_texts(dataset: datasets.DatasetDict, extra_splits: tuple[str, ...] = ()) -> datasets.Dataset:
+    """The training text of a language model: ``train`` plus any `extra_splits` (e.g. IMDb's ``unsupervised``)."""
+    missing = [split for split in extra_splits if split not in dataset]
+    if missing:
+        raise ValueError(f"splits {missing} not found; available: {list(dataset)}")
+    parts = [dataset["train"]] + [dataset[split] for split in extra_splits]
+    return datasets.concatenate_datasets([part.select_columns(["text"]) for part in parts])

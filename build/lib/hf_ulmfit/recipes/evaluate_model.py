@@ -1,0 +1,160 @@
+"""`hf-ulmfit evaluate`: metrics of a saved classifier (optionally a forward+backward ensemble) or language model."""
+
+import json
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoConfig, AutoTokenizer
+
+from ..data import prepare_classification_dataset, tokenize_dataset
+from ..evaluation import confusion_matrix, load_metric, precision_recall
+from ..models.awd_lstm import AwdLstmForCausalLM
+from ..training import UlmfitTrainer, UlmfitTrainingArguments
+from .arguments import DataArguments
+from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
+from .corpus import drop_blank_documents, load_splits
+from .inference import class_names, classify_token_ids, load_classifier, require_same_labels
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvaluateArguments:
+    model_name_or_path: str = field(metadata={"help": "A saved classifier or language model folder."})
+    backward_model_name_or_path: str | None = field(
+        default=None, metadata={"help": "A backward classifier to ensemble with (probabilities averaged)."}
+    )
+    split: str = field(default="test", metadata={"help": "The split to evaluate."})
+    results_dir: str | None = field(default=None, metadata={"help": "Where to write results (default: the model folder)."})
+    batch_size: int = field(default=64, metadata={"help": "Documents per batch."})
+    max_batch_tokens: int = field(
+        default=65_536, metadata={"help": "Classifiers: padded tokens per batch at most (documents x longest)."}
+    )
+
+
+def _trainer(model, tokenizer, batch_size: int, workdir: str) -> UlmfitTrainer:
+    args = UlmfitTrainingArguments(output_dir=workdir, per_device_eval_batch_size=batch_size, report_to="none")
+    return UlmfitTrainer(model=model, args=args, processing_class=tokenizer)
+
+
+def classifier_probabilities(model_path: str, dataset, batch_size: int, max_batch_tokens: int) -> tuple[np.ndarray, list[str]]:
+    """Class probabilities of one saved classifier on a labelled split, tokenised with its own tokenizer and batched
+    by length (see `inference.length_batches`)."""
+    model, tokenizer = load_classifier(model_path)
+    labels = class_names(model)
+    data_labels = dataset.features["label"].names
+    if labels != data_labels:
+        raise ValueError(f"{model_path} was trained on labels {labels}, the data has {data_labels}")
+    tokenized = prepare_classification_dataset(dataset, tokenizer)
+    logits = classify_token_ids(model, tokenizer, tokenized["input_ids"], batch_size, max_batch_tokens, model_path)
+    return torch.from_numpy(logits).softmax(-1).numpy(), labels
+
+
+def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path) -> dict:
+    dataset = load_splits(data_args, labelled=True)
+    if args.split not in dataset:
+        raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
+    split = dataset[args.split]
+    probabilities, labels = classifier_probabilities(args.model_name_or_path, split, args.batch_size, args.max_batch_tokens)
+    if args.backward_model_name_or_path:
+        backward, _ = classifier_probabilities(args.backward_model_name_or_path, split, args.batch_size,
+                                               args.max_batch_tokens)
+        probabilities = (probabilities + backward) / 2
+    predictions, references = probabilities.argmax(-1), np.asarray(split["label"])
+    matrix = confusion_matrix(predictions, references, num_labels=len(labels))
+    per_class = precision_recall(predictions, references, num_labels=len(labels))
+    results = {
+        "accuracy": load_metric("accuracy").compute(predictions=predictions, references=references)["accuracy"],
+        "f1": load_metric("f1").compute(predictions=predictions, references=references)["f1"],
+        "per_class": {label: {"precision": float(per_class["precision"][i]), "recall": float(per_class["recall"][i])}
+                      for i, label in enumerate(labels)},
+        "confusion_matrix": matrix.tolist(),
+        "labels": labels,
+        "ensemble": bool(args.backward_model_name_or_path),
+    }
+    print(format_report(results))
+    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{results_name(data_args.dataset, args.split)}.png")
+    return results
+
+
+def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -> dict:
+    dataset = drop_blank_documents(load_splits(data_args, labelled=False))
+    if args.split not in dataset:
+        raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
+    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model").eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+    check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
+    tokenized = tokenize_dataset(dataset[args.split], tokenizer, keep_columns=())
+    with tempfile.TemporaryDirectory() as workdir:
+        metrics = _trainer(model, tokenizer, args.batch_size, workdir).evaluate(tokenized)
+    results = {name: metrics[f"eval_{name}"] for name in ("loss", "perplexity", "accuracy")}
+    print(f"perplexity {results['perplexity']:.2f}  next-token accuracy {results['accuracy']:.4f}")
+    return results
+
+
+def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
+    # The models first (without creating anything): a wrong path fails before any data work.
+    require_model_folder(args.model_name_or_path)
+    config = AutoConfig.from_pretrained(args.model_name_or_path)
+    is_classifier = any(name.endswith("ForSequenceClassification") for name in config.architectures or [])
+    if args.backward_model_name_or_path:
+        require_model_folder(args.backward_model_name_or_path, "backward model")
+        if is_classifier:
+            backward_config = AutoConfig.from_pretrained(args.backward_model_name_or_path)
+            require_same_labels(class_names(config), class_names(backward_config), args.model_name_or_path,
+                                args.backward_model_name_or_path)
+    results_dir = Path(args.results_dir or args.model_name_or_path)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    if is_classifier:
+        results = evaluate_classifier(args, data_args, results_dir)
+    else:
+        results = evaluate_language_model(args, data_args)
+    results_file = results_dir / f"eval_results_{results_name(data_args.dataset, args.split)}.json"
+    results_file.write_text(json.dumps({"dataset": data_args.dataset, "split": args.split, **results}, indent=2))
+    logger.info("wrote %s", results_file)
+    return results
+
+
+def results_name(dataset: str, split: str) -> str:
+    """A file-name part for a dataset given by name or path: ``trec_test``, ``folder_test`` for ``some/folder``."""
+    name = Path(str(dataset)).stem or "dataset"
+    return re.sub(r"[^\w.-]+", "_", f"{name}_{split}")
+
+
+def format_report(results: dict) -> str:
+    labels = results["labels"]
+    width = max(len(label) for label in labels) + 2
+    lines = [f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}", "",
+             f"{'label':<{width}}precision  recall"]
+    lines += [f"{label:<{width}}{results['per_class'][label]['precision']:9.4f}  {results['per_class'][label]['recall']:6.4f}"
+              for label in labels]
+    lines += ["", "confusion matrix (rows: true label, columns: predicted)",
+              " " * width + "".join(f"{label[:7]:>8}" for label in labels)]
+    lines += [f"{label:<{width}}" + "".join(f"{count:8d}" for count in row)
+              for label, row in zip(labels, results["confusion_matrix"])]
+    return "\n".join(lines)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, labels: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(1.2 + 0.7 * len(labels), 1.0 + 0.7 * len(labels)))
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    for (row, column), count in np.ndenumerate(matrix):
+        axes.text(column, row, str(count), ha="center", va="center",
+                  color="white" if count > matrix.max() / 2 else "black")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,91 @@
+"""Stage 2: fine-tune a pretrained language model on the target task's text (labelled and unlabelled)."""
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+from transformers import AutoTokenizer
+
+from ..data import tokenize_dataset
+from ..models.awd_lstm import AwdLstmForCausalLM
+from ..tokenization.vocabulary import extend_word_vocabulary
+from .arguments import DataArguments
+from .checks import check_tokenizer_fits, load_pretrained
+from .common import describe_tokenizer, model_summary, start_stage, train_and_evaluate
+from .corpus import drop_blank_documents, language_model_texts, load_splits
+from .outputs import save_stage_output, take_hub_request, training_summary
+from .pretrain import language_model_results
+
+logger = logging.getLogger(__name__)
+
+# fastai's recipe: train the embedding and decoder alone first, then everything with discriminative learning rates.
+TRAINING_DEFAULTS = dict(
+    num_train_epochs=2, learning_rate=4e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
+    lr_schedule="one_cycle", freeze_all_but_top_epochs=1.0, max_grad_norm=0.4, eval_strategy="epoch",
+    logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
+)
+DATA_DEFAULTS = dict(dataset="imdb", validation_size=0.1)
+
+
+@dataclass
+class FinetuneLmArguments:
+    model_name_or_path: str = field(metadata={"help": "The pretrained language model folder (or Hub id)."})
+    extra_text_splits: list[str] = field(
+        default_factory=list,
+        metadata={"help": "More splits whose text the LM reads, e.g. imdb's 'unsupervised' (default for imdb)."},
+    )
+    extend_vocabulary: bool = field(
+        default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
+    )
+    new_word_min_frequency: int = field(default=3, metadata={"help": "Occurrences a new word needs."})
+
+
+def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
+    plan = start_stage("finetune-lm", training_args, args, data_args)
+    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model")
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+    check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
+    dataset = load_splits(data_args, labelled=False)
+    extra_splits = args.extra_text_splits or (["unsupervised"] if "unsupervised" in dataset else [])
+    dataset["train"] = language_model_texts(dataset, tuple(extra_splits))
+    dataset = drop_blank_documents(dataset.select_columns(["text"]))
+    added_words = []
+    if args.extend_vocabulary:
+        tokenizer, added_words = extend_word_vocabulary(
+            tokenizer, dataset["train"], min_frequency=args.new_word_min_frequency
+        )
+        if added_words:
+            resize_embeddings_from_mean(model, len(tokenizer))
+            logger.info("added %d target-domain words to the vocabulary", len(added_words))
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
+    hub_request = take_hub_request(training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
+    record = {
+        "stage": "finetune-lm",
+        "dataset": data_args.dataset,
+        "text_splits": ["train", *extra_splits],
+        "base_model": args.model_name_or_path,
+        "output_dir": training_args.output_dir,
+        "train_documents": len(tokenized["train"]),
+        "train_tokens": int(sum(tokenized["train"]["length"])),
+        "tokenizer": describe_tokenizer(tokenizer, added_tokens=len(added_words)),
+        "model": model_summary(model.config),
+        "training": training_summary(training_args),
+        "results": {"validation": language_model_results(metrics)},
+    }
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
+    return record
+
+
+@torch.no_grad()
+def resize_embeddings_from_mean(model: AwdLstmForCausalLM, new_vocab_size: int) -> None:
+    """Grow the (tied) embedding and the decoder bias; new rows start from the mean of the old ones, as fastai."""
+    old_size = model.get_input_embeddings().weight.shape[0]
+    mean_row = model.get_input_embeddings().weight.mean(0)
+    mean_bias = model.decoder.bias.mean() if model.decoder.bias is not None else None
+    model.resize_token_embeddings(new_vocab_size, mean_resizing=False)
+    model.get_input_embeddings().weight[old_size:] = mean_row
+    if mean_bias is not None:
+        model.decoder.bias[old_size:] = mean_bias

@@ -1,0 +1,205 @@
+"""`hf-ulmfit predict` and `hf-ulmfit generate` on saved folders (AutoModel classes, as a pipeline loads them).
+
+Classification runs documents in batches of similar length (`length_batches`): padding one long document together
+with many short ones would make every row as long as the longest and defeat BPT3C's bounded memory. A batch holds at
+most ``batch_size`` documents and ``max_batch_tokens`` padded tokens, so a very long document runs alone; the
+results come back in the input order. ONNX folders (`hf-ulmfit export`) classify through the same path.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# numpy, torch, transformers (and `.checks`, which needs torch) are imported inside the functions, so
+# `hf-ulmfit predict --help` stays fast.
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictArguments:
+    model_name_or_path: str = field(metadata={"help": "A saved classifier folder."})
+    texts: list[str] = field(default_factory=list, metadata={"help": "Texts to classify."})
+    input_file: str | None = field(default=None, metadata={"help": "A text file: one document per line."})
+    output_file: str | None = field(default=None, metadata={"help": "Write JSON lines here instead of printing."})
+    backward_model_name_or_path: str | None = field(
+        default=None, metadata={"help": "A backward classifier to ensemble with (probabilities averaged)."}
+    )
+    batch_size: int = field(default=32, metadata={"help": "Documents per batch."})
+    max_batch_tokens: int = field(
+        default=65_536, metadata={"help": "Padded tokens per batch at most (documents x longest); a longer document "
+                                          "runs alone."},
+    )
+
+
+@dataclass
+class GenerateArguments:
+    model_name_or_path: str = field(metadata={"help": "A saved language model folder."})
+    prompt: str = field(default="", metadata={"help": "The text to continue."})
+    max_new_tokens: int = field(default=50, metadata={"help": "Tokens to generate."})
+    do_sample: bool = field(default=False, metadata={"help": "Sample instead of greedy/beam search."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
+    top_k: int = field(default=50, metadata={"help": "Sample from the k most likely tokens."})
+    num_beams: int = field(default=1, metadata={"help": "Beam search width."})
+    num_return_sequences: int = field(default=1, metadata={"help": "Continuations to return."})
+    seed: int = field(default=42, metadata={"help": "Random seed for sampling."})
+
+
+def read_texts(args: PredictArguments) -> list[str]:
+    texts = list(args.texts)
+    if args.input_file:
+        path = Path(args.input_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"input file {path} not found")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            line = path.read_bytes().count(b"\n", 0, error.start) + 1
+            raise ValueError(f"{path} is not valid UTF-8 (line {line}, byte {error.start}).") from None
+        texts += lines
+    empty = [index for index, text in enumerate(texts) if not text.strip()]
+    if not texts:
+        raise ValueError("nothing to classify: give --texts or --input_file")
+    if empty:
+        raise ValueError(f"texts {empty} are empty (0-based, --texts first, then --input_file lines)")
+    return texts
+
+
+def device() -> "torch.device":
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def length_batches(lengths: list[int], batch_size: int, max_batch_tokens: int) -> list[list[int]]:
+    """Row indices in batches of similar length, longest first: at most `batch_size` rows and `max_batch_tokens`
+    padded tokens (rows x longest) per batch; a row longer than the budget gets a batch of its own."""
+    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
+    batches, batch = [], []
+    for index in order:
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[batch[0]] > max_batch_tokens):
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    return batches + [batch] if batch else batches
+
+
+def classify_token_ids(model, tokenizer, input_ids: list[list[int]], batch_size: int, max_batch_tokens: int,
+                       where: str) -> "np.ndarray":
+    """Logits of every document (tokenised, with ``xxbos``), in the input order; batched by length."""
+    import numpy as np
+    import torch
+
+    model.eval()
+    logits = np.zeros((len(input_ids), model.config.num_labels), dtype=np.float32)
+    for batch in length_batches([len(ids) for ids in input_ids], batch_size, max_batch_tokens):
+        padded = tokenizer.pad({"input_ids": [input_ids[index] for index in batch]}, return_tensors="pt")
+        with torch.no_grad():
+            outputs = model(**{name: tensor.to(model.device) for name, tensor in padded.items()})
+        logits[batch] = outputs.logits.float().cpu().numpy()
+    if not np.isfinite(logits).all():
+        rows = np.flatnonzero(~np.isfinite(logits).all(-1)).tolist()
+        raise ValueError(f"{where} gave NaN or infinite scores for document(s) {rows[:10]}: the model is broken.")
+    return logits
+
+
+def load_classifier(path: str, what: str = "classifier"):
+    """A saved classifier and its tokenizer, checked: folder, weights file, finite weights, tokenizer fit. An ONNX
+    folder gives its onnxruntime classifier, which takes the same inputs and returns the same logits."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ..export.onnx import OnnxAwdLstmForSequenceClassification, is_onnx_folder
+    from .checks import check_tokenizer_fits, load_pretrained
+
+    if is_onnx_folder(path):
+        model = OnnxAwdLstmForSequenceClassification.from_pretrained(path)
+    else:
+        model = load_pretrained(AutoModelForSequenceClassification, path, what).to(device())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    check_tokenizer_fits(tokenizer, model.config, path)
+    return model, tokenizer
+
+
+def class_names(model_or_config) -> list[str]:
+    config = getattr(model_or_config, "config", model_or_config)
+    return [config.id2label[index] for index in range(config.num_labels)]
+
+
+def require_same_labels(labels: list[str], other_labels: list[str], path: str, other_path: str) -> None:
+    if labels != other_labels:
+        raise ValueError(f"Cannot ensemble classifiers with different labels: {path} has {labels}, {other_path} has "
+                         f"{other_labels}.")
+
+
+def class_probabilities(path: str, texts: list[str], batch_size: int, max_batch_tokens: int) -> tuple["np.ndarray", list]:
+    model, tokenizer = load_classifier(path)
+    input_ids = tokenizer(texts, return_attention_mask=False)["input_ids"]
+    logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
+    return softmax(logits), class_names(model)
+
+
+def softmax(logits: "np.ndarray") -> "np.ndarray":
+    import torch
+
+    return torch.from_numpy(logits).softmax(-1).numpy()
+
+
+def predict(args: PredictArguments) -> list[dict]:
+    from .checks import require_model_folder
+
+    paths = [args.model_name_or_path] + ([args.backward_model_name_or_path] if args.backward_model_name_or_path else [])
+    for path, what in zip(paths, ("classifier", "backward classifier")):
+        require_model_folder(path, what)
+    if len(paths) == 2:
+        from transformers import AutoConfig
+
+        labels = [class_names(AutoConfig.from_pretrained(path)) for path in paths]
+        require_same_labels(labels[0], labels[1], *paths)
+    texts = read_texts(args)
+    probabilities, labels = class_probabilities(args.model_name_or_path, texts, args.batch_size, args.max_batch_tokens)
+    if args.backward_model_name_or_path:
+        backward, _ = class_probabilities(args.backward_model_name_or_path, texts, args.batch_size, args.max_batch_tokens)
+        probabilities = (probabilities + backward) / 2
+    results = [
+        {"text": text, "label": labels[int(row.argmax())], "scores": {label: float(p) for label, p in zip(labels, row)}}
+        for text, row in zip(texts, probabilities)
+    ]
+    lines = [json.dumps(result) for result in results]
+    if args.output_file:
+        Path(args.output_file).write_text("\n".join(lines) + "\n")
+    else:
+        for result in results:
+            print(f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}")
+    return results
+
+
+def generate(args: GenerateArguments) -> list[str]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+
+    from .checks import check_tokenizer_fits, load_pretrained
+
+    set_seed(args.seed)
+    model = load_pretrained(AutoModelForCausalLM, args.model_name_or_path, "language model").to(device()).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+    check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
+    inputs = tokenizer(args.prompt, return_tensors="pt").to(model.device)
+    sampling = dict(temperature=args.temperature, top_k=args.top_k) if args.do_sample else {}
+    sequences = model.generate(
+        **inputs, max_new_tokens=args.max_new_tokens, do_sample=args.do_sample, num_beams=args.num_beams,
+        num_return_sequences=args.num_return_sequences, **sampling,
+    )
+    texts = [prompt_with_continuation(tokenizer, args.prompt, inputs["input_ids"][0], sequence) for sequence in sequences]
+    for text in texts:
+        print(text)
+    return texts
+
+
+def prompt_with_continuation(tokenizer, prompt: str, prompt_ids, sequence) -> str:
+    """The prompt as typed, then the continuation as it reads when decoded together with the prompt: decoding the new
+    tokens alone would drop the space before the first word ("What is the" + "name" -> "What is thename")."""
+    decoded = tokenizer.decode(sequence, skip_special_tokens=True)
+    decoded_prompt = tokenizer.decode(prompt_ids, skip_special_tokens=True)
+    if decoded.startswith(decoded_prompt):
+        return prompt + decoded[len(decoded_prompt):]
+    return decoded  # the tokenizer normalised the prompt (e.g. lowercasing): show what the model read

@@ -1,0 +1,52 @@
+"""Stage 1: pretrain tokenizer and AWD-LSTM language model on a general-domain corpus (Wikipedia here)."""
+
+import logging
+
+from ..data import tokenize_dataset
+from ..models.awd_lstm import AwdLstmForCausalLM
+from .arguments import DataArguments, ModelArguments, TokenizerArguments
+from .common import (
+    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
+from .corpus import drop_blank_documents, load_splits
+from .outputs import save_stage_output, take_hub_request, training_summary
+
+logger = logging.getLogger(__name__)
+
+# Training defaults of this stage (fastai trains a language model from scratch with one-cycle, all layers at once).
+TRAINING_DEFAULTS = dict(
+    num_train_epochs=1, learning_rate=5e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
+    lr_schedule="one_cycle", discriminative_lr_factor=1.0, max_grad_norm=0.4, eval_strategy="epoch",
+    logging_strategy="steps", logging_steps=50, save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
+)
+DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
+
+
+def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
+    plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
+    dataset = drop_blank_documents(load_splits(data_args, labelled=False))
+    tokenizer = tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
+    config = new_config(model_args, tokenizer)
+    model = AwdLstmForCausalLM(config)
+    hub_request = take_hub_request(training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
+    record = {
+        "stage": "pretrain",
+        "dataset": data_args.dataset,
+        "output_dir": training_args.output_dir,
+        "train_documents": len(tokenized["train"]),
+        "train_tokens": int(sum(tokenized["train"]["length"])),
+        "tokenizer": describe_tokenizer(tokenizer),
+        "model": model_summary(config),
+        "training": training_summary(training_args),
+        "results": {"validation": language_model_results(metrics)},
+    }
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
+    return record
+
+
+def language_model_results(metrics: dict) -> dict:
+    return {name: metrics[f"eval_{name}"] for name in ("loss", "perplexity", "accuracy") if f"eval_{name}" in metrics}

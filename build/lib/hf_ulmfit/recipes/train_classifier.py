@@ -1,0 +1,131 @@
+"""Stage 3: train the classifier on top of the fine-tuned language model, with gradual unfreezing."""
+
+import logging
+from dataclasses import dataclass, field, fields
+
+from transformers import AutoConfig, AutoTokenizer
+
+from ..data import prepare_classification_dataset
+from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
+from .arguments import DataArguments, ModelArguments, TokenizerArguments
+from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
+from .common import (
+    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
+from .corpus import load_splits
+from .outputs import save_stage_output, take_hub_request, training_summary
+
+logger = logging.getLogger(__name__)
+
+# The paper's recipe: slanted triangular LR over the run, one more layer group unfrozen each epoch (5 groups).
+# gradual_unfreezing=None lets the stage decide (`resolve_gradual_unfreezing`): on for a pretrained encoder, off for a
+# classifier trained from scratch, whose random encoder must train from the first step. With fewer epochs than layer
+# groups, the unfreezing is spread over the run's steps, so every group trains by the end (unfreeze_all_by_end).
+TRAINING_DEFAULTS = dict(
+    num_train_epochs=5, learning_rate=1e-2, per_device_train_batch_size=64, per_device_eval_batch_size=64,
+    lr_schedule="slanted_triangular", gradual_unfreezing=None, unfreeze_all_by_end=True, max_grad_norm=0.4, eval_strategy="epoch",
+    logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
+)
+DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
+
+
+@dataclass
+class TrainClassifierArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "The fine-tuned language model folder. Without one, a classifier is trained from scratch "
+                          "(the no-pretraining baseline), with a tokenizer trained on the task's text."},
+    )
+    classifier_drop_mult: float = field(
+        default=0.5, metadata={"help": "Multiplier of fastai's classifier dropouts (fastai: 0.5)."}
+    )
+    classifier_bptt: int = field(default=72, metadata={"help": "Chunk length of the document encoder (BPT3C)."})
+    classifier_max_len: int = field(
+        default=1440, metadata={"help": "The classifier pools the chunks within this many tokens of a document's end."}
+    )
+
+
+def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments, tokenizer, labels: list[str]):
+    """The classifier: the LM's encoder with a new head, or a fresh model for the from-scratch baseline."""
+    settings = dict(
+        num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)},
+        drop_mult=args.classifier_drop_mult, bptt=args.classifier_bptt, max_len=args.classifier_max_len, **CLASSIFIER_DROPOUTS,
+    )
+    if args.model_name_or_path:
+        return load_pretrained(AwdLstmForSequenceClassification, args.model_name_or_path, "language model", **settings)
+    return AwdLstmForSequenceClassification(new_config(model_args, tokenizer, **settings))
+
+
+def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args) -> None:
+    """The stage's unfreezing default (``gradual_unfreezing=None``): on with a pretrained encoder, off from scratch.
+    Freezing a random encoder trains only the head on random features: warn when asked for explicitly."""
+    if training_args.gradual_unfreezing is None:
+        training_args.gradual_unfreezing = bool(args.model_name_or_path) and training_args.freeze_all_but_top_epochs is None
+        training_args.unfreeze_all_by_end = True
+        if training_args.gradual_unfreezing and training_args.ddp_find_unused_parameters is None:
+            training_args.ddp_find_unused_parameters = True  # frozen groups get no gradient (see unfreezing.py)
+    elif not args.model_name_or_path and training_args.uses_freezing:
+        logger.warning("gradual unfreezing of a classifier trained from scratch: its encoder is random, so while it is "
+                       "frozen only the head trains on random features. Pass --gradual_unfreezing false to train all "
+                       "layers from the start.")
+
+
+def reject_new_model_settings(args: TrainClassifierArguments, tokenizer_args: TokenizerArguments,
+                              model_args: ModelArguments) -> None:
+    """With a language model, its tokenizer and sizes are used: settings of a new model would be ignored silently."""
+    if not args.model_name_or_path:
+        return
+    given = [f"--{spec.name}" for arguments in (tokenizer_args, model_args) for spec in fields(arguments)
+             if getattr(arguments, spec.name) != spec.default]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} set(s) up a new model, but --model_name_or_path {args.model_name_or_path} brings its "
+            "own tokenizer and sizes: drop them (or drop --model_name_or_path to train from scratch)."
+        )
+
+
+def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
+        model_args: ModelArguments, training_args):
+    reject_new_model_settings(args, tokenizer_args, model_args)
+    resolve_gradual_unfreezing(args, training_args)
+    plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
+    # The language model and its tokenizer first: a wrong path fails before any data work.
+    tokenizer = None
+    if args.model_name_or_path:
+        require_model_folder(args.model_name_or_path, "language model")
+        tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
+        check_tokenizer_fits(tokenizer, AutoConfig.from_pretrained(args.model_name_or_path), args.model_name_or_path)
+    elif tokenizer_args.tokenizer_name_or_path:
+        require_model_folder(tokenizer_args.tokenizer_name_or_path, "tokenizer")
+    dataset = load_splits(data_args, labelled=True)
+    if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
+        del dataset["unsupervised"]
+    labels = dataset["train"].features["label"].names
+    tokenizer = tokenizer or tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
+        tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
+    model = build_classifier(args, model_args, tokenizer, labels)
+    hub_request = take_hub_request(training_args)
+    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
+    results = {"validation": classifier_results(metrics)}
+    if "test" in tokenized:
+        results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
+    record = {
+        "stage": "train-classifier",
+        "dataset": data_args.dataset,
+        "labels": labels,
+        "base_model": args.model_name_or_path,
+        "output_dir": training_args.output_dir,
+        "train_documents": len(tokenized["train"]),
+        "tokenizer": describe_tokenizer(tokenizer),
+        "model": model_summary(model.config),
+        "training": training_summary(training_args),
+        "results": results,
+    }
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
+    return record
+
+
+def classifier_results(metrics: dict, prefix: str = "eval") -> dict:
+    return {name: metrics[f"{prefix}_{name}"] for name in ("loss", "accuracy", "f1") if f"{prefix}_{name}" in metrics}

@@ -1,0 +1,106 @@
+"""`UlmfitTrainingArguments`: transformers' `TrainingArguments` plus ULMFiT's fine-tuning knobs.
+
+A dataclass, so `HfArgumentParser` reads it from command-line flags or a JSON/YAML file like any transformers script.
+Defaults that differ from `TrainingArguments` are fastai's: Adam betas (0.9, 0.99), eps 1e-5, weight decay 0.01
+(decoupled, as fastai's ``true_wd``), and length-grouped batches for classification.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers import TrainingArguments
+
+from .precision import resolve_bf16
+
+LR_SCHEDULES = ("slanted_triangular", "one_cycle")
+
+
+@dataclass
+class UlmfitTrainingArguments(TrainingArguments):
+    lr_schedule: str = field(
+        default="slanted_triangular",
+        metadata={"help": "'slanted_triangular' (ULMFiT paper) or 'one_cycle' (fastai, with momentum cycling).", "choices": list(LR_SCHEDULES)},
+    )
+    stlr_cut_frac: float = field(default=0.1, metadata={"help": "STLR: fraction of the steps spent increasing the LR."})
+    stlr_ratio: float = field(default=32, metadata={"help": "STLR: how much smaller the lowest LR is than the peak."})
+    one_cycle_pct_start: float = field(default=0.25, metadata={"help": "One-cycle: fraction of the steps warming up."})
+    one_cycle_div_factor: float = field(default=25.0, metadata={"help": "One-cycle: starting LR = peak / this."})
+    one_cycle_final_div_factor: float = field(default=1e5, metadata={"help": "One-cycle: final LR = peak / this."})
+    one_cycle_momentums: list[float] = field(
+        default_factory=lambda: [0.8, 0.7, 0.8],
+        metadata={"help": "One-cycle: Adam beta1 at the start, at the LR peak and at the end."},
+    )
+    discriminative_lr_factor: float = field(
+        default=2.6, metadata={"help": "Each layer group's LR is the one above it divided by this (1 disables)."}
+    )
+    group_learning_rates: list[float] | None = field(
+        default=None, metadata={"help": "Explicit peak LR per layer group, bottom to top (overrides the factor)."}
+    )
+    gradual_unfreezing: bool | None = field(
+        default=False,
+        metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time (see "
+                          "unfreeze_all_by_end for runs with fewer epochs than groups). None: the stage decides "
+                          "(train-classifier: on with a pretrained encoder, off from scratch)."},
+    )
+    unfreeze_every_epochs: float = field(default=1.0, metadata={"help": "Gradual unfreezing: epochs per stage."})
+    unfreeze_at_steps: list[int] | None = field(
+        default=None, metadata={"help": "Gradual unfreezing: optimizer steps at which the next group is unfrozen."}
+    )
+    unfreeze_all_by_end: bool = field(
+        default=False,
+        metadata={"help": "Gradual unfreezing: when the epochs are too few to unfreeze one group per epoch, unfreeze at "
+                          "evenly spaced steps instead, so every group trains by the end (train-classifier's default)."},
+    )
+    freeze_all_but_top_epochs: float | None = field(
+        default=None, metadata={"help": "fastai's LM recipe: train only the top group for this many epochs, then all."}
+    )
+    ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
+    tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
+    bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
+    # transformers 5 dropped this flag; the stages use it to decide what a run into an existing folder does.
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Train afresh in an output folder that holds another run (its checkpoints are removed)."},
+    )
+
+    # fastai's optimizer defaults.
+    adam_beta2: float = field(default=0.99, metadata={"help": "Adam beta2 (fastai: 0.99)."})
+    adam_epsilon: float = field(default=1e-5, metadata={"help": "Adam epsilon (fastai: 1e-5)."})
+    weight_decay: float = field(default=0.01, metadata={"help": "Decoupled weight decay (fastai: 0.01)."})
+    # None (the stages' default): bf16 exactly where it trains faster (see `precision.resolve_bf16`).
+    bf16: bool | None = field(
+        default=False,
+        metadata={"help": "bf16 autocast. The hf-ulmfit stages default to bf16 where it is faster (CUDA GPUs with "
+                          "bf16, CPUs with AMX) and fp32 elsewhere, and log which; true/false forces it."},
+    )
+    # ULMFiT batches classification documents of similar length together.
+    train_sampling_strategy: str = field(
+        default="group_by_length",
+        metadata={"help": "Sampler for classification batches.", "choices": ["random", "sequential", "group_by_length", "batch_rebalance"]},
+    )
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}.")
+        if len(self.one_cycle_momentums) != 3:
+            raise ValueError(f"one_cycle_momentums needs 3 values (start, middle, end), got {self.one_cycle_momentums}.")
+        if self.gradual_unfreezing and self.freeze_all_but_top_epochs is not None:
+            raise ValueError("Choose gradual_unfreezing or freeze_all_but_top_epochs, not both.")
+        if self.unfreeze_every_epochs <= 0:
+            raise ValueError(f"unfreeze_every_epochs must be positive, got {self.unfreeze_every_epochs}.")
+        if self.bptt < 1:
+            raise ValueError(f"bptt must be a positive integer, got {self.bptt}.")
+        if self.uses_freezing and self.ddp_find_unused_parameters is None:
+            # Frozen groups get no gradient: DDP must expect parameters without one (see unfreezing.py).
+            self.ddp_find_unused_parameters = True
+        if not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinned memory only helps copies to an accelerator
+        on_cpu = self.use_cpu or torch.accelerator.current_accelerator() is None
+        self.bf16 = resolve_bf16(self.bf16, on_cpu)
+        if self.bf16 and on_cpu:
+            self.use_cpu = True  # transformers refuses bf16 without an accelerator unless told the CPU is meant
+        super().__post_init__()
+
+    @property
+    def uses_freezing(self) -> bool:
+        return self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None

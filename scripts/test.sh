@@ -2,6 +2,8 @@
 # Sets up the test environments and runs the test suite offline, on the local datasets in ../shared/data, twice:
 # with the newest releases pip finds (.venv) and with the oldest transformers the package declares (.venv-oldest,
 # constraints-oldest.txt). HF_ULMFIT_TEST_OLDEST=0 skips the second run. Arguments go to pytest.
+# Test files run on HF_ULMFIT_TEST_WORKERS processes (pytest-xdist, default 2; each file stays on one process, so
+# its module fixtures are built once); 0 runs them in this process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_ULMFIT_DATA="${HF_ULMFIT_DATA:-$PWD/../shared/data}"
@@ -10,7 +12,10 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 run_suite() {
   local venv=$1
   echo "== test suite with transformers $("$venv/bin/python" -c 'import transformers; print(transformers.__version__)')"
-  "$venv/bin/python" -m pytest "${@:2}"
+  local workers=${HF_ULMFIT_TEST_WORKERS:-2}
+  local parallel=()
+  [ "$workers" = 0 ] || parallel=(-n "$workers" --dist loadfile)
+  "$venv/bin/python" -m pytest "${parallel[@]}" "${@:2}"
 }
 
 bash scripts/setup.sh .venv

@@ -1,6 +1,7 @@
 """Tokenise a text dataset with the Rust tokenizer's batch encoding, in several processes."""
 
 import datasets
+from datasets.fingerprint import Hasher
 
 
 def tokenize_dataset(
@@ -36,15 +37,27 @@ def tokenize_dataset(
             encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
-    columns = dataset.column_names
-    if isinstance(columns, dict):  # DatasetDict: one list per split
-        columns = sorted({column for split_columns in columns.values() for column in split_columns})
-    return dataset.map(
-        encode,
-        batched=True,
-        batch_size=batch_size,
-        num_proc=num_proc,
-        remove_columns=[column for column in columns if column not in keep_columns],
-        load_from_cache_file=load_from_cache_file,
-        desc="Tokenizing",
-    )
+    def tokenize(split: datasets.Dataset) -> datasets.Dataset:
+        return split.map(
+            encode,
+            batched=True,
+            batch_size=batch_size,
+            num_proc=num_proc,
+            remove_columns=[column for column in split.column_names if column not in keep_columns],
+            load_from_cache_file=load_from_cache_file,
+            new_fingerprint=_tokenized_fingerprint(split, tokenizer, encode, text_column, add_length, keep_columns),
+            desc="Tokenizing",
+        )
+
+    if isinstance(dataset, datasets.DatasetDict):
+        return datasets.DatasetDict({name: tokenize(split) for name, split in dataset.items()})
+    return tokenize(dataset)
+
+
+def _tokenized_fingerprint(split: datasets.Dataset, tokenizer, encode, *settings) -> str:
+    """The cache key of a tokenised split, from what decides its content: the split's own fingerprint, the
+    tokenizer's saved form (`tokenizer.json`), the encoding code and its settings. ``datasets`` would hash the
+    `encode` closure with the tokenizer object inside, whose pickled state can differ between processes that hold the
+    same tokenizer; this key is the same in every process, so in a multi-process run the other ranks load the main
+    process's cached result instead of tokenising again."""
+    return Hasher.hash([split._fingerprint, tokenizer.backend_tokenizer.to_str(), encode.__code__.co_code, settings])

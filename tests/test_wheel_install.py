@@ -6,6 +6,7 @@ holds hf-ulmfit only as the wheel installed it; the checkout's `src/` is not on 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,8 +29,13 @@ def _run(command, cwd, **kwargs):
 def wheel_venv(tmp_path_factory):
     """A venv with hf-ulmfit installed from a freshly built wheel, and the test venv's dependencies."""
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of what the wheel is made of, so the build leaves nothing (build/, *.egg-info) in the checkout.
+    source = root / "source"
+    shutil.copytree(REPO_ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist",
-          REPO_ROOT], cwd=root)
+          source], cwd=root)
     (wheel,) = (root / "dist").glob("hf_ulmfit-*.whl")
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=root)

@@ -1,1 +1,0 @@
-"""The `hf-ulmfit` command line."""

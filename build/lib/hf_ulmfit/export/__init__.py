@@ -1,1 +1,0 @@
-"""Deployment formats: ONNX graphs run by onnxruntime (`onnx`)."""

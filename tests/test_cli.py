@@ -535,3 +535,11 @@ def test_one_long_document_among_short_ones_is_batched_alone(classifier):
     assert sorted(index for batch in batches for index in batch) == list(range(6))
     assert [1] in batches  # the long document alone: nothing is padded to its length
     assert all(len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1])
+
+
+def test_predict_names_an_input_file_that_is_not_utf8(classifier, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes(b"Who wrote Hamlet ?\ncaf\xe9 ?\n")
+    assert run_cli("predict", "--model_name_or_path", classifier, "--input_file", texts) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{texts} is not valid UTF-8 (line 2, byte 22)" in error

@@ -270,7 +270,7 @@ def _naming_undecodable_files(files: list[str]):
         if not _caused_by(error, UnicodeDecodeError):
             raise
         for file in files:
-            position = _first_undecodable_byte(file)
+            position = first_undecodable_byte(file)
             if position is not None:
                 line, offset = position
                 raise ValueError(
@@ -288,7 +288,7 @@ def _caused_by(error: BaseException, kind: type) -> bool:
     return False
 
 
-def _first_undecodable_byte(file: str) -> tuple[int, int] | None:
+def first_undecodable_byte(file: str) -> tuple[int, int] | None:
     """(1-based line, 0-based byte offset) of the first byte that is not UTF-8, or None when the file decodes."""
     if Path(file).suffix.lower() == ".parquet":
         return None

@@ -54,9 +54,11 @@ def read_texts(args: PredictArguments) -> list[str]:
             raise FileNotFoundError(f"input file {path} not found")
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as error:
-            line = path.read_bytes().count(b"\n", 0, error.start) + 1
-            raise ValueError(f"{path} is not valid UTF-8 (line {line}, byte {error.start}).") from None
+        except UnicodeDecodeError:
+            from ..data.datasets import first_undecodable_byte
+
+            line, offset = first_undecodable_byte(str(path))
+            raise ValueError(f"{path} is not valid UTF-8 (line {line}, byte {offset}).") from None
         texts += lines
     empty = [index for index, text in enumerate(texts) if not text.strip()]
     if not texts:

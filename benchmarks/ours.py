@@ -196,7 +196,7 @@ def lm_throughput(args):
 
     import hf_ulmfit
     from hf_ulmfit import AwdLstmForCausalLM
-    from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments
+    from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments
 
     docs = lm_documents(args.vocab)
     torch.manual_seed(args.seed)
@@ -221,7 +221,7 @@ def lm_throughput(args):
         seed=args.seed,
     )
     train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     trainer.train()
     seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
     peak_here = matmul_gflops(torch) if device.type == "cpu" else None  # the CPU's peak; no share on a GPU
@@ -231,7 +231,7 @@ def lm_throughput(args):
         "device": str(trainer.args.device),
         "step_seconds": seconds, "tokens_per_step": tokens_per_step,
         "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
-        "how": "UlmfitTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
+        "how": "LanguageModelTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
         "versions": {"hf_ulmfit": hf_ulmfit.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
     })
 
@@ -392,14 +392,15 @@ def training_arguments(output_dir, learning_rate, epochs, seed, use_cpu, **overr
 
 
 def accuracy(args):
-    """The same recipe as fastai_side.py's, with UlmfitTrainer, on the same token ids (fastai's tokenisation, made by
-    `fastai_side.py prepare_accuracy`): each fastai `fit_one_cycle` call is one `UlmfitTrainer.train()` with the same
-    epochs, learning rates (discriminative, factor 2.6), one-cycle schedule, Adam settings and trainable groups."""
+    """The same recipe as fastai_side.py's, with the library's trainers, on the same token ids (fastai's tokenisation,
+    made by `fastai_side.py prepare_accuracy`): fastai's `fit_one_cycle` per unfreezing stage is one `train()` with
+    ``fit_schedule="per_stage"``, with the same epochs, learning rates (discriminative, factor 2.6) and trainable groups
+    per stage, one-cycle schedule and Adam settings."""
     import datasets
 
     from hf_ulmfit import CLASSIFIER_DROPOUTS, AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
     from hf_ulmfit.tokenization.fastai_compat import build_fastai_tokenizer
-    from hf_ulmfit.training import UlmfitTrainer, layer_groups, set_trainable_groups
+    from hf_ulmfit.training import ClassifierTrainer, LanguageModelTrainer
 
     data = np.load(ACCURACY / f"data_{args.wiki_tokens}.npz")
     vocab = [str(v) for v in data["vocab"]]
@@ -415,8 +416,8 @@ def accuracy(args):
         torch.manual_seed(0)
         model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(vocab), drop_mult=0.3, **SMALL_MODEL))
         pretrain_args = training_arguments(scratch, 1e-2, 1, 0, args.use_cpu, discriminative_lr_factor=1.0)
-        trainer = UlmfitTrainer(model=model, args=pretrain_args,
-                                train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
+        trainer = LanguageModelTrainer(model=model, args=pretrain_args,
+                                       train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
         with Stopwatch() as watch:
             trainer.train()
         model.save_pretrained(pretrained)
@@ -426,16 +427,13 @@ def accuracy(args):
     torch.manual_seed(args.seed)
     model = AwdLstmForCausalLM.from_pretrained(pretrained)
     trec_text = datasets.Dataset.from_dict({"input_ids": documents("trec_train")})
-    groups = layer_groups(model)
+    finetune_args = training_arguments(scratch, 1e-2, 2, args.seed, args.use_cpu, discriminative_lr_factor=1.0,
+                                       fit_schedule="per_stage", stage_epochs=[1, 1], stage_learning_rates=[1e-2, 1e-3])
     with Stopwatch() as watch:
-        for trainable, lr in ((1, 1e-2), (len(groups), 1e-3)):
-            set_trainable_groups(groups, trainable)
-            finetune_args = training_arguments(scratch, lr, 1, args.seed, args.use_cpu, discriminative_lr_factor=1.0)
-            UlmfitTrainer(model=model, args=finetune_args,
-                          train_dataset=trec_text).train()
+        LanguageModelTrainer(model=model, args=finetune_args, train_dataset=trec_text).train()
     timings["finetune_seconds"] = watch.seconds
-    lm_eval = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
-                            eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
+    lm_eval = LanguageModelTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
+                                   eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
     finetuned = scratch / f"finetuned_{args.seed}"
     model.save_pretrained(finetuned)
 
@@ -448,15 +446,12 @@ def accuracy(args):
     classifier = AwdLstmForSequenceClassification.from_pretrained(
         finetuned, num_labels=6, drop_mult=0.5, **CLASSIFIER_DROPOUTS
     )
-    groups = layer_groups(classifier)
-    schedule = ((1, 1, 2e-2), (2, 1, 1e-2), (3, 1, 5e-3), (len(groups), 2, 1e-3))  # (trainable groups, epochs, top lr)
+    # fastai's freeze_to(-1), (-2), (-3), unfreeze(): 1, 2, 3 and then all layer groups trained.
+    classifier_args = training_arguments(scratch, 2e-2, 5, args.seed, args.use_cpu, fit_schedule="per_stage",
+                                         stage_epochs=[1, 1, 1, 2], stage_learning_rates=[2e-2, 1e-2, 5e-3, 1e-3])
+    trainer = ClassifierTrainer(model=classifier, args=classifier_args, train_dataset=train, processing_class=tokenizer)
     with Stopwatch() as watch:
-        for trainable, epochs, lr in schedule:
-            set_trainable_groups(groups, trainable)
-            classifier_args = training_arguments(scratch, lr, epochs, args.seed, args.use_cpu)
-            trainer = UlmfitTrainer(model=classifier, args=classifier_args,
-                                    train_dataset=train, processing_class=tokenizer)
-            trainer.train()
+        trainer.train()
     timings["classifier_seconds"] = watch.seconds
     predictions = trainer.predict(test).predictions
     logits = predictions[0] if isinstance(predictions, tuple) else predictions  # (logits, pooled_features)

@@ -14,7 +14,7 @@ from transformers import AutoConfig, AutoTokenizer
 from ..data import prepare_classification_dataset, tokenize_dataset
 from ..evaluation import confusion_matrix, load_metric, precision_recall
 from ..models.awd_lstm import AwdLstmForCausalLM
-from ..training import UlmfitTrainer, UlmfitTrainingArguments
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .corpus import drop_blank_documents, load_splits
@@ -37,9 +37,9 @@ class EvaluateArguments:
     )
 
 
-def _trainer(model, tokenizer, batch_size: int, workdir: str) -> UlmfitTrainer:
+def _trainer(model, tokenizer, batch_size: int, workdir: str) -> LanguageModelTrainer:
     args = UlmfitTrainingArguments(output_dir=workdir, per_device_eval_batch_size=batch_size, report_to="none")
-    return UlmfitTrainer(model=model, args=args, processing_class=tokenizer)
+    return LanguageModelTrainer(model=model, args=args, processing_class=tokenizer)
 
 
 def classifier_probabilities(model_path: str, dataset, batch_size: int, max_batch_tokens: int) -> tuple[np.ndarray, list[str]]:

@@ -11,10 +11,10 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import describe_tokenizer, model_summary, start_stage, train_and_evaluate
+from ..training import LanguageModelTrainer
+from .common import finish_stage, metric_results, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
-from .outputs import save_stage_output, take_hub_request, training_summary
-from .pretrain import language_model_results
+from .outputs import take_hub_request
 
 logger = logging.getLogger(__name__)
 
@@ -61,22 +61,11 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
-    record = {
-        "stage": "finetune-lm",
-        "dataset": data_args.dataset,
-        "text_splits": ["train", *extra_splits],
-        "base_model": args.model_name_or_path,
-        "output_dir": training_args.output_dir,
-        "train_documents": len(tokenized["train"]),
-        "train_tokens": int(sum(tokenized["train"]["length"])),
-        "tokenizer": describe_tokenizer(tokenizer, added_tokens=len(added_words)),
-        "model": model_summary(model.config),
-        "training": training_summary(training_args),
-        "results": {"validation": language_model_results(metrics)},
-    }
-    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
-    return record
+    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
+    return finish_stage("finetune-lm", trainer, tokenizer, tokenized, data_args, training_args,
+                        {"validation": metric_results(metrics)}, hub_request,
+                        tokenizer_details={"added_tokens": len(added_words)},
+                        text_splits=["train", *extra_splits], base_model=args.model_name_or_path)
 
 
 @torch.no_grad()

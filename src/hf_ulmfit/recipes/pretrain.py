@@ -5,11 +5,10 @@ import logging
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .common import (
-    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
-)
+from ..training import LanguageModelTrainer
+from .common import finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate
 from .corpus import drop_blank_documents, load_splits
-from .outputs import save_stage_output, take_hub_request, training_summary
+from .outputs import take_hub_request
 
 logger = logging.getLogger(__name__)
 
@@ -32,21 +31,6 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
-    record = {
-        "stage": "pretrain",
-        "dataset": data_args.dataset,
-        "output_dir": training_args.output_dir,
-        "train_documents": len(tokenized["train"]),
-        "train_tokens": int(sum(tokenized["train"]["length"])),
-        "tokenizer": describe_tokenizer(tokenizer),
-        "model": model_summary(config),
-        "training": training_summary(training_args),
-        "results": {"validation": language_model_results(metrics)},
-    }
-    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
-    return record
-
-
-def language_model_results(metrics: dict) -> dict:
-    return {name: metrics[f"eval_{name}"] for name in ("loss", "perplexity", "accuracy") if f"eval_{name}" in metrics}
+    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
+    return finish_stage("pretrain", trainer, tokenizer, tokenized, data_args, training_args,
+                        {"validation": metric_results(metrics)}, hub_request)

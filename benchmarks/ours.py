@@ -394,8 +394,8 @@ def training_arguments(output_dir, learning_rate, epochs, seed, use_cpu, **overr
 def accuracy(args):
     """The same recipe as fastai_side.py's, with the library's trainers, on the same token ids (fastai's tokenisation,
     made by `fastai_side.py prepare_accuracy`): fastai's `fit_one_cycle` per unfreezing stage is one `train()` with
-    ``fit_schedule="per_stage"``, with the same epochs, learning rates (discriminative, factor 2.6) and trainable groups
-    per stage, one-cycle schedule and Adam settings."""
+    ``fit_schedule="per_stage"``, with the same epochs, learning rates (discriminative, factor 2.6) and trainable
+    groups per stage, one-cycle schedule and Adam settings."""
     import datasets
 
     from hf_ulmfit import CLASSIFIER_DROPOUTS, AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
@@ -427,13 +427,17 @@ def accuracy(args):
     torch.manual_seed(args.seed)
     model = AwdLstmForCausalLM.from_pretrained(pretrained)
     trec_text = datasets.Dataset.from_dict({"input_ids": documents("trec_train")})
-    finetune_args = training_arguments(scratch, 1e-2, 2, args.seed, args.use_cpu, discriminative_lr_factor=1.0,
-                                       fit_schedule="per_stage", stage_epochs=[1, 1], stage_learning_rates=[1e-2, 1e-3])
+    finetune_args = training_arguments(
+        scratch, 1e-2, 2, args.seed, args.use_cpu, discriminative_lr_factor=1.0, fit_schedule="per_stage",
+        stage_epochs=[1, 1], stage_learning_rates=[1e-2, 1e-3],
+    )
     with Stopwatch() as watch:
         LanguageModelTrainer(model=model, args=finetune_args, train_dataset=trec_text).train()
     timings["finetune_seconds"] = watch.seconds
-    lm_eval = LanguageModelTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
-                                   eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
+    lm_eval = LanguageModelTrainer(
+        model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
+        eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")}),
+    ).evaluate()
     finetuned = scratch / f"finetuned_{args.seed}"
     model.save_pretrained(finetuned)
 
@@ -449,7 +453,8 @@ def accuracy(args):
     # fastai's freeze_to(-1), (-2), (-3), unfreeze(): 1, 2, 3 and then all layer groups trained.
     classifier_args = training_arguments(scratch, 2e-2, 5, args.seed, args.use_cpu, fit_schedule="per_stage",
                                          stage_epochs=[1, 1, 1, 2], stage_learning_rates=[2e-2, 1e-2, 5e-3, 1e-3])
-    trainer = ClassifierTrainer(model=classifier, args=classifier_args, train_dataset=train, processing_class=tokenizer)
+    trainer = ClassifierTrainer(model=classifier, args=classifier_args, train_dataset=train,
+                                processing_class=tokenizer)
     with Stopwatch() as watch:
         trainer.train()
     timings["classifier_seconds"] = watch.seconds

@@ -1,5 +1,6 @@
-"""ClassifierTrainer and LanguageModelTrainer: discriminative optimizer groups, frozen groups that do not move, carried-state language-model
-training and evaluation, AR/TAR under gradient accumulation, exact resume, bf16, and a real TREC-6 run."""
+"""ClassifierTrainer and LanguageModelTrainer: discriminative optimizer groups, frozen groups that do not move,
+per-stage schedules, carried-state language-model training and evaluation, AR/TAR under gradient accumulation, exact
+resume, bf16, and a real TREC-6 run."""
 
 import copy
 
@@ -162,7 +163,8 @@ def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_trainin
     assert recorder[5][-1][0] == pytest.approx(4e-3) and recorder[5][-1][1] == pytest.approx(0.7)
 
 
-def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_groups(tmp_path, tokenizer, lm_documents):
+def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_groups(tmp_path, tokenizer,
+                                                                                       lm_documents):
     """fastai's fit_one_cycle per unfreezing stage, as one train(): stage 1 trains the top group for 1 epoch at 1e-2,
     stage 2 all four groups for 2 epochs at 1e-3, each with its own one-cycle of learning rate and momentum."""
     train = lm_documents[0].select(range(200))
@@ -177,7 +179,8 @@ def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_g
     args = training_args(tmp_path, learning_rate=1e-2, lr_schedule="one_cycle", discriminative_lr_factor=1.0,
                          fit_schedule="per_stage", stage_epochs=[1, 2], stage_learning_rates=[1e-2, 1e-3])
     assert args.num_train_epochs == 3 and args.uses_freezing
-    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, callbacks=[Hyperparameters()])
+    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train,
+                                   callbacks=[Hyperparameters()])
     trainer.train()
     assert len(recorder) == 3 * steps_per_epoch
     stages = ((0, steps_per_epoch, 1e-2, [False, False, False, True]),
@@ -197,7 +200,7 @@ def test_trainers_train_their_own_model_kind(tmp_path, tokenizer):
     args = training_args(tmp_path)
     with pytest.raises(TypeError, match="LanguageModelTrainer trains an AwdLstmForCausalLM, got AwdLstmFor"):
         LanguageModelTrainer(model=classifier_model(tokenizer), args=args, processing_class=tokenizer)
-    with pytest.raises(TypeError, match="ClassifierTrainer trains an AwdLstmForSequenceClassification, got AwdLstmFor"):
+    with pytest.raises(TypeError, match="ClassifierTrainer trains an AwdLstmForSequenceClassification, got AwdLstmF"):
         ClassifierTrainer(model=lm_model(tokenizer), args=args, processing_class=tokenizer)
     with pytest.raises(TypeError, match="UlmfitTrainer is the shared base"):
         UlmfitTrainer(model=lm_model(tokenizer), args=args)

@@ -11,10 +11,11 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from ..training import LanguageModelTrainer
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .common import finish_stage, metric_results, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,17 @@ class FinetuneLmArguments:
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
     )
     new_word_min_frequency: int = field(default=3, metadata={"help": "Occurrences a new word needs."})
+
+
+ARGUMENT_CLASSES = (FinetuneLmArguments, DataArguments, UlmfitTrainingArguments)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit finetune-lm` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit finetune-lm"))
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):

@@ -5,10 +5,13 @@ import logging
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from ..training import LanguageModelTrainer
-from .common import finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
+from .common import (
+    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
 from .corpus import drop_blank_documents, load_splits
 from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,17 @@ TRAINING_DEFAULTS = dict(
     bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
+
+
+ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit pretrain` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit pretrain"))
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):

@@ -9,10 +9,13 @@ from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
-from ..training import ClassifierTrainer
-from .common import finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate
+from ..training import ClassifierTrainer, UlmfitTrainingArguments
+from .common import (
+    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+)
 from .corpus import load_splits
 from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,19 @@ def reject_new_model_settings(args: TrainClassifierArguments, tokenizer_args: To
             f"{', '.join(given)} set(s) up a new model, but --model_name_or_path {args.model_name_or_path} brings its "
             "own tokenizer and sizes: drop them (or drop --model_name_or_path to train from scratch)."
         )
+
+
+ARGUMENT_CLASSES = (
+    TrainClassifierArguments, DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments,
+)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit train-classifier` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit train-classifier"))
 
 
 def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,

@@ -57,10 +57,11 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     fit_schedule: str = field(
         default="whole_run",
-        metadata={"help": "'whole_run' (ULMFiT paper): one lr_schedule cycle over the whole run, the trainable groups set "
-                          "by gradual_unfreezing or freeze_all_but_top_epochs. 'per_stage' (fastai's repeated "
+        metadata={"help": "'whole_run' (ULMFiT paper): one lr_schedule cycle over the whole run, the trainable groups "
+                          "set by gradual_unfreezing or freeze_all_but_top_epochs. 'per_stage' (fastai's repeated "
                           "fit_one_cycle): one lr_schedule cycle per stage of stage_epochs, at its "
-                          "stage_learning_rates, training its stage_trainable_groups.", "choices": list(FIT_SCHEDULES)},
+                          "stage_learning_rates, training its stage_trainable_groups.",
+                  "choices": list(FIT_SCHEDULES)},
     )
     stage_epochs: list[float] | None = field(
         default=None, metadata={"help": "per_stage: epochs of each stage (num_train_epochs becomes their sum)."}
@@ -138,8 +139,10 @@ class UlmfitTrainingArguments(TrainingArguments):
 
     @property
     def uses_freezing(self) -> bool:
-        return self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None or self.fit_schedule == "per_stage"
+        by_stage = self.fit_schedule == "per_stage"
+        return self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None or by_stage
 
     def stage_scales(self) -> list[float]:
         """per_stage: each stage's peak learning rates as a multiple of the groups' peaks (set by learning_rate)."""
-        return [lr / self.learning_rate for lr in self.stage_learning_rates or [self.learning_rate] * len(self.stage_epochs)]
+        peaks = self.stage_learning_rates or [self.learning_rate] * len(self.stage_epochs)
+        return [lr / self.learning_rate for lr in peaks]

@@ -13,7 +13,6 @@ from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClass
 from hf_ulmfit.data import (
     ClassificationCollator,
     LanguageModelStream,
-    load_text_dataset,
     prepare_classification_dataset,
     tokenize_dataset,
 )
@@ -29,11 +28,6 @@ from hf_ulmfit.training import (
 )
 
 LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
-
-
-@pytest.fixture(scope="module")
-def trec(data_dir):
-    return load_text_dataset("trec", data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")

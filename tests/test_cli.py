@@ -569,3 +569,16 @@ def test_python_entry_point_resolves_the_same_arguments_as_the_command(tmp_path,
     assert training_args == UlmfitTrainingArguments(**{**stage.TRAINING_DEFAULTS, **training_given})
     data_args = from_command[0] if module == "pretrain" else from_command[1]
     assert data_args.dataset == stage.DATA_DEFAULTS["dataset"]
+
+
+def test_finetune_lm_reads_the_unlabelled_split_by_default_and_none_turns_it_off():
+    from datasets import Dataset, DatasetDict
+
+    from hf_ulmfit.recipes.finetune_lm import extra_text_splits
+
+    split = Dataset.from_dict({"text": ["a review"]})
+    imdb_like = DatasetDict(train=split, test=split, unsupervised=split)
+    assert extra_text_splits([], imdb_like) == ["unsupervised"]
+    assert extra_text_splits(["none"], imdb_like) == []
+    assert extra_text_splits(["test"], imdb_like) == ["test"]
+    assert extra_text_splits([], DatasetDict(train=split, test=split)) == []

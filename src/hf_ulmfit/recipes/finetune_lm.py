@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 import torch
+from datasets import DatasetDict
 from transformers import AutoTokenizer
 
 from ..data import tokenize_dataset
@@ -34,7 +35,8 @@ class FinetuneLmArguments:
     model_name_or_path: str = field(metadata={"help": "The pretrained language model folder (or Hub id)."})
     extra_text_splits: list[str] = field(
         default_factory=list,
-        metadata={"help": "More splits whose text the LM reads, e.g. imdb's 'unsupervised' (default for imdb)."},
+        metadata={"help": "More splits whose text the LM reads. Default: the dataset's 'unsupervised' split when it "
+                          "has one (imdb's 50k unlabelled reviews); 'none' reads the training split only."},
     )
     extend_vocabulary: bool = field(
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
@@ -59,9 +61,11 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
-    extra_splits = args.extra_text_splits or (["unsupervised"] if "unsupervised" in dataset else [])
+    extra_splits = extra_text_splits(args.extra_text_splits, dataset)
     dataset["train"] = language_model_texts(dataset, tuple(extra_splits))
-    dataset = drop_blank_documents(dataset.select_columns(["text"]))
+    # The LM trains on train (+ extra splits) and reports validation; the other splits are not tokenised.
+    dataset = drop_blank_documents(DatasetDict({name: dataset[name] for name in ("train", "validation") if name in dataset})
+                                   .select_columns(["text"]))
     added_words = []
     if args.extend_vocabulary:
         tokenizer, added_words = extend_word_vocabulary(
@@ -78,6 +82,15 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
                         {"validation": metric_results(metrics)}, hub_request,
                         tokenizer_details={"added_tokens": len(added_words)},
                         text_splits=["train", *extra_splits], base_model=args.model_name_or_path)
+
+
+def extra_text_splits(requested: list[str], dataset) -> list[str]:
+    """The splits the LM reads besides train: those requested ('none': no other), else the unlabelled split."""
+    if requested == ["none"]:
+        return []
+    if requested:
+        return list(requested)  # language_model_texts names any the dataset lacks
+    return ["unsupervised"] if "unsupervised" in dataset else []
 
 
 @torch.no_grad()

@@ -9,7 +9,6 @@ stages do, unless `--use-cpu` is given; the machine measurements (matmul_peak, l
 the process) and tokenize (Rust, CPU) measure the CPU.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -29,8 +28,9 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     PREPARED,
     Stopwatch,
-    peak_memory_result,
     matmul_gflops,
+    peak_memory_result,
+    run_subcommand,
     steady_step_seconds,
     write_result,
 )
@@ -171,16 +171,15 @@ def lstm_kernels(args):
         for batch, steps in ((1, 1), (1, BPTT), (BATCH_SIZE, BPTT)):
             x = torch.randn(batch, steps, HIDDEN_SIZE)
             for enabled in (True, False):
-                torch.backends.mkldnn.enabled = enabled
-                lstm(x)
-                times = []
-                for _ in range(args.repeats):
-                    start = time.perf_counter()
+                with torch.backends.mkldnn.flags(enabled=enabled, allow_tf32=None):  # None: leave TF32 as it is
                     lstm(x)
-                    times.append(time.perf_counter() - start)
+                    times = []
+                    for _ in range(args.repeats):
+                        start = time.perf_counter()
+                        lstm(x)
+                        times.append(time.perf_counter() - start)
                 key = f"batch {batch} x {steps} steps, {'oneDNN' if enabled else 'native'}"
                 result["ms_per_call"][key] = 1000 * sorted(times)[len(times) // 2]
-    torch.backends.mkldnn.enabled = True
     write_result(args.out, result)
 
 
@@ -314,31 +313,9 @@ def memory(args):
     model = AwdLstmForSequenceClassification(standard_config(60_000, num_labels=2))
     document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
     labels = torch.tensor([1])
-    saved = {"bytes": 0}
-
-    def run(input_ids):
-        if args.mode == "infer":
-            model.eval()
-            with torch.no_grad():
-                return model(input_ids).logits
-        model.train()
-        model.head.eval()  # BatchNorm cannot train on a batch of one document; the encoder trains as usual
-        seen = set()
-
-        def pack(tensor):
-            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
-            if key not in seen:
-                seen.add(key)
-                saved["bytes"] += tensor.untyped_storage().nbytes()
-            return tensor
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = model(input_ids, labels=labels).loss
-        loss.backward()
-        model.zero_grad(set_to_none=False)
-        return loss
-
-    write_result(args.out, peak_memory_result("ours", args.mode, run, document, saved))
+    result = peak_memory_result("ours", args.mode, model, model.head, lambda ids: model(ids).logits,
+                                lambda ids: model(ids, labels=labels).loss, document)
+    write_result(args.out, result)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -468,47 +445,11 @@ def accuracy(args):
     })
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands = {
-        "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput, "classify": classify,
-        "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
-    }
-    for name in commands:
-        p = sub.add_parser(name)
-        p.add_argument("--out", required=True)
-        p.add_argument("--seed", type=int, default=0)
-        if name in ("lm_throughput", "classify", "generate", "accuracy"):
-            p.add_argument("--use-cpu", action="store_true", help="run on the CPU even when a GPU is present")
-        if name in ("matmul_peak", "lstm_kernels"):
-            p.add_argument("--repeats", type=int, default=5)
-        if name == "lm_throughput":
-            p.add_argument("--vocab", type=int, default=60_000)
-            p.add_argument("--steps", type=int, default=3)
-            p.add_argument("--warmup", type=int, default=1)
-            p.add_argument("--bf16", action="store_true")
-        if name == "classify":
-            p.add_argument("--n", type=int, default=200)
-            p.add_argument("--n-single", type=int, default=20)
-            p.add_argument("--batch-size", type=int, default=64)
-        if name == "generate":
-            p.add_argument("--repeats", type=int, default=3)
-            p.add_argument("--new-tokens", type=int, default=200)
-            p.add_argument("--no-mkldnn", action="store_true",
-                           help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
-        if name == "memory":
-            p.add_argument("--tokens", type=int, required=True)
-            p.add_argument("--mode", choices=["infer", "train"], required=True)
-        if name == "tokenize":
-            p.add_argument("--n", type=int, default=5000)
-            p.add_argument("--kind", choices=["word", "unigram", "fastai_compat"], default="word")
-        if name == "accuracy":
-            p.add_argument("--wiki-tokens", type=int, default=300_000)
-            p.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    commands[args.command](args)
+COMMANDS = {
+    "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput,
+    "classify": classify, "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
+}
 
 
 if __name__ == "__main__":
-    main()
+    run_subcommand("ours", COMMANDS, __doc__)

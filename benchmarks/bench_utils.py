@@ -150,6 +150,13 @@ def peak_memory_result(side: str, mode: str, model, head, logits_of, loss_of, do
     }
 
 
+def trec_questions(n: int) -> list[str]:
+    """The first `n` TREC-6 test questions: the short texts of the one-at-a-time classification measurement."""
+    import pandas as pd
+
+    return list(pd.read_parquet(DATA / "trec" / "test.parquet", columns=["text"])["text"][:n])
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The subcommands' arguments, one table for both sides. An argument marked `only` exists on that side alone (fastai
 # picks its device and precision by itself, and has one tokenisation).

@@ -1,6 +1,7 @@
-"""fp32 vs int8 vs ONNX for a saved classifier on TREC-6 test: accuracy, weight size, batched and one-at-a-time speed.
+"""fp32 vs int8 vs ONNX (and bf16) for a saved classifier on a test split: accuracy, weight size, batched and one-at-a-time speed.
 
-    python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20]
+    python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20] [--bf16]
+        [--dataset imdb --max_test_samples 2000]
 
 Writes the int8 and ONNX folders under WORKDIR, prints one JSON line per form. Every form runs the same texts through
 the same `pipeline("text-classification")` call; timings are medians of repeated passes within one run.
@@ -35,13 +36,16 @@ def timed(function, seconds: float) -> float:
     return statistics.median(durations)
 
 
+PIPELINE_KWARGS = {"onnx": lambda threads: {"threads": threads}, "bf16": lambda threads: {"dtype": torch.bfloat16}}
+
+
 def measure(name: str, folder: Path, texts: list[str], labels: list[str], threads: int, seconds: float) -> dict:
-    extra = {"threads": threads} if name == "onnx" else {}
+    extra = PIPELINE_KWARGS[name](threads) if name in PIPELINE_KWARGS else {}
     classify = text_classification_pipeline(str(folder), device="cpu", **extra)
     predictions = [output["label"] for output in classify(texts, batch_size=64)]
     accuracy = sum(p == t for p, t in zip(predictions, labels)) / len(labels)
     batched = timed(lambda: classify(texts, batch_size=64), seconds)
-    single = timed(lambda: [classify(text) for text in texts[:50]], seconds) / 50
+    single = timed(lambda: [classify(text) for text in texts[:50]], seconds) / len(texts[:50])
     return {"form": name, "accuracy": round(100 * accuracy, 2), "weights_MB": round(weight_bytes(folder) / 1e6, 2),
             "batched_docs_per_s": round(len(texts) / batched, 1), "one_at_a_time_ms": round(1000 * single, 2)}
 
@@ -52,16 +56,24 @@ def main():
     parser.add_argument("workdir")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--bf16", action="store_true", help="also the fp32 weights run in bf16 (CPUs with AVX512-BF16/AMX)")
+    parser.add_argument("--dataset", default="trec", help="a named dataset with a labelled test split (trec, imdb)")
+    parser.add_argument("--max_test_samples", type=int, default=None, help="a seeded random subset of the test split")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     workdir = Path(args.workdir)
     int8_folder, onnx_folder = workdir / "int8", workdir / "onnx"
     save_int8_classifier(args.classifier, str(int8_folder))
     export_to_onnx(args.classifier, str(onnx_folder))
-    test = load_text_dataset("trec")["test"]
+    test = load_text_dataset(args.dataset)["test"]
+    if args.max_test_samples and args.max_test_samples < len(test):
+        test = test.shuffle(seed=0).select(range(args.max_test_samples))
     names = test.features["label"].names
     texts, labels = list(test["text"]), [names[label] for label in test["label"]]
-    for name, folder in (("fp32", Path(args.classifier)), ("int8", int8_folder), ("onnx", onnx_folder)):
+    forms = [("fp32", Path(args.classifier)), ("int8", int8_folder), ("onnx", onnx_folder)]
+    if args.bf16:
+        forms.insert(1, ("bf16", Path(args.classifier)))
+    for name, folder in forms:
         print(json.dumps(measure(name, folder, texts, labels, args.threads, args.seconds)), flush=True)
 
 

@@ -32,6 +32,7 @@ from bench_utils import (  # noqa: E402
     peak_memory_result,
     run_subcommand,
     steady_step_seconds,
+    trec_questions,
     write_result,
 )
 
@@ -240,33 +241,76 @@ def lm_throughput(args):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def classifier_forms(device: torch.device) -> dict[str, tuple[str, dict]]:
+    """The saved forms of the prepared classifier a user can deploy through `pipeline`, with the keyword arguments
+    the pipeline takes for each: fp32; bf16 where the device computes it natively; int8 and ONNX on the CPU."""
+    from hf_ulmfit.export.int8 import save_int8_classifier
+    from hf_ulmfit.export.onnx import export_to_onnx
+
+    folder = PREPARED / "ours_classifier"
+    forms = {"fp32": (str(folder), {})}
+    if device.type == "cuda" and torch.cuda.is_bf16_supported() or device.type == "cpu" and native_cpu_bf16():
+        forms["bf16"] = (str(folder), {"dtype": torch.bfloat16})
+    if device.type == "cpu":
+        for name, export in (("int8", save_int8_classifier), ("onnx", export_to_onnx)):
+            target = PREPARED / f"ours_classifier_{name}"
+            if not target.exists():
+                export(str(folder), str(target))
+            forms[name] = (str(target), {"threads": torch.get_num_threads()} if name == "onnx" else {})
+    return forms
+
+
+def native_cpu_bf16() -> bool:
+    from bench_utils import cpu_flags
+
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def classify(args):
+    """(b) Text in, probabilities out, through `pipeline("text-classification")` for every deployable form:
+    IMDb test reviews batched in the order given (the pipeline batches them by length inside), and TREC-6 questions
+    one at a time, with where a question's time goes (tokenizer, model forward, the rest of the pipeline)."""
     import hf_ulmfit  # noqa: F401  (registers the Auto classes the pipeline needs)
     from transformers import pipeline
 
+    from hf_ulmfit.export.pipelines import text_classification_pipeline
+
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
+    questions = trec_questions(args.n_single)
     device = benchmark_device(args)
-    classifier = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), batch_size=args.batch_size,
-                          device=device)
-    classifier(texts[:8])  # warm-up: oneDNN primitives, lazy imports
-    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size, "device": str(device)}
+    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size,
+              "device": str(device), "n_single": len(questions), "forms": {}}
+    plain = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), device=device)
+    plain(texts[:8], batch_size=args.batch_size)  # warm-up: oneDNN primitives, lazy imports
     with Stopwatch() as watch:
-        predictions = classifier(texts)
-    assert len(predictions) == len(texts)
-    result["pipeline_seconds"] = watch.seconds
-    # The pipeline batches in the order given; sorting by length first (as fastai's test_dl does) cuts padding.
-    with Stopwatch() as watch:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        sorted_predictions = classifier([texts[i] for i in order])
-    assert len(sorted_predictions) == len(texts)
-    result["pipeline_sorted_seconds"] = watch.seconds
-    single = texts[: args.n_single]
-    with Stopwatch() as watch:
-        for text in single:
-            classifier(text)
-    result["single_text_seconds_per_text"] = watch.seconds / len(single)
-    result["n_single"] = len(single)
+        assert len(plain(texts, batch_size=args.batch_size)) == len(texts)
+    result["plain_pipeline_seconds"] = watch.seconds  # transformers' own pipeline class: batches in the order given
+    for name, (folder, pipeline_kwargs) in classifier_forms(device).items():
+        classify_ = text_classification_pipeline(folder, device=device, **pipeline_kwargs)
+        classify_(texts[:8], batch_size=args.batch_size)
+        with Stopwatch() as watch:
+            assert len(classify_(texts, batch_size=args.batch_size)) == len(texts)
+        form = {"batched_seconds": watch.seconds}
+        classify_(questions[0])
+        form["single_ms"] = 1000 * median_seconds(classify_, questions)
+        form["single_tokenizer_ms"] = 1000 * median_seconds(classify_.tokenizer, questions)
+        if hasattr(classify_.model, "parameters"):  # a torch model (ONNX runs in onnxruntime inside the pipeline)
+            encoded = [classify_.tokenizer(question, return_tensors="pt").to(device) for question in questions]
+            with torch.inference_mode():
+                form["single_model_ms"] = 1000 * median_seconds(lambda batch: classify_.model(**batch), encoded)
+        result["forms"][name] = form
+    result["question_tokens_median"] = float(np.median([len(plain.tokenizer(q)["input_ids"]) for q in questions]))
     write_result(args.out, result)
+
+
+def median_seconds(function, inputs) -> float:
+    """Median seconds of `function(item)` over the items, each call timed on its own."""
+    durations = []
+    for item in inputs:
+        start = time.perf_counter()
+        function(item)
+        durations.append(time.perf_counter() - start)
+    return float(np.median(durations))
 
 
 # ---------------------------------------------------------------------------------------------------------------------

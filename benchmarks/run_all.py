@@ -28,13 +28,13 @@ LOGS = WORK / "logs"
 SETTINGS = {
     "quick": {
         "lm_rounds": 1, "lm_steps": 1, "lm_warmup": 1, "lm_bf16": False, "classify_rounds": 1, "classify_n": 32,
-        "ours_single": 4, "fastai_single": 2, "generate_rounds": 1, "generate_repeats": 1, "generate_new_tokens": 50,
+        "ours_single": 5, "fastai_single": 5, "generate_rounds": 1, "generate_repeats": 1, "generate_new_tokens": 50,
         "memory_tokens": [1_000, 5_000], "tokenize_n": 2_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1],
         "accuracy_wiki_tokens": 100_000,
     },
     "full": {
-        "lm_rounds": 3, "lm_steps": 4, "lm_warmup": 1, "lm_bf16": True, "classify_rounds": 3, "classify_n": 1000,
-        "ours_single": 50, "fastai_single": 20, "generate_rounds": 3, "generate_repeats": 2, "generate_new_tokens": 200,
+        "lm_rounds": 3, "lm_steps": 4, "lm_warmup": 1, "lm_bf16": True, "classify_rounds": 2, "classify_n": 300,
+        "ours_single": 50, "fastai_single": 30, "generate_rounds": 3, "generate_repeats": 2, "generate_new_tokens": 200,
         "memory_tokens": [1_000, 10_000, 100_000],
         "tokenize_n": 75_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1, 2], "accuracy_wiki_tokens": 2_000_000,
     },

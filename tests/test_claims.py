@@ -1,0 +1,80 @@
+"""benchmarks/claims.py (issue 13) end to end on a tiny slice: ladder rows run as library recipes, results are
+recorded per run and resumed, and the report writes its table and plots. The numbers mean nothing at this size."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from hf_ulmfit.recipes import pretrain
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "claims.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("claims", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory, data_dir) -> Path:
+    """A tiny pretrained LM (a few steps on TREC questions) standing in for ../shared/models."""
+    folder = tmp_path_factory.mktemp("claims") / "tiny-lm"
+    pretrain.main(dict(dataset="trec", data_dir=str(data_dir), validation_size=0.1, max_train_samples=200,
+                       max_eval_samples=20, vocab_size=300, embedding_size=16, hidden_size=32, num_layers=2,
+                       max_steps=2, per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
+                       disable_tqdm=True, output_dir=str(folder)))
+    return folder
+
+
+@pytest.mark.slow
+def test_ladder_and_report_on_a_tiny_slice(tiny_lm, tmp_path, data_dir, capsys):
+    claims = load_script()
+    out = tmp_path / "claims"
+    rows = ["ulmfit", "from-scratch", "last"]
+    common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--seeds", "0", "--data-dir", str(data_dir)]
+    claims.main(["ladder", "--rows", *rows, *common])
+    printed = capsys.readouterr().out
+    # "ulmfit" and "last" start from the same fine-tuned LM: it is trained once.
+    assert printed.count("== finetune_lm") == 1 and printed.count("== train_classifier") == 3
+
+    results = {row: json.loads((out / "results" / "ladder" / row / "seed0.json").read_text()) for row in rows}
+    for row, result in results.items():
+        assert result["row"] == row and result["seed"] == 0 and result["quick"]
+        assert 0 <= result["validation_error"] <= 100 and 0 <= result["test_error"] <= 100
+        assert result["validation_error"] == pytest.approx(100 * (1 - result["validation_accuracy"]))
+    finetuned_lm = out / "lm" / "finetuned-fwd" / "trec" / "seed0"
+    assert results["ulmfit"]["language_model"] == results["last"]["language_model"] == str(finetuned_lm)
+    assert results["from-scratch"]["language_model"] is None
+
+    # "Last" trains only the head: every encoder weight is the fine-tuned LM's; full ULMFiT changes them.
+    lm_weights = load_file(finetuned_lm / "model.safetensors")
+    for row, unchanged in (("last", True), ("ulmfit", False)):
+        weights = load_file(Path(results[row]["classifier_dir"]) / "model.safetensors")
+        encoder = [name for name in weights if name.startswith("awd_lstm.")]
+        assert encoder and all(name in lm_weights for name in encoder)
+        assert all(weights[name].equal(lm_weights[name]) for name in encoder) is unchanged, row
+    # From scratch: the pretrained LM's sizes, its own tokenizer trained on the task.
+    scratch = json.loads((Path(results["from-scratch"]["classifier_dir"]) / "ulmfit_arguments.json").read_text())
+    assert scratch["arguments"]["model_name_or_path"] is None
+    assert (scratch["arguments"]["embedding_size"], scratch["arguments"]["hidden_size"]) == (16, 32)
+
+    # Resumable: a second run finds every result and trains nothing.
+    claims.main(["ladder", "--rows", *rows, *common])
+    assert "==" not in capsys.readouterr().out
+
+    markdown, plots = tmp_path / "CLAIMS.md", tmp_path / "plots"
+    claims.main(["report", "--out", str(out), "--markdown", str(markdown), "--plots", str(plots)])
+    text = markdown.read_text()
+    for row in rows:
+        label = claims.LADDER_ROWS[row][0]
+        line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+        paper, validation = line.split(" | ")[1:3]
+        assert float(paper) == claims.PAPER_TREC_VALIDATION_ERROR[row]
+        assert validation == f"{results[row]['validation_error']:.2f} ± 0.00 (1)"
+    assert "Quick mode" in text and "To be written by the lead" in text
+    assert (plots / "claims_ladder.png").stat().st_size > 1000

@@ -397,3 +397,23 @@ def test_collator_pads_right_and_gives_labels(trec_tokenized):
         assert batch["input_ids"][row, n:].eq(tokenizer.pad_token_id).all()
         assert batch["attention_mask"][row].sum() == n
     assert batch["labels"].tolist() == [f["label"] for f in features]
+
+
+def test_row_limits_take_a_seeded_random_subset_of_a_file_sorted_by_label(tmp_path):
+    from hf_ulmfit.recipes.arguments import DataArguments
+    from hf_ulmfit.recipes.corpus import load_splits
+
+    folder = tmp_path / "sorted"
+    folder.mkdir()
+    rows = [f"{'neg' if i < 50 else 'pos'},review number {i}" for i in range(100)]
+    for split in ("train", "test"):
+        (folder / f"{split}.csv").write_text("label,text\n" + "\n".join(rows) + "\n")
+    arguments = dict(dataset=str(folder), max_train_samples=20, max_eval_samples=10, validation_size=0.1)
+    first = load_splits(DataArguments(**arguments, split_seed=1), labelled=True)
+    assert len(first["test"]) == 10 and len(set(first["test"]["label"])) == 2  # not the first 10 (all 'neg')
+    numbers = [int(text.split()[-1]) for text in first["test"]["text"]]
+    assert numbers == sorted(numbers)  # drawn at random, kept in the file's order
+    again = load_splits(DataArguments(**arguments, split_seed=1), labelled=True)
+    assert again["test"]["text"] == first["test"]["text"] and again["train"]["text"] == first["train"]["text"]
+    other = load_splits(DataArguments(**arguments, split_seed=2), labelled=True)
+    assert other["test"]["text"] != first["test"]["text"]

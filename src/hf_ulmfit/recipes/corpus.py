@@ -3,6 +3,7 @@
 import logging
 
 import datasets
+import numpy as np
 
 from ..data import load_text_dataset
 from ..data.datasets import hold_out
@@ -14,8 +15,9 @@ logger = logging.getLogger(__name__)
 def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDict:
     """Load the dataset with ``train``, ``validation`` and (when the data has one) ``test`` splits.
 
-    A validation split is carved from train (stratified for labelled data) when the data has none. Row limits take the
-    first rows after the seeded split, so they are reproducible.
+    A validation split is carved from train (stratified for labelled data) when the data has none. Row limits
+    (`max_train_samples`, `max_eval_samples`) take a random subset seeded by `split_seed`, in the data's order: the
+    first rows of a file sorted by label (IMDb's are) would hold one class.
     """
     dataset = load_text_dataset(
         data_args.dataset,
@@ -40,10 +42,16 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
     limits.update({split: data_args.max_eval_samples for split in dataset if split != "train"})
     for split, limit in limits.items():
         if limit is not None and split in dataset and limit < len(dataset[split]):
-            dataset[split] = dataset[split].select(range(limit))
+            dataset[split] = seeded_subset(dataset[split], limit, data_args.split_seed)
     if labelled:
         require_two_classes(dataset["train"], data_args)
     return dataset
+
+
+def seeded_subset(split: datasets.Dataset, size: int, seed: int) -> datasets.Dataset:
+    """`size` rows drawn at random (seeded), kept in the split's order."""
+    rows = np.sort(np.random.default_rng(seed).choice(len(split), size=size, replace=False))
+    return split.select(rows)
 
 
 def require_two_classes(train: datasets.Dataset, data_args: DataArguments) -> None:

@@ -168,6 +168,11 @@ class AwdLstmInt8ForSequenceClassification(AwdLstmForSequenceClassification):
 
 def quantize_classifier(model: AwdLstmForSequenceClassification) -> AwdLstmInt8ForSequenceClassification:
     """The int8 counterpart of a trained fp32 classifier (the fp32 model is left as it is)."""
+    if model.config.rnn_type != "lstm":
+        raise ValueError(
+            f"int8 export quantises LSTM layers and supports rnn_type='lstm' only; this classifier has "
+            f"rnn_type={model.config.rnn_type!r}. Run AWD-QRNN models in PyTorch."
+        )
     config = AwdLstmInt8Config(**{key: value for key, value in model.config.to_dict().items()
                                   if key not in ("model_type", "auto_map", "transformers_version", "architectures")})
     quantized = AwdLstmInt8ForSequenceClassification(config)

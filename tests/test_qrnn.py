@@ -25,7 +25,7 @@ def extreme_forget_gates(batch, length, width, generator):
     return forget
 
 
-@pytest.mark.parametrize("length", [1, 7, 8, 9, 72, 2000])
+@pytest.mark.parametrize("length", [1, 7, 16, 17, 72, 97, 2000])
 def test_forget_mult_matches_the_loop_in_fp32_for_long_sequences_and_extreme_gates(length):
     generator = torch.Generator().manual_seed(length)
     forget = extreme_forget_gates(3, length, 6, generator)
@@ -132,3 +132,18 @@ def test_zoneout_keeps_state_units_in_training_only():
     kept = layer.train()(inputs, state)[1][0] == state[0]
     assert 0.3 < kept.float().mean() < 0.7, "about half the units keep their state for the step"
     assert not (layer.eval()(inputs, state)[1][0] == state[0]).any()
+
+
+def test_a_qrnn_state_survives_a_checkpoint_of_the_carried_state(tmp_path):
+    """Truncated BPTT saves the carried state with each checkpoint: the QRNN's (c, previous_input) pairs, including
+    the empty previous input of width-1 layers, come back as they were."""
+    from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM
+    from hf_ulmfit.training.trainer import load_carried_state, save_carried_state
+
+    config = AwdLstmConfig(vocab_size=50, embedding_size=8, hidden_size=12, num_layers=3, rnn_type="qrnn")
+    state = AwdLstmForCausalLM(config).eval()(torch.randint(4, 50, (2, 5))).state
+    save_carried_state(state, str(tmp_path), rank=0)
+    restored = load_carried_state(str(tmp_path), rank=0, device="cpu")
+    shapes = [[tuple(t.shape) for t in layer] for layer in restored]
+    assert shapes == [[(1, 2, 12), (1, 2, 8)], [(1, 2, 12), (1, 2, 0)], [(1, 2, 8), (1, 2, 0)]]
+    assert all(torch.equal(a, b) for layer, back in zip(state, restored) for a, b in zip(layer, back))

@@ -68,6 +68,10 @@ class Int8Lstm(nn.Module):
         quantized.bias_hh.copy_(layer.bias_hh.detach())
         return quantized
 
+    def initial_state(self, batch_size: int, reference: torch.Tensor):
+        """Zero `(h, c)` for `batch_size` sequences, as `WeightDroppedLstm.initial_state`."""
+        return (reference.new_zeros(1, batch_size, self.hidden_size),) * 2
+
     def _load_from_state_dict(self, *args, **kwargs):
         self._cell_params = None  # packed from the buffers on the next call
         return super()._load_from_state_dict(*args, **kwargs)

@@ -19,37 +19,49 @@ import torch.nn.functional as F
 from torch import nn
 
 # Steps each scan chunk runs one after the other (for all chunks at once); chunk ends then combine by doubling.
-SCAN_CHUNK = 8
+# Measured on CPU at batch 64 x 72 steps x 1152 units: 12-24 are alike, 8 is 30% slower.
+SCAN_CHUNK = 16
 
 
-def linear_scan(decay: torch.Tensor, update: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+def scan_chunk_length(length: int) -> int:
+    """The divisor of `length` nearest `SCAN_CHUNK` (between half and twice it) when there is one, so the scan's
+    working copies have the input's size: on CPU a buffer of a new size pays its page faults on every call (measured:
+    11 ms to fill 24 MB, against 2.6 ms to copy into a reused 21 MB one). Otherwise `SCAN_CHUNK`, with padding."""
+    if length <= SCAN_CHUNK:
+        return length
+    divisors = [size for size in range(SCAN_CHUNK // 2, 2 * SCAN_CHUNK + 1) if length % size == 0]
+    return min(divisors, key=lambda size: abs(size - SCAN_CHUNK)) if divisors else SCAN_CHUNK
+
+
+def linear_scan_(decay: torch.Tensor, update: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
     """`h_t = decay_t * h_{t-1} + update_t` along dim 1, from `h_{-1} = initial`; no autograd (see `forget_mult`).
+    Works in `update`'s memory when it is contiguous and needs no padding: callers pass a tensor of their own.
 
     `decay`, `update`: `(batch, length, width)`; `initial`: `(batch, width)`; returns `h`, `(batch, length, width)`.
-    The sequence is cut into chunks of `SCAN_CHUNK` steps: step k of every chunk runs at once (a loop of
-    `SCAN_CHUNK` steps whatever the length), then the chunk ends combine by recursive doubling (log2(chunks) passes),
-    then one pass adds each chunk's incoming state. Work stays linear in the length, and every operation is the
-    sequential loop's own multiply-add regrouped, in linear space: with decays in [0, 1] nothing overflows, and decays
-    at exactly 0 or 1 are exact, however long the sequence.
+    The sequence is cut into chunks of about `SCAN_CHUNK` steps: step k of every chunk runs at once (a loop of at
+    most `2 * SCAN_CHUNK` steps whatever the length), then the chunk ends combine by recursive doubling
+    (log2(chunks) passes), then one pass adds each chunk's incoming state. Work stays linear in the length, and every
+    operation is the sequential loop's own multiply-add regrouped, in linear space: with decays in [0, 1] nothing
+    overflows, and decays at exactly 0 or 1 are exact, however long the sequence.
     """
     batch, length, width = update.shape
-    chunk = min(SCAN_CHUNK, length)
+    chunk = scan_chunk_length(length)
     chunks = -(-length // chunk)
-    padding = chunks * chunk - length
-
-    def by_step_in_chunk(values, fill):
-        # (chunk, batch, chunks, width): step k of every chunk is one contiguous block.
-        padded = F.pad(values, (0, 0, 0, padding), value=fill)
-        return padded.view(batch, chunks, chunk, width).permute(2, 0, 1, 3).contiguous()
-
-    decays, states = by_step_in_chunk(decay, 1.0), by_step_in_chunk(update, 0.0)
+    # Viewed as (batch, chunks, chunk, width) and updated in place; padded steps carry the state unchanged.
+    if chunks * chunk == length:
+        decays, states = decay.clone(memory_format=torch.contiguous_format), update.contiguous()
+    else:
+        decays, states = decay.new_empty(batch, chunks * chunk, width), update.new_empty(batch, chunks * chunk, width)
+        decays[:, :length], states[:, :length] = decay, update
+        decays[:, length:], states[:, length:] = 1.0, 0.0
+    decays, states = decays.view(batch, chunks, chunk, width), states.view(batch, chunks, chunk, width)
     for step in range(1, chunk):  # within each chunk, from a zero start: the state and the product of decays
-        states[step].addcmul_(decays[step], states[step - 1])
-        decays[step].mul_(decays[step - 1])
+        states[:, :, step].addcmul_(decays[:, :, step], states[:, :, step - 1])
+        decays[:, :, step].mul_(decays[:, :, step - 1])
 
     # The same recurrence over the chunk ends, by doubling (Hillis & Steele): end_states[:, j] becomes the true
     # state after chunk j.
-    end_decays, end_states = decays[-1].clone(), states[-1].clone()
+    end_decays, end_states = decays[:, :, -1].clone(), states[:, :, -1].clone()
     end_states[:, 0].addcmul_(end_decays[:, 0], initial)
     span = 1
     while span < chunks:
@@ -57,28 +69,30 @@ def linear_scan(decay: torch.Tensor, update: torch.Tensor, initial: torch.Tensor
         end_decays[:, span:] = end_decays[:, span:] * end_decays[:, :-span]
         span *= 2
     incoming = torch.cat([initial[:, None], end_states[:, :-1]], dim=1)  # (batch, chunks, width)
-    states.addcmul_(decays, incoming)
-    return states.permute(1, 2, 0, 3).reshape(batch, chunks * chunk, width)[:, :length]
+    states.addcmul_(decays, incoming[:, :, None])
+    return states.view(batch, chunks * chunk, width)[:, :length]
 
 
-class LinearRecurrence(torch.autograd.Function):
-    """`linear_scan` with its gradient, itself a scan run backwards in time: only the decays, the output and the
-    initial state are kept for back-propagation, not one graph node per step."""
+class ForgetMult(torch.autograd.Function):
+    """`c_t = f_t * c_{t-1} + (1 - f_t) * z_t` by `linear_scan_`, with its gradient, itself a scan run backwards in
+    time: the inputs and the output are kept for back-propagation, not one graph node per step."""
 
     @staticmethod
-    def forward(ctx, decay, update, initial):
-        output = linear_scan(decay, update, initial)
-        ctx.save_for_backward(decay, output, initial)
+    def forward(ctx, forget, candidate, initial):
+        output = linear_scan_(forget, torch.addcmul(candidate, forget, candidate, value=-1.0), initial)
+        ctx.save_for_backward(forget, candidate, output, initial)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        decay, output, initial = ctx.saved_tensors
-        # dL/dh_t = grad_t + decay_{t+1} * dL/dh_{t+1}: the same recurrence, from the last step back.
-        next_decay = F.pad(decay[:, 1:], (0, 0, 0, 1))
-        grad_state = linear_scan(next_decay.flip(1), grad_output.flip(1), torch.zeros_like(initial)).flip(1)
+        forget, candidate, output, initial = ctx.saved_tensors
+        # dL/dc_t = grad_t + f_{t+1} * dL/dc_{t+1}: the same recurrence, from the last step back.
+        next_forget = F.pad(forget[:, 1:], (0, 0, 0, 1)).flip(1)
+        grad_state = linear_scan_(next_forget, grad_output.flip(1), torch.zeros_like(initial)).flip(1)
         previous = torch.cat([initial[:, None], output[:, :-1]], dim=1)
-        return grad_state * previous, grad_state, decay[:, 0] * grad_state[:, 0]
+        grad_forget = grad_state * (previous - candidate)
+        grad_candidate = grad_state - grad_state * forget
+        return grad_forget, grad_candidate, forget[:, 0] * grad_state[:, 0]
 
 
 def forget_mult(forget: torch.Tensor, candidate: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
@@ -90,7 +104,7 @@ def forget_mult(forget: torch.Tensor, candidate: torch.Tensor, initial: torch.Te
     output_dtype = candidate.dtype
     dtype = torch.promote_types(output_dtype, torch.float32)
     forget, candidate, initial = forget.to(dtype), candidate.to(dtype), initial.to(dtype)
-    return LinearRecurrence.apply(forget, (1.0 - forget) * candidate, initial).to(output_dtype)
+    return ForgetMult.apply(forget, candidate, initial).to(output_dtype)
 
 
 class WeightDroppedQrnn(nn.Module):

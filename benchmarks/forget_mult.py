@@ -4,9 +4,10 @@ plain loop over time steps, and one whole QRNN layer against one LSTM layer of t
 Not part of `run.sh`. One thread by default (`--threads`), batch 64 x 72 steps x 1152 units (the AWD-LSTM's
 pretraining batch and inner width); prints one JSON line with the median milliseconds of each measurement, in CPU
 time of the process (on shared cores wall-clock stretches with the other jobs; with one thread, CPU time is the
-kernel's own cost).
+kernel's own cost). `--device cuda` measures on a GPU instead, in wall-clock with the device synchronised.
 
     python benchmarks/forget_mult.py
+    python benchmarks/forget_mult.py --device cuda
 """
 
 import argparse
@@ -30,22 +31,29 @@ def loop_forget_mult(forget, candidate, initial):
     return torch.stack(states, 1)
 
 
+DEVICE = torch.device("cpu")
+
+
 def median_ms(function, repeats: int) -> float:
+    on_gpu = DEVICE.type == "cuda"
+    clock = time.perf_counter if on_gpu else time.process_time
     function()  # warm-up
     times = []
     for _ in range(repeats):
-        start = time.process_time()
+        start = clock()
         function()
-        times.append((time.process_time() - start) * 1000)
-    return round(statistics.median(times), 1)
+        if on_gpu:
+            torch.cuda.synchronize()
+        times.append((clock() - start) * 1000)
+    return round(statistics.median(times), 2)
 
 
 def recurrence_timings(kernel, batch, length, width, repeats) -> dict:
     generator = torch.Generator().manual_seed(0)
-    forget = torch.rand(batch, length, width, generator=generator).requires_grad_()
-    candidate = torch.randn(batch, length, width, generator=generator).requires_grad_()
-    initial = torch.randn(batch, width, generator=generator).requires_grad_()
-    grad = torch.randn(batch, length, width, generator=generator)
+    forget = torch.rand(batch, length, width, generator=generator).to(DEVICE).requires_grad_()
+    candidate = torch.randn(batch, length, width, generator=generator).to(DEVICE).requires_grad_()
+    initial = torch.randn(batch, width, generator=generator).to(DEVICE).requires_grad_()
+    grad = torch.randn(batch, length, width, generator=generator).to(DEVICE)
 
     def forward():
         with torch.no_grad():
@@ -58,10 +66,10 @@ def recurrence_timings(kernel, batch, length, width, repeats) -> dict:
 
 
 def layer_timing(layer, batch, length, repeats) -> float:
-    layer.train()
+    layer.to(DEVICE).train()
     for parameter in layer.parameters():
         torch.nn.init.uniform_(parameter, -0.05, 0.05)
-    inputs = torch.randn(batch, length, layer.input_size, requires_grad=True)
+    inputs = torch.randn(batch, length, layer.input_size, device=DEVICE, requires_grad=True)
     state = layer.initial_state(batch, inputs)
 
     def forward_backward():
@@ -78,10 +86,14 @@ def main():
     parser.add_argument("--length", type=int, default=72)
     parser.add_argument("--width", type=int, default=1152)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for a GPU")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     shape = (args.batch, args.length, args.width)
     result = {
+        "device": torch.cuda.get_device_name() if DEVICE.type == "cuda" else "cpu",
         "threads": args.threads,
         "batch": args.batch,
         "length": args.length,

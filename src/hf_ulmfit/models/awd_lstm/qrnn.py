@@ -149,10 +149,12 @@ class WeightDroppedQrnn(nn.Module):
         cell, previous_input = state
         length = hidden.size(1)
         # Each step's window, newest first: [x_t, x_{t-1}, ..., x_{t-window+1}], earlier steps from the state.
-        earlier = previous_input[0].view(hidden.size(0), self.window - 1, self.input_size).flip(1)
-        history = torch.cat([earlier.to(hidden.dtype), hidden], dim=1)
-        starts = [self.window - 1 - back for back in range(self.window)]
-        window_inputs = torch.cat([history[:, start : start + length] for start in starts], dim=2)
+        history, window_inputs = hidden, hidden
+        if self.window > 1:
+            earlier = previous_input[0].view(hidden.size(0), self.window - 1, self.input_size).flip(1)
+            history = torch.cat([earlier.to(hidden.dtype), hidden], dim=1)
+            starts = [self.window - 1 - back for back in range(self.window)]
+            window_inputs = torch.cat([history[:, start : start + length] for start in starts], dim=2)
         candidate, gate, output_gate = F.linear(window_inputs, weight, bias).chunk(3, dim=2)
         gate = torch.sigmoid(gate)
         if self.training and self.zoneout > 0.0:

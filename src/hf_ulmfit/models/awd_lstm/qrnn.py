@@ -112,7 +112,8 @@ class WeightDroppedQrnn(nn.Module):
 
     `weight` `(3 * hidden_size, window * input_size)` maps `[x_t, x_{t-1}, ...]` to `[z, 1 - f, o]`: the middle third
     is the gate on the candidate (fastai's `f`), so fastai's QRNN weights load unchanged. `zoneout` keeps, in
-    training, a random fraction of the state's units unchanged for a step (their forget gate set to 1).
+    training, a random fraction of the state's units unchanged for a step (their forget gate set to 1; an unscaled
+    mask as in Bradbury et al., where fastai's QRNN also divides the kept gates by `1 - zoneout`).
     """
 
     def __init__(

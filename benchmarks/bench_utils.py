@@ -1,6 +1,8 @@
-"""Helpers both benchmark sides share. Standard library and numpy only: the fastai side runs in its own virtual
-environment and must not import hf_ulmfit, and our side must not import fastai."""
+"""Helpers both benchmark sides share: the subcommands' arguments, the memory probe, timing and result files.
+Standard library at import (torch inside the functions that need it; both venvs have it): the fastai side runs in its
+own virtual environment and must not import hf_ulmfit, and our side must not import fastai."""
 
+import argparse
 import json
 import os
 import re
@@ -88,13 +90,44 @@ def matmul_gflops(torch, size: int = 2048, repeats: int = 3) -> float:
 MEMORY_BUDGET_GIB = float(os.environ.get("BENCH_MEMORY_BUDGET_GIB", 16))
 
 
-def peak_memory_result(side: str, mode: str, run, document, saved: dict) -> dict:
-    """Measure one side's memory benchmark the same way for both libraries: warm up on a short prefix, then run the
-    whole document and report peak RSS over the baseline (and bytes saved for backward, which `run` adds to
-    ``saved["bytes"]``, in training mode). The address space is capped at the baseline plus MEMORY_BUDGET_GIB; a run
-    that needs more is reported as out of memory rather than measured."""
+def peak_memory_result(side: str, mode: str, model, head, logits_of, loss_of, document) -> dict:
+    """One side's memory benchmark, measured the same way for both libraries.
+
+    `mode` "infer" runs `logits_of(input_ids)` under no_grad; "train" runs `loss_of(input_ids)` and its backward with
+    `model` in training mode but `head` in eval mode (BatchNorm cannot train on a batch of one document; the encoder
+    trains as usual), counting the bytes autograd saves for backward. After a warm-up on a short prefix, the whole
+    `document` runs once; the result is the peak RSS over the baseline. The address space is capped at the baseline
+    plus MEMORY_BUDGET_GIB; a run that needs more is reported as out of memory rather than measured."""
+    import torch
+
+    saved_bytes = 0
+
+    def run(input_ids):
+        nonlocal saved_bytes
+        if mode == "infer":
+            model.eval()
+            with torch.no_grad():
+                return logits_of(input_ids)
+        model.train()
+        head.eval()
+        seen = set()
+
+        def count_saved(tensor):
+            nonlocal saved_bytes
+            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
+            if key not in seen:
+                seen.add(key)
+                saved_bytes += tensor.untyped_storage().nbytes()
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(count_saved, lambda tensor: tensor):
+            loss = loss_of(input_ids)
+        loss.backward()
+        model.zero_grad(set_to_none=False)
+        return loss
+
     run(document[:, :200])  # warm-up: kernels, gradient buffers
-    saved["bytes"] = 0
+    saved_bytes = 0
     baseline = rss_kib("VmRSS")
     limit = rss_kib("VmSize") * 1024 + int(MEMORY_BUDGET_GIB * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
@@ -112,6 +145,73 @@ def peak_memory_result(side: str, mode: str, run, document, saved: dict) -> dict
         "side": side, "bench": "memory", "mode": mode, "tokens": int(document.shape[1]),
         "baseline_kib": baseline, "peak_kib": peak,
         "peak_over_baseline_mib": None if out_of_memory else (peak - baseline) / 1024,
-        "saved_for_backward_mib": saved["bytes"] / 2**20 if mode == "train" and not out_of_memory else None,
+        "saved_for_backward_mib": saved_bytes / 2**20 if mode == "train" and not out_of_memory else None,
         "seconds": watch.seconds, "memory_budget_gib": MEMORY_BUDGET_GIB, "out_of_memory": out_of_memory,
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The subcommands' arguments, one table for both sides. An argument marked `only` exists on that side alone (fastai
+# picks its device and precision by itself, and has one tokenisation).
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _argument(*flags, only: str | None = None, **options) -> tuple:
+    return flags, options, only
+
+
+USE_CPU = _argument("--use-cpu", action="store_true", only="ours", help="run on the CPU even when a GPU is present")
+WIKI_TOKENS = _argument("--wiki-tokens", type=int, default=300_000)
+QUICK = _argument("--quick", action="store_true")
+
+ARGUMENTS = {
+    "prepare": [],
+    "matmul_peak": [_argument("--repeats", type=int, default=5)],
+    "lstm_kernels": [_argument("--repeats", type=int, default=5)],
+    "lm_throughput": [
+        _argument("--vocab", type=int, default=60_000),
+        _argument("--steps", type=int, default=3),
+        _argument("--warmup", type=int, default=1),
+        _argument("--bf16", action="store_true", only="ours"),
+        USE_CPU,
+    ],
+    "classify": [
+        _argument("--n", type=int, default=200),
+        _argument("--n-single", type=int, default=20),
+        _argument("--batch-size", type=int, default=BATCH_SIZE),
+        USE_CPU,
+    ],
+    "generate": [
+        _argument("--repeats", type=int, default=3),
+        _argument("--new-tokens", type=int, default=200),
+        _argument("--no-mkldnn", action="store_true",
+                  help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's"),
+        USE_CPU,
+    ],
+    "memory": [
+        _argument("--tokens", type=int, required=True),
+        _argument("--mode", choices=["infer", "train"], required=True),
+    ],
+    "tokenize": [
+        _argument("--n", type=int, default=5000),
+        _argument("--kind", choices=["word", "unigram", "fastai_compat"], default="word", only="ours"),
+    ],
+    "prepare_accuracy": [WIKI_TOKENS, QUICK],
+    "accuracy": [WIKI_TOKENS, QUICK, USE_CPU],
+}
+
+
+def run_subcommand(side: str, commands: dict, description: str, argv: list[str] | None = None) -> None:
+    """Parse `argv` (default: the command line) into one of `commands` (name -> function of the parsed arguments)
+    with the arguments `ARGUMENTS` gives it on `side`, and run it."""
+    parser = argparse.ArgumentParser(description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in commands:
+        subparser = subparsers.add_parser(name)
+        subparser.add_argument("--out", required=True)
+        subparser.add_argument("--seed", type=int, default=0)
+        for flags, options, only in ARGUMENTS[name]:
+            if only in (None, side):
+                subparser.add_argument(*flags, **options)
+    args = parser.parse_args(argv)
+    commands[args.command](args)

@@ -5,7 +5,6 @@ documents), with the same model sizes, batch shape and precision. fastai is used
 `language_model_learner` / `text_classifier_learner` with `pretrained=False`, `fit`, `get_preds`, `predict`.
 """
 
-import argparse
 import json
 import sys
 import time
@@ -24,8 +23,9 @@ from bench_utils import (  # noqa: E402
     MAX_LEN,
     PREPARED,
     Stopwatch,
-    peak_memory_result,
     matmul_gflops,
+    peak_memory_result,
+    run_subcommand,
     steady_step_seconds,
     write_result,
 )
@@ -124,9 +124,9 @@ def classify(args):
     texts = texts[: args.n]
     with learn.no_bar():
         learn.get_preds(dl=learn.dls.test_dl(texts[:8]))  # warm-up
-        result = {"side": "fastai", "bench": "classify", "n": len(texts), "batch_size": BATCH_SIZE}
+        result = {"side": "fastai", "bench": "classify", "n": len(texts), "batch_size": args.batch_size}
         with Stopwatch() as watch:
-            predictions, _ = learn.get_preds(dl=learn.dls.test_dl(texts, bs=BATCH_SIZE))
+            predictions, _ = learn.get_preds(dl=learn.dls.test_dl(texts, bs=args.batch_size))
         assert len(predictions) == len(texts)
         result["get_preds_seconds"] = watch.seconds
         single = texts[: args.n_single]
@@ -170,31 +170,11 @@ def memory(args):
     model = get_text_classifier(AWD_LSTM, 60_000, 2, seq_len=BPTT, drop_mult=0.5, max_len=MAX_LEN)
     document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
     labels = torch.tensor([1])
-    saved = {"bytes": 0}
-
-    def run(input_ids):
-        if args.mode == "infer":
-            model.eval()
-            with torch.no_grad():
-                return model(input_ids)[0]
-        model.train()
-        model[1].eval()  # BatchNorm cannot train on a batch of one document; the encoder trains as usual
-        seen = set()
-
-        def pack(tensor):
-            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
-            if key not in seen:
-                seen.add(key)
-                saved["bytes"] += tensor.untyped_storage().nbytes()
-            return tensor
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = torch.nn.functional.cross_entropy(model(input_ids)[0], labels)
-        loss.backward()
-        model.zero_grad(set_to_none=False)
-        return loss
-
-    write_result(args.out, peak_memory_result("fastai", args.mode, run, document, saved))
+    result = peak_memory_result(
+        "fastai", args.mode, model, model[1], lambda ids: model(ids)[0],
+        lambda ids: torch.nn.functional.cross_entropy(model(ids)[0], labels), document,
+    )
+    write_result(args.out, result)
 
 
 def tokenize(args):
@@ -332,38 +312,11 @@ def accuracy(args):
     })
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands = {"prepare": prepare, "lm_throughput": lm_throughput, "classify": classify, "generate": generate,
-                "memory": memory, "tokenize": tokenize, "prepare_accuracy": prepare_accuracy, "accuracy": accuracy}
-    for name in commands:
-        p = sub.add_parser(name)
-        p.add_argument("--out", required=True)
-        p.add_argument("--seed", type=int, default=0)
-        if name == "lm_throughput":
-            p.add_argument("--vocab", type=int, default=60_000)
-            p.add_argument("--steps", type=int, default=3)
-            p.add_argument("--warmup", type=int, default=1)
-        if name == "classify":
-            p.add_argument("--n", type=int, default=200)
-            p.add_argument("--n-single", type=int, default=10)
-        if name == "generate":
-            p.add_argument("--repeats", type=int, default=3)
-            p.add_argument("--new-tokens", type=int, default=200)
-            p.add_argument("--no-mkldnn", action="store_true",
-                           help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
-        if name == "memory":
-            p.add_argument("--tokens", type=int, required=True)
-            p.add_argument("--mode", choices=["infer", "train"], required=True)
-        if name == "tokenize":
-            p.add_argument("--n", type=int, default=5000)
-        if name in ("prepare_accuracy", "accuracy"):
-            p.add_argument("--wiki-tokens", type=int, default=300_000)
-            p.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    commands[args.command](args)
+COMMANDS = {
+    "prepare": prepare, "lm_throughput": lm_throughput, "classify": classify, "generate": generate, "memory": memory,
+    "tokenize": tokenize, "prepare_accuracy": prepare_accuracy, "accuracy": accuracy,
+}
 
 
 if __name__ == "__main__":
-    main()
+    run_subcommand("fastai", COMMANDS, __doc__)

@@ -5,8 +5,8 @@ recipe, in fp32 and bf16, on the GPU when one is present. Prints one JSON object
     python benchmarks/gpu_pretrain.py --quick    # tiny models and a few steps: checks the script, CPU is fine
     python benchmarks/gpu_pretrain.py --use_cpu  # the same measurement on the CPU (slow at full size)
 
-Each configuration trains with `UlmfitTrainer` (AdamW, AR/TAR, carried state, one-cycle), as the pretrain stage does,
-on random token ids (the time of a step does not depend on which ids it reads); the first `--warmup` steps (cuDNN
+Each configuration trains with `LanguageModelTrainer` (AdamW, AR/TAR, carried state, one-cycle), as the pretrain stage
+does, on random token ids (the time of a step does not depend on which ids it reads); the first `--warmup` steps (cuDNN
 and allocator warm-up) are not timed, and every timed step ends with a device synchronisation. Models: standard =
 ULMFiT's AWD-LSTM (embedding 400, hidden 1152, 3 layers, 60k vocabulary); small = the widths of the shared
 Wikipedia LM (192/576/3) with MultiFiT's 15k subword vocabulary. Batch 64 x bptt 72 is fastai's LM batch; a GPU is
@@ -50,7 +50,7 @@ def measure(name: str, model_settings: dict, bf16: bool, batch_size: int, args, 
     from transformers import TrainerCallback
 
     from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM
-    from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments
+    from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments
 
     torch.manual_seed(args.seed)
     config = AwdLstmConfig(**model_settings, bptt=args.bptt, **json.loads(args.config_overrides))
@@ -78,7 +78,7 @@ def measure(name: str, model_settings: dict, bf16: bool, batch_size: int, args, 
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its train summary; stdout is for the JSON
         trainer.train()

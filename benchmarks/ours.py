@@ -9,7 +9,6 @@ stages do, unless `--use-cpu` is given; the machine measurements (matmul_peak, l
 the process) and tokenize (Rust, CPU) measure the CPU.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -29,8 +28,9 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     PREPARED,
     Stopwatch,
-    peak_memory_result,
     matmul_gflops,
+    peak_memory_result,
+    run_subcommand,
     steady_step_seconds,
     write_result,
 )
@@ -171,16 +171,15 @@ def lstm_kernels(args):
         for batch, steps in ((1, 1), (1, BPTT), (BATCH_SIZE, BPTT)):
             x = torch.randn(batch, steps, HIDDEN_SIZE)
             for enabled in (True, False):
-                torch.backends.mkldnn.enabled = enabled
-                lstm(x)
-                times = []
-                for _ in range(args.repeats):
-                    start = time.perf_counter()
+                with torch.backends.mkldnn.flags(enabled=enabled, allow_tf32=None):  # None: leave TF32 as it is
                     lstm(x)
-                    times.append(time.perf_counter() - start)
+                    times = []
+                    for _ in range(args.repeats):
+                        start = time.perf_counter()
+                        lstm(x)
+                        times.append(time.perf_counter() - start)
                 key = f"batch {batch} x {steps} steps, {'oneDNN' if enabled else 'native'}"
                 result["ms_per_call"][key] = 1000 * sorted(times)[len(times) // 2]
-    torch.backends.mkldnn.enabled = True
     write_result(args.out, result)
 
 
@@ -196,7 +195,7 @@ def lm_throughput(args):
 
     import hf_ulmfit
     from hf_ulmfit import AwdLstmForCausalLM
-    from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments
+    from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments
 
     docs = lm_documents(args.vocab)
     torch.manual_seed(args.seed)
@@ -221,7 +220,7 @@ def lm_throughput(args):
         seed=args.seed,
     )
     train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
     trainer.train()
     seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
     peak_here = matmul_gflops(torch) if device.type == "cpu" else None  # the CPU's peak; no share on a GPU
@@ -231,7 +230,7 @@ def lm_throughput(args):
         "device": str(trainer.args.device),
         "step_seconds": seconds, "tokens_per_step": tokens_per_step,
         "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
-        "how": "UlmfitTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
+        "how": "LanguageModelTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
         "versions": {"hf_ulmfit": hf_ulmfit.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
     })
 
@@ -314,31 +313,9 @@ def memory(args):
     model = AwdLstmForSequenceClassification(standard_config(60_000, num_labels=2))
     document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
     labels = torch.tensor([1])
-    saved = {"bytes": 0}
-
-    def run(input_ids):
-        if args.mode == "infer":
-            model.eval()
-            with torch.no_grad():
-                return model(input_ids).logits
-        model.train()
-        model.head.eval()  # BatchNorm cannot train on a batch of one document; the encoder trains as usual
-        seen = set()
-
-        def pack(tensor):
-            key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
-            if key not in seen:
-                seen.add(key)
-                saved["bytes"] += tensor.untyped_storage().nbytes()
-            return tensor
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = model(input_ids, labels=labels).loss
-        loss.backward()
-        model.zero_grad(set_to_none=False)
-        return loss
-
-    write_result(args.out, peak_memory_result("ours", args.mode, run, document, saved))
+    result = peak_memory_result("ours", args.mode, model, model.head, lambda ids: model(ids).logits,
+                                lambda ids: model(ids, labels=labels).loss, document)
+    write_result(args.out, result)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -392,14 +369,15 @@ def training_arguments(output_dir, learning_rate, epochs, seed, use_cpu, **overr
 
 
 def accuracy(args):
-    """The same recipe as fastai_side.py's, with UlmfitTrainer, on the same token ids (fastai's tokenisation, made by
-    `fastai_side.py prepare_accuracy`): each fastai `fit_one_cycle` call is one `UlmfitTrainer.train()` with the same
-    epochs, learning rates (discriminative, factor 2.6), one-cycle schedule, Adam settings and trainable groups."""
+    """The same recipe as fastai_side.py's, with the library's trainers, on the same token ids (fastai's tokenisation,
+    made by `fastai_side.py prepare_accuracy`): fastai's `fit_one_cycle` per unfreezing stage is one `train()` with
+    ``fit_schedule="per_stage"``, with the same epochs, learning rates (discriminative, factor 2.6) and trainable
+    groups per stage, one-cycle schedule and Adam settings."""
     import datasets
 
     from hf_ulmfit import CLASSIFIER_DROPOUTS, AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
     from hf_ulmfit.tokenization.fastai_compat import build_fastai_tokenizer
-    from hf_ulmfit.training import UlmfitTrainer, layer_groups, set_trainable_groups
+    from hf_ulmfit.training import ClassifierTrainer, LanguageModelTrainer
 
     data = np.load(ACCURACY / f"data_{args.wiki_tokens}.npz")
     vocab = [str(v) for v in data["vocab"]]
@@ -415,8 +393,8 @@ def accuracy(args):
         torch.manual_seed(0)
         model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(vocab), drop_mult=0.3, **SMALL_MODEL))
         pretrain_args = training_arguments(scratch, 1e-2, 1, 0, args.use_cpu, discriminative_lr_factor=1.0)
-        trainer = UlmfitTrainer(model=model, args=pretrain_args,
-                                train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
+        trainer = LanguageModelTrainer(model=model, args=pretrain_args,
+                                       train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
         with Stopwatch() as watch:
             trainer.train()
         model.save_pretrained(pretrained)
@@ -426,16 +404,17 @@ def accuracy(args):
     torch.manual_seed(args.seed)
     model = AwdLstmForCausalLM.from_pretrained(pretrained)
     trec_text = datasets.Dataset.from_dict({"input_ids": documents("trec_train")})
-    groups = layer_groups(model)
+    finetune_args = training_arguments(
+        scratch, 1e-2, 2, args.seed, args.use_cpu, discriminative_lr_factor=1.0, fit_schedule="per_stage",
+        stage_epochs=[1, 1], stage_learning_rates=[1e-2, 1e-3],
+    )
     with Stopwatch() as watch:
-        for trainable, lr in ((1, 1e-2), (len(groups), 1e-3)):
-            set_trainable_groups(groups, trainable)
-            finetune_args = training_arguments(scratch, lr, 1, args.seed, args.use_cpu, discriminative_lr_factor=1.0)
-            UlmfitTrainer(model=model, args=finetune_args,
-                          train_dataset=trec_text).train()
+        LanguageModelTrainer(model=model, args=finetune_args, train_dataset=trec_text).train()
     timings["finetune_seconds"] = watch.seconds
-    lm_eval = UlmfitTrainer(model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
-                            eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")})).evaluate()
+    lm_eval = LanguageModelTrainer(
+        model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
+        eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")}),
+    ).evaluate()
     finetuned = scratch / f"finetuned_{args.seed}"
     model.save_pretrained(finetuned)
 
@@ -448,15 +427,13 @@ def accuracy(args):
     classifier = AwdLstmForSequenceClassification.from_pretrained(
         finetuned, num_labels=6, drop_mult=0.5, **CLASSIFIER_DROPOUTS
     )
-    groups = layer_groups(classifier)
-    schedule = ((1, 1, 2e-2), (2, 1, 1e-2), (3, 1, 5e-3), (len(groups), 2, 1e-3))  # (trainable groups, epochs, top lr)
+    # fastai's freeze_to(-1), (-2), (-3), unfreeze(): 1, 2, 3 and then all layer groups trained.
+    classifier_args = training_arguments(scratch, 2e-2, 5, args.seed, args.use_cpu, fit_schedule="per_stage",
+                                         stage_epochs=[1, 1, 1, 2], stage_learning_rates=[2e-2, 1e-2, 5e-3, 1e-3])
+    trainer = ClassifierTrainer(model=classifier, args=classifier_args, train_dataset=train,
+                                processing_class=tokenizer)
     with Stopwatch() as watch:
-        for trainable, epochs, lr in schedule:
-            set_trainable_groups(groups, trainable)
-            classifier_args = training_arguments(scratch, lr, epochs, args.seed, args.use_cpu)
-            trainer = UlmfitTrainer(model=classifier, args=classifier_args,
-                                    train_dataset=train, processing_class=tokenizer)
-            trainer.train()
+        trainer.train()
     timings["classifier_seconds"] = watch.seconds
     predictions = trainer.predict(test).predictions
     logits = predictions[0] if isinstance(predictions, tuple) else predictions  # (logits, pooled_features)
@@ -468,47 +445,11 @@ def accuracy(args):
     })
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands = {
-        "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput, "classify": classify,
-        "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
-    }
-    for name in commands:
-        p = sub.add_parser(name)
-        p.add_argument("--out", required=True)
-        p.add_argument("--seed", type=int, default=0)
-        if name in ("lm_throughput", "classify", "generate", "accuracy"):
-            p.add_argument("--use-cpu", action="store_true", help="run on the CPU even when a GPU is present")
-        if name in ("matmul_peak", "lstm_kernels"):
-            p.add_argument("--repeats", type=int, default=5)
-        if name == "lm_throughput":
-            p.add_argument("--vocab", type=int, default=60_000)
-            p.add_argument("--steps", type=int, default=3)
-            p.add_argument("--warmup", type=int, default=1)
-            p.add_argument("--bf16", action="store_true")
-        if name == "classify":
-            p.add_argument("--n", type=int, default=200)
-            p.add_argument("--n-single", type=int, default=20)
-            p.add_argument("--batch-size", type=int, default=64)
-        if name == "generate":
-            p.add_argument("--repeats", type=int, default=3)
-            p.add_argument("--new-tokens", type=int, default=200)
-            p.add_argument("--no-mkldnn", action="store_true",
-                           help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's")
-        if name == "memory":
-            p.add_argument("--tokens", type=int, required=True)
-            p.add_argument("--mode", choices=["infer", "train"], required=True)
-        if name == "tokenize":
-            p.add_argument("--n", type=int, default=5000)
-            p.add_argument("--kind", choices=["word", "unigram", "fastai_compat"], default="word")
-        if name == "accuracy":
-            p.add_argument("--wiki-tokens", type=int, default=300_000)
-            p.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    commands[args.command](args)
+COMMANDS = {
+    "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput,
+    "classify": classify, "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
+}
 
 
 if __name__ == "__main__":
-    main()
+    run_subcommand("ours", COMMANDS, __doc__)

@@ -73,104 +73,122 @@ def flops_per_token(vocab: int) -> float:
     return 3 * (lstm + decoder)
 
 
-def main():
-    results, errors = load_results()
-    run = json.loads((RESULTS / "run.json").read_text()) if (RESULTS / "run.json").exists() else {}
-    machine = machine_facts()
-    rows, details, notes = [], [], []
-    plot_data = {}
+class Report:
+    """The rows, details and plot data the per-benchmark sections add, over one run's results."""
 
-    def side(bench, name):
-        return results.get(bench, {}).get(name, [])
+    def __init__(self, results):
+        self.results = results
+        self.rows, self.details, self.plot_data = [], [], {}
+        self.peaks = self.runs("matmul_peak", "machine")
+        self.fp32_peak = max((p["float32_gflops"] for p in self.peaks), default=None)
+        self.bf16_peak = max((p["bfloat16_gflops"] for p in self.peaks), default=None)
 
-    # Machine peak --------------------------------------------------------------------------------------------------
-    peaks = side("matmul_peak", "machine")
-    fp32_peak = max((p["float32_gflops"] for p in peaks), default=None)
-    bf16_peak = max((p["bfloat16_gflops"] for p in peaks), default=None)
+    def runs(self, bench: str, side: str) -> list[dict]:
+        return self.results.get(bench, {}).get(side, [])
 
-    # (a) LM training throughput ------------------------------------------------------------------------------------
+    def row(self, name, ours, theirs, ratio, target, met):
+        self.rows.append((name, ours, theirs, ratio, target, met))
+
+
+def lm_throughput_section(report: Report):
+    """(a) language-model training tokens/s, fp32 on both sides and bf16 on ours where it ran."""
     throughput = {}
     for vocab in (60_000, 30_000):
-        ours = med([t for r in side(f"lm_throughput_{vocab}", "ours") for t in r["tokens_per_second"]])
-        theirs = med([t for r in side(f"lm_throughput_{vocab}", "fastai") for t in r["tokens_per_second"]])
+        ours = med([t for r in report.runs(f"lm_throughput_{vocab}", "ours") for t in r["tokens_per_second"]])
+        theirs = med([t for r in report.runs(f"lm_throughput_{vocab}", "fastai") for t in r["tokens_per_second"]])
         throughput[vocab] = (ours, theirs)
         ratio = ours / theirs if ours and theirs else None
-        rows.append((f"(a) LM training, vocab {vocab // 1000}k, fp32 (tokens/s)", fmt(ours), fmt(theirs), fmt(ratio), "≥ 3x",
-                     ratio is not None and ratio >= 3))
-    bf16 = med([t for r in side("lm_throughput_60000_bf16", "ours") for t in r["tokens_per_second"]])
+        report.row(f"(a) LM training, vocab {vocab // 1000}k, fp32 (tokens/s)", fmt(ours), fmt(theirs), fmt(ratio),
+                   "≥ 3x", ratio is not None and ratio >= 3)
+    bf16 = med([t for r in report.runs("lm_throughput_60000_bf16", "ours") for t in r["tokens_per_second"]])
     if bf16:
         fp32 = throughput[60_000][0]
-        rows.append(("(a) LM training, vocab 60k, bf16 autocast, ours only (tokens/s)", fmt(bf16), "—",
-                     f"{bf16 / fp32:.2f}x of our fp32" if fp32 else "n/a", "—", None))
-    plot_data["throughput"] = throughput
+        report.row("(a) LM training, vocab 60k, bf16 autocast, ours only (tokens/s)", fmt(bf16), "—",
+                   f"{bf16 / fp32:.2f}x of our fp32" if fp32 else "n/a", "—", None)
+    report.plot_data["throughput"] = throughput
 
-    # (g) fraction of the matmul peak -------------------------------------------------------------------------------
+
+def share_of_peak_section(report: Report):
+    """(g) achieved FLOP/s of LM training over the fp32 matmul peak."""
+
     def share_of_peak(runs, vocab):
         """Achieved GFLOP/s over the fp32 matmul peak measured in the same process (else the run's best peak)."""
         shares = []
         for r in runs:
-            peak = r.get("matmul_fp32_gflops_here") or fp32_peak
+            peak = r.get("matmul_fp32_gflops_here") or report.fp32_peak
             if peak:
                 shares += [t * flops_per_token(vocab) / 1e9 / peak for t in r["tokens_per_second"]]
         return med(shares)
 
     for vocab in (60_000, 30_000):
-        ours = share_of_peak(side(f"lm_throughput_{vocab}", "ours"), vocab)
-        theirs = share_of_peak(side(f"lm_throughput_{vocab}", "fastai"), vocab)
+        ours = share_of_peak(report.runs(f"lm_throughput_{vocab}", "ours"), vocab)
+        theirs = share_of_peak(report.runs(f"lm_throughput_{vocab}", "fastai"), vocab)
         if ours is not None:
             flag = " (†)" if ours > 1 or (theirs or 0) > 1 else ""
-            rows.append((f"(g) LM training, vocab {vocab // 1000}k: achieved FLOP/s as a share of the fp32 matmul peak measured in the same process{flag}",
-                         f"{ours:.0%}", f"{theirs:.0%}" if theirs is not None else "n/a", "—", "report", None))
+            report.row(f"(g) LM training, vocab {vocab // 1000}k: achieved FLOP/s as a share of the fp32 matmul peak "
+                       f"measured in the same process{flag}",
+                       f"{ours:.0%}", f"{theirs:.0%}" if theirs is not None else "n/a", "—", "report", None)
 
-    # (b) classifier inference --------------------------------------------------------------------------------------
-    ours_c, fastai_c = side("classify", "ours"), side("classify", "fastai")
-    if ours_c and fastai_c:
-        n = ours_c[0]["n"]
-        pipe = med([n / r["pipeline_seconds"] for r in ours_c])
-        pipe_sorted = med([n / r["pipeline_sorted_seconds"] for r in ours_c])
-        get_preds = med([r["n"] / r["get_preds_seconds"] for r in fastai_c])
-        single = med([1 / r["single_text_seconds_per_text"] for r in ours_c])
-        predict = med([1 / r["predict_seconds_per_text"] for r in fastai_c])
-        rows.append((f"(b) classify {n} IMDb test reviews, batched (reviews/s): pipeline vs get_preds", fmt(pipe), fmt(get_preds),
-                     fmt(pipe / get_preds), "≥ 2x", pipe / get_preds >= 2))
-        rows.append(("(b) same, reviews sorted by length before the pipeline (reviews/s)", fmt(pipe_sorted), fmt(get_preds),
-                     fmt(pipe_sorted / get_preds), "≥ 2x", pipe_sorted / get_preds >= 2))
-        rows.append(("(b) one review at a time (reviews/s): pipeline(text) vs predict(text)", fmt(single), fmt(predict),
-                     fmt(single / predict), "≥ 20x", single / predict >= 20))
-        plot_data["classify"] = {"pipeline": pipe, "pipeline sorted": pipe_sorted, "get_preds": get_preds,
-                                 "pipeline 1 text": single, "predict": predict}
-        details.append(f"- (b) {n} reviews (the same shuffled IMDb test reviews both sides), batch size {BATCH_SIZE}, "
-                       f"standard-size classifier (random weights, vocab 60,000), text in and probabilities out "
-                       f"(tokenisation included on both sides). One-at-a-time figures: ours over "
-                       f"{ours_c[0]['n_single']} reviews, fastai's `predict` over {fastai_c[0]['n_single']} reviews "
-                       f"(per-review time, extrapolated).")
 
-    # (c) generation ------------------------------------------------------------------------------------------------
-    for bench, label in (("generate", "default kernels (oneDNN LSTM)"), ("generate_native_lstm", "native LSTM kernel (mkldnn off)")):
-        ours_g, fastai_g = side(bench, "ours"), side(bench, "fastai")
-        if ours_g and fastai_g:
-            ours_s = med([s for r in ours_g for s in r["seconds"]])
-            fastai_s = med([s for r in fastai_g for s in r["seconds"]])
-            rows.append((f"(c) generate {ours_g[0]['new_tokens']} tokens after a {ours_g[0]['prompt_tokens']}-token prompt, {label} "
-                         "(seconds; ratio = speed-up)", fmt(ours_s), fmt(fastai_s), fmt(fastai_s / ours_s), "≥ 10x",
-                         fastai_s / ours_s >= 10))
-            plot_data.setdefault("generate", {})[label] = (ours_s, fastai_s)
-            if bench == "generate":
-                details.append(
-                    f"- (c) prompt: {ours_g[0]['prompt_tokens']} tokens by our word tokenizer, "
-                    f"{fastai_g[0]['prompt_tokens']} by fastai's; standard-size LM, vocab 60,000, random weights. Ours: "
-                    "`model.generate(max_new_tokens=200, min_new_tokens=200, do_sample=False)` (state carried, one token "
-                    "per step). fastai: `LMLearner.predict(prompt, n_words=200)` (samples; runs the whole prefix again "
-                    "for every word). Measured with PyTorch's default CPU kernels and again with "
-                    "`torch.backends.mkldnn.enabled = False`, on both sides.")
+def classify_section(report: Report):
+    """(b) classifier inference: batched and one review at a time."""
+    ours_c, fastai_c = report.runs("classify", "ours"), report.runs("classify", "fastai")
+    if not (ours_c and fastai_c):
+        return
+    n = ours_c[0]["n"]
+    pipe = med([n / r["pipeline_seconds"] for r in ours_c])
+    pipe_sorted = med([n / r["pipeline_sorted_seconds"] for r in ours_c])
+    get_preds = med([r["n"] / r["get_preds_seconds"] for r in fastai_c])
+    single = med([1 / r["single_text_seconds_per_text"] for r in ours_c])
+    predict = med([1 / r["predict_seconds_per_text"] for r in fastai_c])
+    report.row(f"(b) classify {n} IMDb test reviews, batched (reviews/s): pipeline vs get_preds", fmt(pipe),
+               fmt(get_preds), fmt(pipe / get_preds), "≥ 2x", pipe / get_preds >= 2)
+    report.row("(b) same, reviews sorted by length before the pipeline (reviews/s)", fmt(pipe_sorted), fmt(get_preds),
+               fmt(pipe_sorted / get_preds), "≥ 2x", pipe_sorted / get_preds >= 2)
+    report.row("(b) one review at a time (reviews/s): pipeline(text) vs predict(text)", fmt(single), fmt(predict),
+               fmt(single / predict), "≥ 20x", single / predict >= 20)
+    report.plot_data["classify"] = {"pipeline": pipe, "pipeline sorted": pipe_sorted, "get_preds": get_preds,
+                                    "pipeline 1 text": single, "predict": predict}
+    report.details.append(
+        f"- (b) {n} reviews (the same shuffled IMDb test reviews both sides), batch size "
+        f"{ours_c[0].get('batch_size', BATCH_SIZE)}, standard-size classifier (random weights, vocab 60,000), text in "
+        f"and probabilities out (tokenisation included on both sides). One-at-a-time figures: ours over "
+        f"{ours_c[0]['n_single']} reviews, fastai's `predict` over {fastai_c[0]['n_single']} reviews (per-review "
+        "time, extrapolated).")
 
-    # (d) memory ----------------------------------------------------------------------------------------------------
+
+def generate_section(report: Report):
+    """(c) generation with the default LSTM kernels and with PyTorch's native one."""
+    for bench, label in (("generate", "default kernels (oneDNN LSTM)"),
+                         ("generate_native_lstm", "native LSTM kernel (mkldnn off)")):
+        ours_g, fastai_g = report.runs(bench, "ours"), report.runs(bench, "fastai")
+        if not (ours_g and fastai_g):
+            continue
+        ours_s = med([s for r in ours_g for s in r["seconds"]])
+        fastai_s = med([s for r in fastai_g for s in r["seconds"]])
+        report.row(f"(c) generate {ours_g[0]['new_tokens']} tokens after a {ours_g[0]['prompt_tokens']}-token prompt, "
+                   f"{label} (seconds; ratio = speed-up)", fmt(ours_s), fmt(fastai_s), fmt(fastai_s / ours_s), "≥ 10x",
+                   fastai_s / ours_s >= 10)
+        report.plot_data.setdefault("generate", {})[label] = (ours_s, fastai_s)
+        if bench == "generate":
+            new_tokens = ours_g[0]["new_tokens"]
+            report.details.append(
+                f"- (c) prompt: {ours_g[0]['prompt_tokens']} tokens by our word tokenizer, "
+                f"{fastai_g[0]['prompt_tokens']} by fastai's; standard-size LM, vocab 60,000, random weights. Ours: "
+                f"`model.generate(max_new_tokens={new_tokens}, min_new_tokens={new_tokens}, do_sample=False)` (state "
+                f"carried, one token per step). fastai: `LMLearner.predict(prompt, n_words={new_tokens})` (samples; "
+                "runs the whole prefix again for every word). Measured with PyTorch's default CPU kernels and again "
+                "with `torch.backends.mkldnn.enabled = False`, on both sides.")
+
+
+def memory_section(report: Report):
+    """(d) peak memory over the baseline (and tensors saved for backward) on long documents."""
     memory, out_of_memory = {}, {}
-    memory_lengths = sorted({int(b.split("_")[-1]) for b in results if b.startswith("memory_")}) or [1_000]
+    lengths = sorted({int(b.split("_")[-1]) for b in report.results if b.startswith("memory_")}) or [1_000]
     for mode in ("infer", "train"):
-        for tokens in memory_lengths:
-            ours = side(f"memory_{mode}_{tokens}", "ours")
-            theirs = side(f"memory_{mode}_{tokens}", "fastai")
+        for tokens in lengths:
+            ours = report.runs(f"memory_{mode}_{tokens}", "ours")
+            theirs = report.runs(f"memory_{mode}_{tokens}", "fastai")
             memory[(mode, tokens)] = (
                 ours[0]["peak_over_baseline_mib"] if ours else None,
                 theirs[0]["peak_over_baseline_mib"] if theirs else None,
@@ -185,74 +203,91 @@ def main():
         return f"out of memory (> {budget_gib:g} GiB)" if budget_gib else fmt(value)
 
     for mode, label in (("infer", "inference (no_grad)"), ("train", "training forward+backward")):
-        small, large = memory[(mode, memory_lengths[0])], memory[(mode, memory_lengths[-1])]
-        for tokens in memory_lengths:
+        small, large = memory[(mode, lengths[0])], memory[(mode, lengths[-1])]
+        for tokens in lengths:
             o, f, _, _ = memory[(mode, tokens)]
             o_oom, f_oom = out_of_memory[(mode, tokens)]
-            last = tokens == memory_lengths[-1]
+            last = tokens == lengths[-1]
             flat = None
-            if last and len(memory_lengths) > 1:
+            if last and len(lengths) > 1:
                 flat = False if o_oom else (large[0] <= max(1.5 * small[0], small[0] + 64)
                                             if small[0] is not None and large[0] is not None else None)
             ratio = fmt(f / o) if o and f else (f"> {fmt(f_oom * 1024 / o)}" if f_oom and o else "n/a")
-            rows.append((f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)",
-                         memory_cell(o, o_oom), memory_cell(f, f_oom), ratio,
-                         "flat (≤ +50% or +64 MiB)" if last else "—", flat))
+            report.row(f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)",
+                       memory_cell(o, o_oom), memory_cell(f, f_oom), ratio,
+                       "flat (≤ +50% or +64 MiB)" if last else "—", flat)
         if mode == "train":
-            for tokens in memory_lengths:
+            for tokens in lengths:
                 _, _, o_saved, f_saved = memory[(mode, tokens)]
                 o_oom, f_oom = out_of_memory[(mode, tokens)]
-                rows.append((f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)",
-                             memory_cell(o_saved, o_oom), memory_cell(f_saved, f_oom), "—", "—", None))
-    plot_data["memory"] = memory
+                report.row(f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)",
+                           memory_cell(o_saved, o_oom), memory_cell(f_saved, f_oom), "—", "—", None)
+    report.plot_data["memory"] = memory
 
-    # (e) tokenisation ----------------------------------------------------------------------------------------------
-    fastai_t = side("tokenize_fastai", "fastai")
-    if fastai_t:
-        n = fastai_t[0]["n"]
-        fastai_rate = med([r["n"] / r["seconds"] for r in fastai_t])
-        tokenize_rates = {"fastai (spaCy + rules)": fastai_rate}
-        for kind, label in (("word", "word tokenizer"), ("unigram", "unigram tokenizer"),
-                            ("fastai_compat", "fastai-compatible tokenizer.json")):
-            ours = side(f"tokenize_{kind}", "ours")
-            if ours:
-                rate = med([r["n"] / r["seconds"] for r in ours])
-                tokenize_rates[f"ours: {label}"] = rate
-                interop = kind == "fastai_compat"  # reproduces fastai's tokens for converted models; not our default
-                rows.append((f"(e) tokenise {n:,} IMDb train+unsup reviews (reviews/s), ours: {label}", fmt(rate),
-                             fmt(fastai_rate), fmt(rate / fastai_rate), "— (interop)" if interop else "≥ 5x",
-                             None if interop else rate / fastai_rate >= 5))
-        plot_data["tokenize"] = tokenize_rates
-        details.append(f"- (e) {n:,} reviews (IMDb train then unsup{'' if n >= 75_000 else ', a slice'}); ours: "
-                       "`hf_ulmfit.data.tokenize_dataset` (one process; the Rust tokenizer batches on all cores) with "
-                       "tokenizers trained beforehand (not timed); fastai: `tokenize_df` with its defaults "
-                       f"(SpacyTokenizer, `defaults.text_proc_rules`, n_workers={fastai_t[0].get('n_workers')}).")
 
-    # (f) accuracy --------------------------------------------------------------------------------------------------
-    accuracy = {}
-    for name in ("ours", "fastai"):
-        runs = [r for bench, sides in results.items() if bench.startswith("accuracy_s") for r in sides.get(name, [])]
-        accuracy[name] = runs
-    if accuracy["ours"] or accuracy["fastai"]:
-        def summary(runs):
-            values = [r["test_accuracy"] for r in runs]
-            if not values:
-                return "n/a", None
-            std = statistics.stdev(values) if len(values) > 1 else 0.0
-            return f"{100 * statistics.mean(values):.1f} ± {100 * std:.1f}% (n={len(values)})", statistics.mean(values)
+def tokenize_section(report: Report):
+    """(e) tokenisation rate: our tokenizers against fastai's default tokenisation."""
+    fastai_t = report.runs("tokenize_fastai", "fastai")
+    if not fastai_t:
+        return
+    n = fastai_t[0]["n"]
+    fastai_rate = med([r["n"] / r["seconds"] for r in fastai_t])
+    tokenize_rates = {"fastai (spaCy + rules)": fastai_rate}
+    for kind, label in (("word", "word tokenizer"), ("unigram", "unigram tokenizer"),
+                        ("fastai_compat", "fastai-compatible tokenizer.json")):
+        ours = report.runs(f"tokenize_{kind}", "ours")
+        if ours:
+            rate = med([r["n"] / r["seconds"] for r in ours])
+            tokenize_rates[f"ours: {label}"] = rate
+            interop = kind == "fastai_compat"  # reproduces fastai's tokens for converted models; not our default
+            report.row(f"(e) tokenise {n:,} IMDb train+unsup reviews (reviews/s), ours: {label}", fmt(rate),
+                       fmt(fastai_rate), fmt(rate / fastai_rate), "— (interop)" if interop else "≥ 5x",
+                       None if interop else rate / fastai_rate >= 5)
+    report.plot_data["tokenize"] = tokenize_rates
+    report.details.append(
+        f"- (e) {n:,} reviews (IMDb train then unsup{'' if n >= 75_000 else ', a slice'}); ours: "
+        "`hf_ulmfit.data.tokenize_dataset` (one process; the Rust tokenizer batches on all cores) with "
+        "tokenizers trained beforehand (not timed); fastai: `tokenize_df` with its defaults "
+        f"(SpacyTokenizer, `defaults.text_proc_rules`, n_workers={fastai_t[0].get('n_workers')}).")
 
-        (o_text, o_mean), (f_text, f_mean) = summary(accuracy["ours"]), summary(accuracy["fastai"])
-        values = [r["test_accuracy"] for runs in accuracy.values() for r in runs]
-        noise = statistics.stdev(values) if len(values) > 2 else 0.01
-        met = None if o_mean is None or f_mean is None else o_mean >= f_mean - max(2 * noise, 0.01)
-        rows.append(("(f) TREC-6 test accuracy at equal budget (mean ± std over seeds)", o_text, f_text,
-                     f"{100 * (o_mean - f_mean):+.1f} pts" if met is not None else "n/a", "≥ fastai within noise", met))
-        plot_data["accuracy"] = {k: [r["test_accuracy"] for r in v] for k, v in accuracy.items()}
 
-    # Write -------------------------------------------------------------------------------------------------------
+def accuracy_section(report: Report):
+    """(f) TREC-6 test accuracy at an equal budget, mean and spread over seeds."""
+    seeds = [sides for bench, sides in report.results.items() if bench.startswith("accuracy_s")]
+    accuracy = {name: [r for sides in seeds for r in sides.get(name, [])] for name in ("ours", "fastai")}
+    if not (accuracy["ours"] or accuracy["fastai"]):
+        return
+
+    def summary(runs):
+        values = [r["test_accuracy"] for r in runs]
+        if not values:
+            return "n/a", None
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{100 * statistics.mean(values):.1f} ± {100 * std:.1f}% (n={len(values)})", statistics.mean(values)
+
+    (o_text, o_mean), (f_text, f_mean) = summary(accuracy["ours"]), summary(accuracy["fastai"])
+    values = [r["test_accuracy"] for runs in accuracy.values() for r in runs]
+    noise = statistics.stdev(values) if len(values) > 2 else 0.01
+    met = None if o_mean is None or f_mean is None else o_mean >= f_mean - max(2 * noise, 0.01)
+    report.row("(f) TREC-6 test accuracy at equal budget (mean ± std over seeds)", o_text, f_text,
+               f"{100 * (o_mean - f_mean):+.1f} pts" if met is not None else "n/a", "≥ fastai within noise", met)
+    report.plot_data["accuracy"] = {k: [r["test_accuracy"] for r in v] for k, v in accuracy.items()}
+
+
+SECTIONS = (lm_throughput_section, share_of_peak_section, classify_section, generate_section, memory_section,
+            tokenize_section, accuracy_section)
+
+
+def main():
+    results, errors = load_results()
+    run = json.loads((RESULTS / "run.json").read_text()) if (RESULTS / "run.json").exists() else {}
+    report = Report(results)
+    for section in SECTIONS:
+        section(report)
+    fastai_label = f"fastai {versions(results).get('fastai', '2.8')}"
     PLOTS.mkdir(parents=True, exist_ok=True)
-    plots = make_plots(plot_data)
-    write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, peaks, results, plots)
+    plots = make_plots(report.plot_data, fastai_label)
+    write_markdown(report, errors, run, machine_facts(), plots, fastai_label)
     print(f"wrote {OUT}")
 
 
@@ -265,7 +300,7 @@ def versions(results) -> dict:
     return found
 
 
-def make_plots(data) -> list[str]:
+def make_plots(data, fastai_label: str) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,7 +314,7 @@ def make_plots(data) -> list[str]:
         ours = [data["throughput"][v][0] or 0 for v in vocabs]
         theirs = [data["throughput"][v][1] or 0 for v in vocabs]
         ax.bar([i - 0.2 for i in x], ours, 0.4, label="hf-ulmfit")
-        ax.bar([i + 0.2 for i in x], theirs, 0.4, label="fastai 2.8.12")
+        ax.bar([i + 0.2 for i in x], theirs, 0.4, label=fastai_label)
         ax.set_xticks(list(x), [f"vocab {v // 1000}k" for v in vocabs])
         ax.set_ylabel("training tokens/s (fp32)")
         ax.set_title("(a) AWD-LSTM LM training, batch 64 x bptt 72")
@@ -292,7 +327,7 @@ def make_plots(data) -> list[str]:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
         for ax, mode, title in zip(axes, ("infer", "train"), ("inference (no_grad)", "training forward+backward")):
             lengths = sorted({n for m, n in data["memory"] if m == mode})
-            for index, label in ((0, "hf-ulmfit"), (1, "fastai 2.8.12")):
+            for index, label in ((0, "hf-ulmfit"), (1, fastai_label)):
                 values = [data["memory"][(mode, n)][index] for n in lengths]
                 if any(v is not None for v in values):
                     ax.plot(lengths, [v if v is not None else float("nan") for v in values], marker="o", label=label)
@@ -327,7 +362,8 @@ def make_plots(data) -> list[str]:
     return written
 
 
-def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, peaks, results, plots):
+def write_markdown(report: Report, errors, run, machine, plots, fastai_label: str):
+    results, peaks = report.results, report.peaks
     mode = run.get("mode", "?")
     v = versions(results)
     peak_load = max((r["load_average"][0] for by_side in results.values() for rs in by_side.values() for r in rs
@@ -349,16 +385,10 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
         f"AVX512-BF16: {'yes' if machine['avx512_bf16'] else 'no'}; AMX-BF16: {'yes' if machine['amx_bf16'] else 'no'}.",
         f"- Measured matmul rate (fp32 2048x2048, bf16 1024x1024, {peaks[0]['threads'] if peaks else '?'} threads, best of "
         f"5, {len(peaks)} measurement(s) in the run): "
-        f"fp32 {fmt(fp32_peak)} GFLOP/s, bf16 {fmt(bf16_peak)} GFLOP/s"
-        + (" — bf16 is emulated on this CPU (no AVX512-BF16/AMX), so fp32 is each library's best setting here and the"
-           " headline comparison is fp32 vs fp32." if not machine["amx_bf16"] and not machine["avx512_bf16"] else "."),
+        f"fp32 {fmt(report.fp32_peak)} GFLOP/s, bf16 {fmt(report.bf16_peak)} GFLOP/s.",
         f"- Load average (1/5/15 min) at start {', '.join(f'{x:.1f}' for x in run.get('load_average_start', []))}, at end "
         f"{', '.join(f'{x:.1f}' for x in run.get('load_average_end', []))}; highest 1-minute load at the end of a "
-        f"measurement {fmt(peak_load)}"
-        + (f" on {machine['cores']} cores: the benchmark's own threads, so the machine was otherwise quiet."
-           if peak_load is not None and peak_load <= machine["cores"] + 1 else
-           ": the machine was shared with other jobs, so absolute numbers are noisy; the ratios come from interleaved "
-           "measurements."),
+        f"measurement {fmt(peak_load)} on {machine['cores']} cores.",
         f"- Device of our training and inference runs: {', '.join(devices) or 'cpu (runs older than the device field)'}"
         ". Both sides take a GPU when one is present (`run_all.py --use-cpu` hides it from both); memory, tokenize and "
         "the matmul/LSTM-kernel rows always measure the CPU.",
@@ -375,30 +405,29 @@ def write_markdown(rows, details, errors, run, machine, fp32_peak, bf16_peak, pe
         ".fit`), batching, forward, backward and optimizer step included; warm-up steps excluded.",
         "- (g) counts the LSTM gate matmuls (4·(in+hidden)·hidden·2 per layer per token) and the decoder "
         "(2·emb·vocab), x3 for forward+backward, against the fp32 matmul rate (2048x2048) measured in the same process just before the timed steps.",
-        *details,
+        *report.details,
         "",
         "## Results",
         "",
-        "| Measurement | hf-ulmfit | fastai 2.8.12 | ratio | target | met |",
+        f"| Measurement | hf-ulmfit | {fastai_label} | ratio | target | met |",
         "|---|---|---|---|---|---|",
     ]
-    for name, ours, theirs, ratio, target, met in rows:
+    for name, ours, theirs, ratio, target, met in report.rows:
         lines.append(f"| {name} | {ours} | {theirs} | {ratio} | {target} | {'' if met is None else ('yes' if met else '**no**')} |")
-    if any("(†)" in row[0] for row in rows):
-        lines += ["", "(†) Above 100%: the matmul rate used as the peak was measured under a heavier load from other "
-                  "jobs than the training steps it is compared with (the machine was shared), so this share is not "
-                  "meaningful in this run; rerun on a quiet machine."]
+    if any("(†)" in row[0] for row in report.rows):
+        lines += ["", "(†) Above 100%: the matmul rate used as the peak was measured under another load than the "
+                  "training steps it is compared with, so this share does not measure the steps' efficiency."]
     lines += ["", *[f"![{p}](plots/{p})" for p in plots], ""]
+    if (ROOT / "benchmarks" / "NOTES.md").exists():
+        lines += ["Notes written by hand on a committed run (what limits each target, what would close the gap): "
+                  "[NOTES.md](NOTES.md). They describe the run they name, not necessarily this one.", ""]
     kernels = results.get("lstm_kernels", {}).get("machine", [])
     if kernels:
-        lines += ["## PyTorch's CPU LSTM kernels on this machine", "",
+        lines += ["## PyTorch's CPU LSTM kernels", "",
                   f"Both libraries run `torch.lstm`. One {kernels[0]['hidden']}-wide LSTM layer, median ms per call:", "",
                   "| call | ms |", "|---|---|"]
         lines += [f"| {k} | {fmt(v)} |" for k, v in kernels[0]["ms_per_call"].items()]
         lines.append("")
-    notes_file = ROOT / "benchmarks" / "NOTES.md"
-    if notes_file.exists():
-        lines += [notes_file.read_text().strip(), ""]
     if errors:
         lines += ["## Failed measurements", ""]
         for e in errors:

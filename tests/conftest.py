@@ -28,3 +28,11 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"dataset folder {path} not found; set HF_ULMFIT_DATA to the shared data folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def trec(data_dir):
+    """TREC-6 from the shared data (train, test), loaded once for the test files that train on it."""
+    from hf_ulmfit.data import load_text_dataset
+
+    return load_text_dataset("trec", data_dir=data_dir)

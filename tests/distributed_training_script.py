@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from hf_ulmfit import AwdLstmForCausalLM
-from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments
+from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments
 
 
 def training_arguments(output_dir, per_device_batch_size: int) -> UlmfitTrainingArguments:
@@ -30,7 +30,7 @@ def train(work_dir: Path, per_device_batch_size: int):
     model = AwdLstmForCausalLM.from_pretrained(work_dir / "initial_model")
     documents = datasets.load_from_disk(str(work_dir / "documents"))
     args = training_arguments(work_dir / "trainer_output", per_device_batch_size)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=documents["train"], eval_dataset=documents["test"])
+    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=documents["train"], eval_dataset=documents["test"])
     trainer.train()
     return trainer, trainer.evaluate()
 

@@ -563,3 +563,42 @@ def test_predict_names_an_input_file_that_is_not_utf8(classifier, tmp_path, caps
     assert run_cli("predict", "--model_name_or_path", classifier, "--input_file", texts) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"{texts} is not valid UTF-8 (line 2, byte 22)" in error
+
+
+@pytest.mark.parametrize(("module", "command", "given"), [
+    ("pretrain", "pretrain", {}),
+    ("finetune_lm", "finetune-lm", {"model_name_or_path": "some/lm"}),
+    ("train_classifier", "train-classifier", {"learning_rate": 0.002}),
+])
+def test_python_entry_point_resolves_the_same_arguments_as_the_command(tmp_path, monkeypatch, module, command, given):
+    """A stage's `main` (flags or a dict) and `hf-ulmfit STAGE` apply the same stage defaults."""
+    import importlib
+
+    from hf_ulmfit.cli.main import parse
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    stage = importlib.import_module(f"hf_ulmfit.recipes.{module}")
+    monkeypatch.setattr(stage, "run", lambda *arguments: arguments)  # what main would run, unrun
+    given = {**given, "output_dir": str(tmp_path)}
+    flags = [str(item) for name, value in given.items() for item in (f"--{name}", value)]
+    from_command = parse(command, flags)
+    assert stage.main(flags) == from_command
+    assert stage.main(given) == from_command
+    *_, training_args = from_command
+    training_given = {name: value for name, value in given.items() if hasattr(training_args, name)}
+    assert training_args == UlmfitTrainingArguments(**{**stage.TRAINING_DEFAULTS, **training_given})
+    data_args = from_command[0] if module == "pretrain" else from_command[1]
+    assert data_args.dataset == stage.DATA_DEFAULTS["dataset"]
+
+
+def test_finetune_lm_reads_the_unlabelled_split_by_default_and_none_turns_it_off():
+    from datasets import Dataset, DatasetDict
+
+    from hf_ulmfit.recipes.finetune_lm import extra_text_splits
+
+    split = Dataset.from_dict({"text": ["a review"]})
+    imdb_like = DatasetDict(train=split, test=split, unsupervised=split)
+    assert extra_text_splits([], imdb_like) == ["unsupervised"]
+    assert extra_text_splits(["none"], imdb_like) == []
+    assert extra_text_splits(["test"], imdb_like) == ["test"]
+    assert extra_text_splits([], DatasetDict(train=split, test=split)) == []

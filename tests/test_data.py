@@ -12,7 +12,6 @@ from hf_ulmfit.data import (
     NAMED_DATASETS,
     ClassificationCollator,
     LanguageModelStream,
-    length_grouped_sampler,
     load_text_dataset,
     prepare_classification_dataset,
     tokenize_dataset,
@@ -398,20 +397,3 @@ def test_collator_pads_right_and_gives_labels(trec_tokenized):
         assert batch["input_ids"][row, n:].eq(tokenizer.pad_token_id).all()
         assert batch["attention_mask"][row].sum() == n
     assert batch["labels"].tolist() == [f["label"] for f in features]
-
-
-def test_length_grouped_batches_have_little_padding(trec_tokenized):
-    _, _, tokenized = trec_tokenized
-    train = tokenized["train"]
-    lengths = np.array(train["length"][:])
-    order = list(length_grouped_sampler(train, batch_size=32, seed=0))
-    assert sorted(order) == list(range(len(train)))  # every row once
-    assert order != list(length_grouped_sampler(train, batch_size=32, seed=1))
-    grouped = [lengths[order[i : i + 32]] for i in range(0, len(order) - 31, 32)]
-    shuffled = np.random.default_rng(0).permutation(len(train))
-    random_batches = [lengths[shuffled[i : i + 32]] for i in range(0, len(order) - 31, 32)]
-    padding = lambda batches: sum((b.max() - b).sum() for b in batches)  # noqa: E731
-    assert padding(grouped) < 0.2 * padding(random_batches)
-    assert grouped[0].max() == lengths.max()  # the longest batch first, as fastai (memory errors show at once)
-    per_rank = [set(length_grouped_sampler(train, 32, seed=0, rank=r, world_size=2)) for r in (0, 1)]
-    assert not per_rank[0] & per_rank[1] and len(per_rank[0] | per_rank[1]) >= len(train) - 1

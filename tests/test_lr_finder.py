@@ -5,14 +5,13 @@ import pytest
 import torch
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM
-from hf_ulmfit.data import load_text_dataset, tokenize_dataset
+from hf_ulmfit.data import tokenize_dataset
 from hf_ulmfit.tokenization import train_tokenizer
-from hf_ulmfit.training import UlmfitTrainer, UlmfitTrainingArguments, lr_find, suggest_learning_rate
+from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments, lr_find, suggest_learning_rate
 
 
 @pytest.fixture(scope="module")
-def trainer(data_dir, tmp_path_factory):
-    trec = load_text_dataset("trec", data_dir=data_dir)
+def trainer(trec, tmp_path_factory):
     tokenizer = train_tokenizer(trec["train"], kind="unigram", vocab_size=500)
     documents = tokenize_dataset(trec["train"].select(range(300)), tokenizer, keep_columns=())
     torch.manual_seed(0)
@@ -21,7 +20,7 @@ def trainer(data_dir, tmp_path_factory):
         output_dir=str(tmp_path_factory.mktemp("lr_find")), per_device_train_batch_size=8, bptt=20, use_cpu=True,
         report_to=[], disable_tqdm=True, freeze_all_but_top_epochs=1,
     )
-    return UlmfitTrainer(model=model, args=args, train_dataset=documents, processing_class=tokenizer)
+    return LanguageModelTrainer(model=model, args=args, train_dataset=documents, processing_class=tokenizer)
 
 
 def test_lr_find_sweeps_exponentially_suggests_plots_and_restores(trainer, tmp_path):

@@ -1,10 +1,18 @@
 """Classification metrics: offline `evaluate` modules and the numpy report, checked against hand-computed values."""
 
+import evaluate
 import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from hf_ulmfit.evaluation import classification_metrics, confusion_matrix, load_metric, macro_f1, precision_recall
+from hf_ulmfit.evaluation import (
+    accuracy,
+    classification_metrics,
+    confusion_matrix,
+    load_metric,
+    macro_f1,
+    precision_recall,
+)
 
 # 3 classes; class 2 is never predicted, class 3 only predicted (never true).
 REFERENCES = [0, 0, 0, 1, 1, 2, 2, 1]
@@ -32,6 +40,15 @@ def test_evaluate_modules_load_offline_and_compute():
     # Macro over the 4 classes seen in references or predictions (scikit-learn's convention).
     assert f1 == pytest.approx((2 / 3 + 2 * (0.5 * 2 / 3) / (0.5 + 2 / 3)) / 4)
     assert macro_f1([1, 1], [1, 1]) == 1.0  # absent classes do not drag the mean down
+
+
+def test_the_evaluate_modules_compute_what_the_numpy_functions_do():
+    assert accuracy(PREDICTIONS, REFERENCES) == pytest.approx(4 / 8)
+    combined = evaluate.combine([load_metric("accuracy"), load_metric("f1")])
+    assert combined.compute(predictions=PREDICTIONS, references=REFERENCES) == {
+        "accuracy": pytest.approx(accuracy(PREDICTIONS, REFERENCES)),
+        "f1": pytest.approx(macro_f1(PREDICTIONS, REFERENCES)),
+    }
 
 
 def test_classification_metrics_take_logits():

@@ -406,6 +406,35 @@ def test_base_model_returns_state_and_hidden_states(rnn_type):
     assert [layer[0].shape for layer in out.state] == [(1, 2, 24), (1, 2, 24), (1, 2, 16)]
 
 
+def test_hidden_states_follow_the_config_unless_the_call_says_otherwise():
+    config = tiny_config(output_hidden_states=True)
+    ids = random_ids(2, 5)
+    for model in (AwdLstmModel(config).eval(), AwdLstmForCausalLM(config).eval()):
+        assert [h.shape[-1] for h in model(ids).hidden_states] == [24, 24, 16]
+        assert model(ids, output_hidden_states=False).hidden_states is None
+
+
+def test_return_dict_false_gives_the_outputs_as_a_tuple():
+    ids = random_ids(2, 9)
+    lm = AwdLstmForCausalLM(tiny_config()).eval()
+    as_dict, as_tuple = lm(ids, labels=ids), lm(ids, labels=ids, return_dict=False)
+    assert isinstance(as_tuple, tuple)
+    torch.testing.assert_close(as_tuple[0], as_dict.loss)
+    torch.testing.assert_close(as_tuple[1], as_dict.logits)
+    classifier = AwdLstmForSequenceClassification(tiny_config(num_labels=3, return_dict=False)).eval()
+    logits, pooled = classifier(ids)  # the config's return_dict applies when the call does not say
+    assert logits.shape == (2, 3) and pooled.shape == (2, 48)
+
+
+def test_input_and_output_embeddings_are_found_through_transformers_accessors():
+    lm = AwdLstmForCausalLM(tiny_config())
+    assert lm.get_input_embeddings() is lm.awd_lstm.embeddings and lm.get_output_embeddings() is lm.decoder
+    classifier = AwdLstmForSequenceClassification(tiny_config(num_labels=2))
+    replacement = nn.Embedding(VOCAB, 16)
+    classifier.set_input_embeddings(replacement)
+    assert classifier.awd_lstm.embeddings is replacement and classifier.get_input_embeddings() is replacement
+
+
 def test_language_model_stream_batches_feed_the_model_directly(rnn_type):
     from hf_ulmfit.data import LanguageModelStream
 

@@ -170,3 +170,43 @@ def test_arguments_reject_bad_values():
         UlmfitTrainingArguments(output_dir="unused", lr_schedule="cosine", report_to=[])
     with pytest.raises(ValueError, match="one_cycle_momentums"):
         UlmfitTrainingArguments(output_dir="unused", one_cycle_momentums=[0.9, 0.8], report_to=[])
+
+
+def test_per_stage_slanted_triangular_restarts_at_each_stage_at_its_share_of_the_peak():
+    from hf_ulmfit.training import stage_start_steps
+
+    assert stage_start_steps([1, 1, 1, 2], 50) == [0, 10, 20, 30]
+    assert stage_start_steps([0.5, 1.5], 7) == [0, 2]  # rounded to whole steps
+    optimizer = optimizer_with_groups([1e-2])
+    scheduler = slanted_triangular_schedule(optimizer, 30, stage_starts=(0, 10), stage_scales=(1.0, 0.1))
+    top = [row[0] for row in lrs_over(scheduler, optimizer, 30)]
+    assert top[:10] == pytest.approx([paper_stlr(t, 10, lr_max=1e-2) for t in range(10)])
+    assert top[10:] == pytest.approx([paper_stlr(t, 20, lr_max=1e-3) for t in range(20)])
+
+
+def test_per_stage_groups_default_to_one_more_each_stage_and_all_in_the_last():
+    from hf_ulmfit.training import stage_trainable_groups
+
+    args = UlmfitTrainingArguments(output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1, 1, 2],
+                                   report_to=[])
+    assert args.num_train_epochs == 5
+    assert stage_trainable_groups(args, 5) == [1, 2, 3, 5]
+    assert [trainable_group_count(args, 5, 0.0, step, [10, 20, 30]) for step in (0, 9, 10, 20, 29, 30)] == [
+        1, 1, 2, 3, 3, 5
+    ]
+    explicit = UlmfitTrainingArguments(output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1],
+                                       stage_trainable_groups=[1, 1], report_to=[])  # the ladder's "Last" row
+    assert stage_trainable_groups(explicit, 5) == [1, 1]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    (dict(), "needs positive stage_epochs"),
+    (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
+    (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
+    (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),
+    (dict(fit_schedule="cyclic"), "fit_schedule must be one of"),
+])
+def test_per_stage_arguments_reject_inconsistent_stages(settings, message):
+    settings = {"fit_schedule": "per_stage", **settings}
+    with pytest.raises(ValueError, match=message):
+        UlmfitTrainingArguments(output_dir="unused", report_to=[], **settings)

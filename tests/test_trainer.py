@@ -1,8 +1,10 @@
-"""UlmfitTrainer: discriminative optimizer groups, frozen groups that do not move, carried-state language-model
-training and evaluation, AR/TAR under gradient accumulation, exact resume, bf16, and a real TREC-6 run."""
+"""ClassifierTrainer and LanguageModelTrainer: discriminative optimizer groups, frozen groups that do not move,
+per-stage schedules, carried-state language-model training and evaluation, AR/TAR under gradient accumulation, exact
+resume, bf16, and a real TREC-6 run."""
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from transformers import TrainerCallback
@@ -11,12 +13,13 @@ from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClass
 from hf_ulmfit.data import (
     ClassificationCollator,
     LanguageModelStream,
-    load_text_dataset,
     prepare_classification_dataset,
     tokenize_dataset,
 )
 from hf_ulmfit.tokenization import train_tokenizer
 from hf_ulmfit.training import (
+    ClassifierTrainer,
+    LanguageModelTrainer,
     UlmfitTrainer,
     UlmfitTrainingArguments,
     layer_groups,
@@ -25,11 +28,6 @@ from hf_ulmfit.training import (
 )
 
 LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
-
-
-@pytest.fixture(scope="module")
-def trec(data_dir):
-    return load_text_dataset("trec", data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +93,7 @@ class StopAtStep(TrainerCallback):
 def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_parameters(tmp_path, tokenizer, classification_data):
     model = classifier_model(tokenizer)
     args = training_args(tmp_path, learning_rate=1e-2, gradual_unfreezing=True)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=classification_data["train"], processing_class=tokenizer)
+    trainer = ClassifierTrainer(model=model, args=args, train_dataset=classification_data["train"], processing_class=tokenizer)
     for parameter in model.awd_lstm.parameters():
         parameter.requires_grad_(False)  # frozen parameters must still be in the optimizer
     optimizer = trainer.create_optimizer()
@@ -112,11 +110,11 @@ def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_para
     assert sorted(id(p) for g in optimizer.param_groups for p in g["params"]) == sorted(id(p) for p in model.parameters())
 
     explicit = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
-    trainer = UlmfitTrainer(model=classifier_model(tokenizer), args=explicit, train_dataset=classification_data["train"], processing_class=tokenizer)
+    trainer = ClassifierTrainer(model=classifier_model(tokenizer), args=explicit, train_dataset=classification_data["train"], processing_class=tokenizer)
     assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
     with pytest.raises(ValueError, match="5 layer groups"):
         bad = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5])
-        UlmfitTrainer(model=classifier_model(tokenizer), args=bad, train_dataset=classification_data["train"], processing_class=tokenizer).create_optimizer()
+        ClassifierTrainer(model=classifier_model(tokenizer), args=bad, train_dataset=classification_data["train"], processing_class=tokenizer).create_optimizer()
 
 
 def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenizer, lm_documents):
@@ -129,7 +127,7 @@ def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenize
             recorder.append([group["lr"] for group in optimizer.param_groups])
 
     args = training_args(tmp_path, num_train_epochs=1, learning_rate=4e-3, max_steps=20)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[LearningRates()])
+    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[LearningRates()])
     trainer.train()
     peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
     assert len(recorder) == 20
@@ -148,7 +146,7 @@ def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_trainin
             recorder.append([(group["lr"], group["betas"][0]) for group in optimizer.param_groups])
 
     args = training_args(tmp_path, learning_rate=4e-3, max_steps=20, lr_schedule="one_cycle")
-    trainer = UlmfitTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, processing_class=tokenizer, callbacks=[Hyperparameters()])
+    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, processing_class=tokenizer, callbacks=[Hyperparameters()])
     trainer.train()
     peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
     for step, groups in enumerate(recorder):
@@ -157,6 +155,89 @@ def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_trainin
         assert [lr for lr, _ in groups] == pytest.approx([peak * multiplier for peak in peaks])
         assert all(beta1 == pytest.approx(momentum) for _, beta1 in groups)
     assert recorder[5][-1][0] == pytest.approx(4e-3) and recorder[5][-1][1] == pytest.approx(0.7)
+
+
+def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_groups(tmp_path, tokenizer,
+                                                                                       lm_documents):
+    """fastai's fit_one_cycle per unfreezing stage, as one train(): stage 1 trains the top group for 1 epoch at 1e-2,
+    stage 2 all four groups for 2 epochs at 1e-3, each with its own one-cycle of learning rate and momentum."""
+    train = lm_documents[0].select(range(200))
+    steps_per_epoch = len(LanguageModelStream(train, 8, 20))
+    recorder = []
+
+    class Hyperparameters(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, model=None, **kwargs):
+            trainable = [all(p.requires_grad for p in group.values()) for group in layer_groups(model)]
+            recorder.append(([(group["lr"], group["betas"][0]) for group in optimizer.param_groups], trainable))
+
+    args = training_args(tmp_path, learning_rate=1e-2, lr_schedule="one_cycle", discriminative_lr_factor=1.0,
+                         fit_schedule="per_stage", stage_epochs=[1, 2], stage_learning_rates=[1e-2, 1e-3])
+    assert args.num_train_epochs == 3 and args.uses_freezing
+    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train,
+                                   callbacks=[Hyperparameters()])
+    trainer.train()
+    assert len(recorder) == 3 * steps_per_epoch
+    stages = ((0, steps_per_epoch, 1e-2, [False, False, False, True]),
+              (steps_per_epoch, 2 * steps_per_epoch, 1e-3, [True] * 4))
+    for start, length, peak, trainable in stages:
+        for step in range(length):
+            groups, trained = recorder[start + step]
+            multiplier = one_cycle_multiplier(step, length, 0.25, 25.0, 1e5)
+            momentum = one_cycle_momentum(step, length, 0.25, (0.8, 0.7, 0.8))
+            assert [lr for lr, _ in groups] == pytest.approx([peak * multiplier] * len(groups))
+            assert all(beta1 == pytest.approx(momentum) for _, beta1 in groups)
+            assert trained == trainable, start + step
+    assert all(p.requires_grad for p in trainer.model.parameters())  # everything trainable again after train()
+
+
+def test_trainers_train_their_own_model_kind(tmp_path, tokenizer):
+    args = training_args(tmp_path)
+    with pytest.raises(TypeError, match="LanguageModelTrainer trains an AwdLstmForCausalLM, got AwdLstmFor"):
+        LanguageModelTrainer(model=classifier_model(tokenizer), args=args, processing_class=tokenizer)
+    with pytest.raises(TypeError, match="ClassifierTrainer trains an AwdLstmForSequenceClassification, got AwdLstmF"):
+        ClassifierTrainer(model=lm_model(tokenizer), args=args, processing_class=tokenizer)
+    with pytest.raises(TypeError, match="UlmfitTrainer is the shared base"):
+        UlmfitTrainer(model=lm_model(tokenizer), args=args)
+
+
+def test_classifier_trainer_needs_a_tokenizer_to_pad_batches(tmp_path, tokenizer):
+    with pytest.raises(ValueError, match="pass processing_class=tokenizer"):
+        ClassifierTrainer(model=classifier_model(tokenizer), args=training_args(tmp_path))
+
+
+def test_trainer_sampler_groups_batches_by_length_in_an_order_drawn_from_seed_and_epoch(tmp_path, tokenizer,
+                                                                                          classification_data):
+    """The sampler ClassifierTrainer trains with: batches of similar length, longest first, every row once, the same
+    order on every process for a (seed, epoch), a new order each epoch, and disjoint shares per process."""
+    from accelerate.data_loader import BatchSamplerShard
+    from torch.utils.data import BatchSampler
+
+    train = classification_data["train"]
+    lengths = np.array(train["length"][:])
+
+    def sampler(seed):
+        args = training_args(tmp_path, per_device_train_batch_size=32, seed=seed)
+        trainer = ClassifierTrainer(model=classifier_model(tokenizer), args=args, train_dataset=train,
+                                    processing_class=tokenizer)
+        return trainer._get_train_sampler()
+
+    trainer_sampler = sampler(0)
+    order = list(trainer_sampler)
+    assert sorted(order) == list(range(len(train)))  # every row once
+    assert order == list(sampler(0))  # drawn from (seed, epoch) alone: every process draws the same order
+    assert order != list(sampler(1))
+    trainer_sampler.set_epoch(1)
+    assert list(trainer_sampler) != order
+    grouped = [lengths[order[i : i + 32]] for i in range(0, len(order) - 31, 32)]
+    shuffled = np.random.default_rng(0).permutation(len(train))
+    random_batches = [lengths[shuffled[i : i + 32]] for i in range(0, len(order) - 31, 32)]
+    padding = lambda batches: sum((b.max() - b).sum() for b in batches)  # noqa: E731
+    assert padding(grouped) < 0.2 * padding(random_batches)
+    assert grouped[0].max() == lengths.max()  # the longest batch first, as fastai (memory errors show at once)
+    trainer_sampler.set_epoch(0)
+    batches = BatchSampler(trainer_sampler, 32, drop_last=False)
+    per_rank = [{i for batch in BatchSamplerShard(batches, 2, r, even_batches=False) for i in batch} for r in (0, 1)]
+    assert not per_rank[0] & per_rank[1] and len(per_rank[0] | per_rank[1]) >= len(train) - 1
 
 
 def test_gradual_unfreezing_leaves_frozen_groups_bit_identical(tmp_path, tokenizer, lm_documents):
@@ -171,7 +252,7 @@ def test_gradual_unfreezing_leaves_frozen_groups_bit_identical(tmp_path, tokeniz
                 after_first_epoch.update(snapshot(model))
 
     args = training_args(tmp_path, num_train_epochs=2, gradual_unfreezing=True, weight_decay=0.1)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[AfterFirstEpoch()])
+    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[AfterFirstEpoch()])
     trainer.train()
     after = snapshot(model)
 
@@ -207,7 +288,7 @@ def test_language_model_trains_with_carried_state_and_evaluates_loss_perplexity_
     train, test = lm_documents
     model = lm_model(tokenizer)
     args = training_args(tmp_path, num_train_epochs=2, learning_rate=1e-2)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
     before = trainer.evaluate()
     trainer.train()
     after = trainer.evaluate()
@@ -240,7 +321,7 @@ def test_ar_tar_are_added_in_training_and_scaled_like_the_loss_under_gradient_ac
     reference = copy.deepcopy(model)
     recorder = GradientRecorder()
     args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, ar_alpha=2.0, tar_beta=1.0)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
     trainer.train()
 
     stream = LanguageModelStream(train, batch_size=8, seq_len=20, shuffle=True, seed=0)
@@ -267,7 +348,7 @@ def test_classifier_gradient_accumulation_averages_micro_batches(tmp_path, token
     reference = copy.deepcopy(model)
     recorder = GradientRecorder()
     args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, train_sampling_strategy="sequential")
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    trainer = ClassifierTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
     trainer.train()
 
     collate = ClassificationCollator(tokenizer)
@@ -288,7 +369,7 @@ def test_interrupted_language_model_run_resumes_exactly(tmp_path, tokenizer, lm_
     def run(output_dir, callbacks=(), resume=None):
         model = copy.deepcopy(initial)
         args = training_args(output_dir, num_train_epochs=2, gradual_unfreezing=True, save_strategy="steps", save_steps=checkpoint_step)
-        trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
+        trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
         trainer.train(resume_from_checkpoint=resume)
         return trainer
 
@@ -312,7 +393,7 @@ def test_interrupted_classifier_run_resumes_exactly(tmp_path, tokenizer, classif
             output_dir, num_train_epochs=2, per_device_train_batch_size=32, gradual_unfreezing=True, unfreeze_every_epochs=0.5,
             save_strategy="steps", save_steps=17,
         )
-        trainer = UlmfitTrainer(model=copy.deepcopy(initial), args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
+        trainer = ClassifierTrainer(model=copy.deepcopy(initial), args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
         trainer.train(resume_from_checkpoint=resume)
         return trainer
 
@@ -329,7 +410,7 @@ def test_bf16_smoke(tmp_path, tokenizer, lm_documents):
     """bf16 autocast runs (CPUs without bf16 LSTM kernels fall back to fp32 for the recurrence)."""
     train, test = lm_documents
     args = training_args(tmp_path, bf16=True, max_steps=2, per_device_eval_batch_size=8)
-    trainer = UlmfitTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, eval_dataset=test.select(range(50)), processing_class=tokenizer)
+    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, eval_dataset=test.select(range(50)), processing_class=tokenizer)
     result = trainer.train()
     assert torch.isfinite(torch.tensor(result.training_loss))
     assert torch.isfinite(torch.tensor(trainer.evaluate()["eval_loss"]))
@@ -345,7 +426,7 @@ def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenize
         per_device_eval_batch_size=250, eval_strategy="epoch", logging_steps=10, seed=seed,
     )
     model = classifier_model(tokenizer, seed=seed)
-    trainer = UlmfitTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    trainer = ClassifierTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     evaluations = [entry for entry in trainer.state.log_history if "eval_accuracy" in entry]

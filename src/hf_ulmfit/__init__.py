@@ -23,6 +23,8 @@ _LAZY_NAMES = {
     "convert_fastai_checkpoint": ".conversion",
     "load_text_dataset": ".data",
     "train_tokenizer": ".tokenization",
+    "ClassifierTrainer": ".training",
+    "LanguageModelTrainer": ".training",
     "UlmfitTrainer": ".training",
     "UlmfitTrainingArguments": ".training",
     "lr_find": ".training",

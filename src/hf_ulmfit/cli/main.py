@@ -5,12 +5,11 @@ Every subcommand's arguments are dataclasses parsed by transformers' `HfArgument
 """
 
 import importlib
-import importlib.util
-import json
 import logging
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from ..recipes.parsing import parse_arguments
 
 # Only the standard library at import time: `hf-ulmfit --help` must not pay for torch and transformers. The table
 # below names each subcommand's dataclasses, function and defaults as "module:attribute" strings, imported on use.
@@ -70,7 +69,6 @@ def run_convert(args: ConvertFastaiArguments):
 
 RECIPES = "hf_ulmfit.recipes"
 ARGUMENTS = f"{RECIPES}.arguments"
-TRAINING_ARGUMENTS = "hf_ulmfit.training.arguments:UlmfitTrainingArguments"
 
 
 def resolve(reference):
@@ -84,36 +82,34 @@ def resolve(reference):
 @dataclass
 class Command:
     help: str
-    argument_classes: tuple  # dataclasses, or "module:Class" references imported only when the command runs
+    # dataclasses, or "module:Class" references imported only when the command runs; a stage's is one reference to
+    # its module's ARGUMENT_CLASSES
+    argument_classes: tuple | str
     run: object  # a function or a "module:function" reference
-    defaults: tuple = ()  # "module:DICT" references (or dicts), merged in order
+    defaults: str | dict = ""  # a stage's "module:DEFAULTS" reference (or a dict)
 
     def resolved_argument_classes(self) -> tuple:
+        if isinstance(self.argument_classes, str):
+            return resolve(self.argument_classes)
         return tuple(resolve(reference) for reference in self.argument_classes)
 
     def resolved_defaults(self) -> dict:
-        return {key: value for reference in self.defaults for key, value in resolve(reference).items()}
+        return resolve(self.defaults) if self.defaults else {}
 
 
-def stage_defaults(module: str) -> tuple:
-    return f"{RECIPES}.{module}:DATA_DEFAULTS", f"{RECIPES}.{module}:TRAINING_DEFAULTS"
+def stage(module: str, help: str) -> Command:
+    """A training stage: its arguments, defaults and `run` are its module's (the module's `main` parses alike)."""
+    path = f"{RECIPES}.{module}"
+    return Command(help, f"{path}:ARGUMENT_CLASSES", f"{path}:run", f"{path}:DEFAULTS")
 
 
 COMMANDS = {
     "tokenizer": Command("train a tokenizer on a dataset's text",
                          (TokenizerCommandArguments, f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments"),
                          run_tokenizer),
-    "pretrain": Command("stage 1: pretrain a language model on a general corpus",
-                        (f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments",
-                         f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
-                        f"{RECIPES}.pretrain:run", stage_defaults("pretrain")),
-    "finetune-lm": Command("stage 2: fine-tune the language model on the target text",
-                           (f"{RECIPES}.finetune_lm:FinetuneLmArguments", f"{ARGUMENTS}:DataArguments",
-                            TRAINING_ARGUMENTS), f"{RECIPES}.finetune_lm:run", stage_defaults("finetune_lm")),
-    "train-classifier": Command("stage 3: train the classifier with gradual unfreezing",
-                                (f"{RECIPES}.train_classifier:TrainClassifierArguments", f"{ARGUMENTS}:DataArguments",
-                                 f"{ARGUMENTS}:TokenizerArguments", f"{ARGUMENTS}:ModelArguments", TRAINING_ARGUMENTS),
-                                f"{RECIPES}.train_classifier:run", stage_defaults("train_classifier")),
+    "pretrain": stage("pretrain", "stage 1: pretrain a language model on a general corpus"),
+    "finetune-lm": stage("finetune_lm", "stage 2: fine-tune the language model on the target text"),
+    "train-classifier": stage("train_classifier", "stage 3: train the classifier with gradual unfreezing"),
     "evaluate": Command("metrics of a classifier (or ensemble) or a language model on a split",
                         (f"{RECIPES}.evaluate_model:EvaluateArguments", f"{ARGUMENTS}:DataArguments"),
                         f"{RECIPES}.evaluate_model:run"),
@@ -130,26 +126,6 @@ COMMANDS = {
 }
 
 
-def argument_parser_class() -> type:
-    """transformers' `HfArgumentParser`. Its module needs only the standard library and yaml, so while transformers
-    is not imported yet it is loaded from its file alone: importing transformers costs seconds, a --help should not."""
-    if "transformers" not in sys.modules:
-        package = importlib.util.find_spec("transformers")
-        if package is not None and package.origin:
-            spec = importlib.util.spec_from_file_location(
-                f"{__name__}._hf_argparser", Path(package.origin).with_name("hf_argparser.py")
-            )
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-                return module.HfArgumentParser
-            except (ImportError, OSError, AttributeError):  # a transformers release whose parser needs the package
-                pass
-    from transformers import HfArgumentParser
-
-    return HfArgumentParser
-
-
 def usage() -> str:
     lines = ["usage: hf-ulmfit SUBCOMMAND [--flags | recipe.json | recipe.yaml]", "", "subcommands:"]
     lines += [f"  {name:<18}{command.help}" for name, command in COMMANDS.items()]
@@ -159,23 +135,9 @@ def usage() -> str:
 
 def parse(command_name: str, argv: list[str]) -> tuple:
     """Parse flags or a recipe file into the subcommand's dataclasses; stage defaults apply under both."""
-    import yaml
-
     command = COMMANDS[command_name]
-    defaults = command.resolved_defaults()
-    parser = argument_parser_class()(
-        command.resolved_argument_classes(), prog=f"hf-ulmfit {command_name}", description=command.help
-    )
-    parser.set_defaults(**defaults)
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        path = Path(argv[0])
-        if not path.is_file():
-            raise SystemExit(f"hf-ulmfit {command_name}: recipe file {path} not found")
-        recipe = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-        if not isinstance(recipe, dict):
-            raise SystemExit(f"hf-ulmfit {command_name}: {path} must hold a mapping of argument names to values")
-        return parser.parse_dict({**defaults, **recipe})
-    return parser.parse_args_into_dataclasses(argv)
+    return parse_arguments(command.resolved_argument_classes(), command.resolved_defaults(), argv,
+                           prog=f"hf-ulmfit {command_name}", description=command.help)
 
 
 def main(argv: list[str] | None = None):
@@ -196,8 +158,8 @@ def main(argv: list[str] | None = None):
 
     transformers_logging.set_verbosity_warning()
     command = COMMANDS[argv[0]]
-    for reference, arguments in zip(command.argument_classes, parsed):
-        if reference == TRAINING_ARGUMENTS and arguments.output_dir in (None, "trainer_output"):
+    for arguments in parsed:
+        if hasattr(arguments, "output_dir") and arguments.output_dir in (None, "trainer_output"):
             raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")
     try:
         resolve(command.run)(*parsed)

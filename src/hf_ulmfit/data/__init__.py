@@ -1,6 +1,6 @@
 """Data for ULMFiT: text datasets, tokenised corpora, language-model streams and classification batches."""
 
-from .classification import ClassificationCollator, length_grouped_sampler, prepare_classification_dataset
+from .classification import ClassificationCollator, prepare_classification_dataset
 from .datasets import NAMED_DATASETS, load_text_dataset
 from .language_modeling import LanguageModelStream
 from .tokenize import tokenize_dataset
@@ -9,7 +9,6 @@ __all__ = [
     "NAMED_DATASETS",
     "ClassificationCollator",
     "LanguageModelStream",
-    "length_grouped_sampler",
     "load_text_dataset",
     "prepare_classification_dataset",
     "tokenize_dataset",

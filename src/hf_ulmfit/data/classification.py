@@ -1,12 +1,10 @@
 """Classification batches: tokenised documents bucketed by length and padded on the right, with ``labels``.
 
 fastai sorts documents by length inside large random chunks so that a batch holds documents of similar length
-(little padding) while the batches still come in random order. transformers does the same thing:
-
-- with `Trainer`, set ``TrainingArguments(group_by_length=True)``: its `LengthGroupedSampler` draws megabatches of
-  50 batches, sorts each by length (longest batch first, as fastai) and shuffles the rest;
-- with a custom loop, ``length_grouped_sampler`` builds that sampler (distributed too) from the ``length`` column
-  that ``tokenize_dataset`` adds, without decoding every row.
+(little padding) while the batches still come in random order. transformers does the same thing: its
+`LengthGroupedSampler` draws megabatches of 50 batches, sorts each by length (longest batch first, as fastai)
+and shuffles the rest. `ClassifierTrainer` trains with it (seeded per epoch), reading the ``length`` column that
+``tokenize_dataset`` adds, without decoding every row.
 
 Padding is transformers' `DataCollatorWithPadding` (pads with ``xxpad`` on the right, adds ``attention_mask`` and
 renames ``label`` to ``labels``); ``ClassificationCollator`` only drops the ``length`` bookkeeping column first.
@@ -15,9 +13,7 @@ renames ``label`` to ``labels``); ``ClassificationCollator`` only drops the ``le
 from dataclasses import dataclass
 
 import datasets
-import torch
 from transformers import DataCollatorWithPadding
-from transformers.trainer_pt_utils import DistributedLengthGroupedSampler, LengthGroupedSampler
 
 from .tokenize import tokenize_dataset
 
@@ -37,22 +33,3 @@ class ClassificationCollator(DataCollatorWithPadding):
 
     def __call__(self, features):
         return super().__call__([{key: value for key, value in feature.items() if key != "length"} for feature in features])
-
-
-def length_grouped_sampler(
-    dataset: datasets.Dataset, batch_size: int, *, seed: int = 0, rank: int = 0, world_size: int = 1
-) -> torch.utils.data.Sampler:
-    """transformers' length-grouped sampler over ``dataset['length']``; per-rank when ``world_size > 1``.
-
-    ``batch_size`` is the per-process batch size. With several processes call ``sampler.set_epoch(epoch)``; the
-    single-process sampler draws a new order every time it is iterated.
-    """
-    if "length" not in dataset.column_names:
-        raise ValueError(f"No 'length' column (columns: {dataset.column_names}); tokenise with tokenize_dataset first.")
-    lengths = dataset["length"]
-    lengths = lengths.to_pylist() if hasattr(lengths, "to_pylist") else list(lengths)
-    if world_size > 1:
-        return DistributedLengthGroupedSampler(
-            batch_size, lengths=lengths, num_replicas=world_size, rank=rank, seed=seed
-        )
-    return LengthGroupedSampler(batch_size, lengths=lengths, generator=torch.Generator().manual_seed(seed))

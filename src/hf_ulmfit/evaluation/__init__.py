@@ -1,6 +1,5 @@
-"""Evaluation: offline `evaluate` metric modules (accuracy, macro-F1) and a numpy classification report."""
+"""Evaluation: classification metrics in numpy, as Trainer `compute_metrics` and as offline `evaluate` modules."""
 
-from .classification_report import confusion_matrix, macro_f1, precision_recall
-from .metrics_loader import METRICS_DIR, classification_metrics, load_metric
+from .metrics import accuracy, classification_metrics, confusion_matrix, load_metric, macro_f1, precision_recall
 
-__all__ = ["METRICS_DIR", "classification_metrics", "confusion_matrix", "load_metric", "macro_f1", "precision_recall"]
+__all__ = ["accuracy", "classification_metrics", "confusion_matrix", "load_metric", "macro_f1", "precision_recall"]

@@ -161,9 +161,6 @@ class AwdLstmInt8ForSequenceClassification(AwdLstmForSequenceClassification):
         encoder.embeddings = Int8Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
         self.eval()
 
-    def get_input_embeddings(self):
-        return self.awd_lstm.embeddings
-
     def train(self, mode: bool = True):
         if mode:
             raise RuntimeError("an int8 AWD-LSTM is for inference only: train the fp32 model and quantise it again")

@@ -1,5 +1,5 @@
 """Small steps every stage shares: seeding, the output folder (fresh, resumed or refused), getting a tokenizer, a
-config, describing the tokenizer, training."""
+config, training, and the run record every stage writes at the end."""
 
 import dataclasses
 import json
@@ -11,11 +11,10 @@ from transformers import AutoTokenizer, enable_full_determinism, set_seed
 
 from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import default_train_lines, train_tokenizer
-from ..training import UlmfitTrainer
 from ..training.checkpoints import checkpoint_folders
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
-from .outputs import RUN_RECORD_FILE
+from .outputs import RUN_RECORD_FILE, save_stage_output, training_summary
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +200,10 @@ def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, train
         return AutoTokenizer.from_pretrained(folder)
 
 
-def train_and_evaluate(model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
-    """Train on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run from its newest complete
-    checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
-    trainer = UlmfitTrainer(model=model, args=training_args, train_dataset=tokenized["train"],
+def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
+    """Train with `trainer_class` on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run
+    from its newest complete checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
+    trainer = trainer_class(model=model, args=training_args, train_dataset=tokenized["train"],
                             eval_dataset=tokenized["validation"], processing_class=tokenizer)
     resume = None
     if plan is not None:
@@ -218,3 +217,32 @@ def train_and_evaluate(model, tokenizer, tokenized, training_args, plan: RunPlan
                 training_args.device)
     trainer.train(resume_from_checkpoint=resume)
     return trainer, trainer.evaluate()
+
+
+RESULT_METRICS = ("loss", "perplexity", "accuracy", "f1")
+
+
+def metric_results(metrics: dict, prefix: str = "eval") -> dict:
+    """The metrics a run record keeps, without the Trainer's prefix (``eval_loss`` -> ``loss``)."""
+    return {name: metrics[f"{prefix}_{name}"] for name in RESULT_METRICS if f"{prefix}_{name}" in metrics}
+
+
+def finish_stage(stage: str, trainer, tokenizer, tokenized, data_args, training_args, results: dict,
+                 hub_request: dict | None, tokenizer_details: dict | None = None, **details) -> dict:
+    """Build the stage's run record (``ulmfit_run.json``: what was trained on what, and its `results`), then save
+    the folder with it (`save_stage_output`). `details` are the stage's own entries (labels, base model, ...)."""
+    train = tokenized["train"]
+    record = {
+        "stage": stage,
+        "dataset": data_args.dataset,
+        **details,
+        "output_dir": training_args.output_dir,
+        "train_documents": len(train),
+        "train_tokens": int(sum(train["length"])),
+        "tokenizer": describe_tokenizer(tokenizer, **(tokenizer_details or {})),
+        "model": model_summary(trainer.model.config),
+        "training": training_summary(training_args),
+        "results": results,
+    }
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
+    return record

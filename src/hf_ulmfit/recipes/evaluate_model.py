@@ -8,17 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from transformers import AutoConfig, AutoTokenizer
 
-from ..data import prepare_classification_dataset, tokenize_dataset
-from ..evaluation import confusion_matrix, load_metric, precision_recall
+from ..data import tokenize_dataset
+from ..evaluation import accuracy, confusion_matrix, macro_f1, precision_recall
 from ..models.awd_lstm import AwdLstmForCausalLM
-from ..training import UlmfitTrainer, UlmfitTrainingArguments
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .corpus import drop_blank_documents, load_splits
-from .inference import class_names, classify_token_ids, load_classifier, require_same_labels
+from .inference import class_probabilities, ensemble_labels, ensemble_paths
 
 logger = logging.getLogger(__name__)
 
@@ -37,22 +36,9 @@ class EvaluateArguments:
     )
 
 
-def _trainer(model, tokenizer, batch_size: int, workdir: str) -> UlmfitTrainer:
+def _trainer(model, tokenizer, batch_size: int, workdir: str) -> LanguageModelTrainer:
     args = UlmfitTrainingArguments(output_dir=workdir, per_device_eval_batch_size=batch_size, report_to="none")
-    return UlmfitTrainer(model=model, args=args, processing_class=tokenizer)
-
-
-def classifier_probabilities(model_path: str, dataset, batch_size: int, max_batch_tokens: int) -> tuple[np.ndarray, list[str]]:
-    """Class probabilities of one saved classifier on a labelled split, tokenised with its own tokenizer and batched
-    by length (see `inference.length_batches`)."""
-    model, tokenizer = load_classifier(model_path)
-    labels = class_names(model)
-    data_labels = dataset.features["label"].names
-    if labels != data_labels:
-        raise ValueError(f"{model_path} was trained on labels {labels}, the data has {data_labels}")
-    tokenized = prepare_classification_dataset(dataset, tokenizer)
-    logits = classify_token_ids(model, tokenizer, tokenized["input_ids"], batch_size, max_batch_tokens, model_path)
-    return torch.from_numpy(logits).softmax(-1).numpy(), labels
+    return LanguageModelTrainer(model=model, args=args, processing_class=tokenizer)
 
 
 def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path) -> dict:
@@ -60,17 +46,17 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
     split = dataset[args.split]
-    probabilities, labels = classifier_probabilities(args.model_name_or_path, split, args.batch_size, args.max_batch_tokens)
-    if args.backward_model_name_or_path:
-        backward, _ = classifier_probabilities(args.backward_model_name_or_path, split, args.batch_size,
-                                               args.max_batch_tokens)
-        probabilities = (probabilities + backward) / 2
+    paths = ensemble_paths(args)
+    labels, data_labels = ensemble_labels(paths), split.features["label"].names
+    if labels != data_labels:
+        raise ValueError(f"{args.model_name_or_path} was trained on labels {labels}, the data has {data_labels}")
+    probabilities, labels = class_probabilities(paths, split["text"], args.batch_size, args.max_batch_tokens)
     predictions, references = probabilities.argmax(-1), np.asarray(split["label"])
     matrix = confusion_matrix(predictions, references, num_labels=len(labels))
     per_class = precision_recall(predictions, references, num_labels=len(labels))
     results = {
-        "accuracy": load_metric("accuracy").compute(predictions=predictions, references=references)["accuracy"],
-        "f1": load_metric("f1").compute(predictions=predictions, references=references)["f1"],
+        "accuracy": accuracy(predictions, references),
+        "f1": macro_f1(predictions, references),
         "per_class": {label: {"precision": float(per_class["precision"][i]), "recall": float(per_class["recall"][i])}
                       for i, label in enumerate(labels)},
         "confusion_matrix": matrix.tolist(),
@@ -105,9 +91,7 @@ def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
     if args.backward_model_name_or_path:
         require_model_folder(args.backward_model_name_or_path, "backward model")
         if is_classifier:
-            backward_config = AutoConfig.from_pretrained(args.backward_model_name_or_path)
-            require_same_labels(class_names(config), class_names(backward_config), args.model_name_or_path,
-                                args.backward_model_name_or_path)
+            ensemble_labels(ensemble_paths(args))
     results_dir = Path(args.results_dir or args.model_name_or_path)
     results_dir.mkdir(parents=True, exist_ok=True)
     if is_classifier:

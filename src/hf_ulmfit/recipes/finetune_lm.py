@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 import torch
+from datasets import DatasetDict
 from transformers import AutoTokenizer
 
 from ..data import tokenize_dataset
@@ -11,10 +12,11 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import describe_tokenizer, model_summary, start_stage, train_and_evaluate
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
+from .common import finish_stage, metric_results, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
-from .outputs import save_stage_output, take_hub_request, training_summary
-from .pretrain import language_model_results
+from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +35,24 @@ class FinetuneLmArguments:
     model_name_or_path: str = field(metadata={"help": "The pretrained language model folder (or Hub id)."})
     extra_text_splits: list[str] = field(
         default_factory=list,
-        metadata={"help": "More splits whose text the LM reads, e.g. imdb's 'unsupervised' (default for imdb)."},
+        metadata={"help": "More splits whose text the LM reads. Default: the dataset's 'unsupervised' split when it "
+                          "has one (imdb's 50k unlabelled reviews); 'none' reads the training split only."},
     )
     extend_vocabulary: bool = field(
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
     )
     new_word_min_frequency: int = field(default=3, metadata={"help": "Occurrences a new word needs."})
+
+
+ARGUMENT_CLASSES = (FinetuneLmArguments, DataArguments, UlmfitTrainingArguments)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit finetune-lm` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit finetune-lm"))
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
@@ -47,9 +61,11 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)
-    extra_splits = args.extra_text_splits or (["unsupervised"] if "unsupervised" in dataset else [])
+    extra_splits = extra_text_splits(args.extra_text_splits, dataset)
     dataset["train"] = language_model_texts(dataset, tuple(extra_splits))
-    dataset = drop_blank_documents(dataset.select_columns(["text"]))
+    # The LM trains on train (+ extra splits) and reports validation; the other splits are not tokenised.
+    dataset = drop_blank_documents(DatasetDict({name: dataset[name] for name in ("train", "validation") if name in dataset})
+                                   .select_columns(["text"]))
     added_words = []
     if args.extend_vocabulary:
         tokenizer, added_words = extend_word_vocabulary(
@@ -61,22 +77,20 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
-    record = {
-        "stage": "finetune-lm",
-        "dataset": data_args.dataset,
-        "text_splits": ["train", *extra_splits],
-        "base_model": args.model_name_or_path,
-        "output_dir": training_args.output_dir,
-        "train_documents": len(tokenized["train"]),
-        "train_tokens": int(sum(tokenized["train"]["length"])),
-        "tokenizer": describe_tokenizer(tokenizer, added_tokens=len(added_words)),
-        "model": model_summary(model.config),
-        "training": training_summary(training_args),
-        "results": {"validation": language_model_results(metrics)},
-    }
-    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
-    return record
+    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
+    return finish_stage("finetune-lm", trainer, tokenizer, tokenized, data_args, training_args,
+                        {"validation": metric_results(metrics)}, hub_request,
+                        tokenizer_details={"added_tokens": len(added_words)},
+                        text_splits=["train", *extra_splits], base_model=args.model_name_or_path)
+
+
+def extra_text_splits(requested: list[str], dataset) -> list[str]:
+    """The splits the LM reads besides train: those requested ('none': no other), else the unlabelled split."""
+    if requested == ["none"]:
+        return []
+    if requested:
+        return list(requested)  # language_model_texts names any the dataset lacks
+    return ["unsupervised"] if "unsupervised" in dataset else []
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ Classification runs documents in batches of similar length (`length_batches`): p
 with many short ones would make every row as long as the longest and defeat BPT3C's bounded memory. A batch holds at
 most ``batch_size`` documents and ``max_batch_tokens`` padded tokens, so a very long document runs alone; the
 results come back in the input order. ONNX folders (`hf-ulmfit export`) classify through the same path.
+`class_probabilities` is also the forward+backward ensemble (probabilities averaged) that `hf-ulmfit evaluate` uses.
 """
 
 import json
@@ -134,11 +135,36 @@ def require_same_labels(labels: list[str], other_labels: list[str], path: str, o
                          f"{other_labels}.")
 
 
-def class_probabilities(path: str, texts: list[str], batch_size: int, max_batch_tokens: int) -> tuple["np.ndarray", list]:
-    model, tokenizer = load_classifier(path)
-    input_ids = tokenizer(texts, return_attention_mask=False)["input_ids"]
-    logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
-    return softmax(logits), class_names(model)
+def ensemble_paths(args) -> list[str]:
+    """`args.model_name_or_path`, and `args.backward_model_name_or_path` to average it with when given."""
+    return [args.model_name_or_path] + ([args.backward_model_name_or_path] if args.backward_model_name_or_path else [])
+
+
+def ensemble_labels(paths: list[str]) -> list[str]:
+    """The class names the saved classifiers at `paths` share, read from their configs: a forward and a backward
+    classifier with different labels cannot be averaged, and this says so before any model or data is loaded."""
+    from transformers import AutoConfig
+
+    labels = [class_names(AutoConfig.from_pretrained(path)) for path in paths]
+    for path, other_labels in zip(paths[1:], labels[1:]):
+        require_same_labels(labels[0], other_labels, paths[0], path)
+    return labels[0]
+
+
+def class_probabilities(paths: str | list[str], texts: list[str], batch_size: int,
+                        max_batch_tokens: int) -> tuple["np.ndarray", list[str]]:
+    """Class probabilities `(documents, labels)` of one saved classifier, or the average over several: ULMFiT's
+    forward+backward ensemble. Each classifier reads the texts through its own tokenizer, batched by length
+    (`length_batches`); one model is in memory at a time."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    labels = ensemble_labels(paths)
+    probabilities = []
+    for path in paths:
+        model, tokenizer = load_classifier(path)
+        input_ids = tokenizer(list(texts), return_attention_mask=False)["input_ids"]
+        logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
+        probabilities.append(softmax(logits))
+    return sum(probabilities) / len(probabilities), labels
 
 
 def softmax(logits: "np.ndarray") -> "np.ndarray":
@@ -150,19 +176,12 @@ def softmax(logits: "np.ndarray") -> "np.ndarray":
 def predict(args: PredictArguments) -> list[dict]:
     from .checks import require_model_folder
 
-    paths = [args.model_name_or_path] + ([args.backward_model_name_or_path] if args.backward_model_name_or_path else [])
+    paths = ensemble_paths(args)
     for path, what in zip(paths, ("classifier", "backward classifier")):
         require_model_folder(path, what)
-    if len(paths) == 2:
-        from transformers import AutoConfig
-
-        labels = [class_names(AutoConfig.from_pretrained(path)) for path in paths]
-        require_same_labels(labels[0], labels[1], *paths)
+    ensemble_labels(paths)
     texts = read_texts(args)
-    probabilities, labels = class_probabilities(args.model_name_or_path, texts, args.batch_size, args.max_batch_tokens)
-    if args.backward_model_name_or_path:
-        backward, _ = class_probabilities(args.backward_model_name_or_path, texts, args.batch_size, args.max_batch_tokens)
-        probabilities = (probabilities + backward) / 2
+    probabilities, labels = class_probabilities(paths, texts, args.batch_size, args.max_batch_tokens)
     results = [
         {"text": text, "label": labels[int(row.argmax())], "scores": {label: float(p) for label, p in zip(labels, row)}}
         for text, row in zip(texts, probabilities)

@@ -5,11 +5,13 @@ import logging
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .common import (
-    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
 )
 from .corpus import drop_blank_documents, load_splits
-from .outputs import save_stage_output, take_hub_request, training_summary
+from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,17 @@ TRAINING_DEFAULTS = dict(
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
 
+ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit pretrain` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit pretrain"))
+
+
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
     plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
@@ -32,21 +45,6 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
-    record = {
-        "stage": "pretrain",
-        "dataset": data_args.dataset,
-        "output_dir": training_args.output_dir,
-        "train_documents": len(tokenized["train"]),
-        "train_tokens": int(sum(tokenized["train"]["length"])),
-        "tokenizer": describe_tokenizer(tokenizer),
-        "model": model_summary(config),
-        "training": training_summary(training_args),
-        "results": {"validation": language_model_results(metrics)},
-    }
-    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
-    return record
-
-
-def language_model_results(metrics: dict) -> dict:
-    return {name: metrics[f"eval_{name}"] for name in ("loss", "perplexity", "accuracy") if f"eval_{name}" in metrics}
+    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
+    return finish_stage("pretrain", trainer, tokenizer, tokenized, data_args, training_args,
+                        {"validation": metric_results(metrics)}, hub_request)

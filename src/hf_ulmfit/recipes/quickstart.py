@@ -1,14 +1,21 @@
-"""`hf-ulmfit quickstart`: the three ULMFiT stages end to end on CPU with a small model, then a comparison with the
-same classifier trained without pretraining, on TREC-6 (the README's main job)."""
+"""`hf-ulmfit quickstart`: ULMFiT end to end on TREC-6 on CPU, then a comparison with the same classifier trained
+without pretraining (the README's main job).
+
+It starts from a pretrained language model, as a user starts from a Hub model: the one given by `--pretrained_lm`,
+else the first forward AWD-LSTM LM in the models folder (`$HF_ULMFIT_MODELS`, else `models/` beside the data
+folder, i.e. `../shared/models`). `--pretrained_lm none`, or no LM found, runs all three stages from scratch with a
+small model pretrained on a slice of Wikipedia."""
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformers import pipeline
 
 from ..data import load_text_dataset
+from ..data.datasets import resolve_data_dir
 from ..training import UlmfitTrainingArguments
 from . import finetune_lm, pretrain, train_classifier
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
@@ -20,15 +27,50 @@ logger = logging.getLogger(__name__)
 class QuickstartArguments:
     output_dir: str = field(default="outputs/quickstart", metadata={"help": "Where the three stages write."})
     data_dir: str | None = field(default=None, metadata={"help": "Folder of the named datasets ($HF_ULMFIT_DATA)."})
-    wikipedia_articles: int = field(default=150, metadata={"help": "Wikipedia articles to pretrain on."})
-    vocab_size: int = field(default=4000, metadata={"help": "Unigram vocabulary size."})
-    embedding_size: int = field(default=64, metadata={"help": "Embedding width."})
-    hidden_size: int = field(default=192, metadata={"help": "Inner LSTM width."})
-    pretrain_epochs: float = field(default=1, metadata={"help": "Pretraining epochs."})
-    finetune_epochs: float = field(default=3, metadata={"help": "LM fine-tuning epochs on the TREC questions."})
-    classifier_epochs: float = field(default=8, metadata={"help": "Classifier epochs (gradual unfreezing)."})
+    wikipedia_articles: int = field(default=150, metadata={"help": "Wikipedia articles to pretrain on (from scratch only)."})
+    vocab_size: int = field(default=4000, metadata={"help": "Unigram vocabulary size (from scratch only)."})
+    embedding_size: int = field(default=64, metadata={"help": "Embedding width (from scratch only)."})
+    hidden_size: int = field(default=192, metadata={"help": "Inner LSTM width (from scratch only)."})
+    pretrain_epochs: float = field(default=1, metadata={"help": "Pretraining epochs (from scratch only)."})
+    finetune_epochs: float = field(default=3, metadata={"help": "LM fine-tuning epochs on the TREC questions (from scratch only)."})
+    classifier_epochs: float = field(default=8, metadata={"help": "Classifier epochs, gradual unfreezing (from scratch only)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only N TREC training questions."})
     seed: int = field(default=42, metadata={"help": "Seed of every stage."})
+    pretrained_lm: str = field(
+        default="auto",
+        metadata={"help": "A pretrained LM folder (or Hub id) to start from; 'auto': the first one found in "
+                          "$HF_ULMFIT_MODELS or the models/ folder beside the data folder; 'none': pretrain a small "
+                          "LM on Wikipedia first (all three stages from scratch)."},
+    )
+
+
+MODELS_DIR_ENV = "HF_ULMFIT_MODELS"
+
+
+def find_pretrained_lm(data_dir: str | None) -> str | None:
+    """The first forward AWD-LSTM language model (by folder name) in `$HF_ULMFIT_MODELS`, else in `models/` beside
+    the data folder; None when there is none."""
+    data_root = resolve_data_dir(data_dir)
+    models = os.environ.get(MODELS_DIR_ENV) or (str(data_root.parent / "models") if data_root is not None else None)
+    if not models or not Path(models).is_dir():
+        return None
+    for folder in sorted(Path(models).iterdir()):
+        config = folder / "config.json"
+        if not (config.is_file() and (folder / "model.safetensors").is_file()):
+            continue
+        settings = json.loads(config.read_text())
+        if (settings.get("model_type") == "awd_lstm" and not settings.get("backwards")
+                and "AwdLstmForCausalLM" in settings.get("architectures", [])):
+            return str(folder)
+    return None
+
+
+def resolve_pretrained_lm(args: "QuickstartArguments") -> str | None:
+    if args.pretrained_lm == "none":
+        return None
+    if args.pretrained_lm == "auto":
+        return find_pretrained_lm(args.data_dir)
+    return args.pretrained_lm
 
 
 def _training_args(output_dir: Path, seed: int, **settings) -> UlmfitTrainingArguments:
@@ -40,10 +82,33 @@ def _training_args(output_dir: Path, seed: int, **settings) -> UlmfitTrainingArg
 
 def run(args: QuickstartArguments) -> dict:
     out = Path(args.output_dir)
-    model_args = ModelArguments(embedding_size=args.embedding_size, hidden_size=args.hidden_size)
     trec = DataArguments(dataset="trec", data_dir=args.data_dir, max_train_samples=args.max_train_samples,
                          split_seed=args.seed)
+    pretrained = resolve_pretrained_lm(args)
+    if pretrained is None:
+        ulmfit, baseline = _from_scratch(args, out, trec)
+    else:
+        ulmfit, baseline = _from_pretrained(args, pretrained, out, trec)
+    summary = {
+        "ulmfit_test_accuracy": ulmfit["results"]["test"]["accuracy"],
+        "baseline_test_accuracy": baseline["results"]["test"]["accuracy"],
+        "ulmfit_test_f1": ulmfit["results"]["test"]["f1"],
+        "baseline_test_f1": baseline["results"]["test"]["f1"],
+        "pretrained_lm": pretrained or str(out / "pretrained-lm"),
+    }
+    (out / "quickstart_results.json").write_text(json.dumps(summary, indent=2))
+    print()
+    print("TREC-6 test            accuracy   macro-F1")
+    print(f"ULMFiT (3 stages)      {summary['ulmfit_test_accuracy']:.4f}     {summary['ulmfit_test_f1']:.4f}")
+    print(f"without pretraining    {summary['baseline_test_accuracy']:.4f}     {summary['baseline_test_f1']:.4f}")
+    print()
+    show_predictions(out / "classifier", args.data_dir)
+    return summary
 
+
+def _from_scratch(args: QuickstartArguments, out: Path, trec: DataArguments) -> tuple[dict, dict]:
+    """All three stages with a small model pretrained here on a slice of Wikipedia, then the baseline."""
+    model_args = ModelArguments(embedding_size=args.embedding_size, hidden_size=args.hidden_size)
     print("== 1/4 pretraining the language model on Wikipedia", flush=True)
     pretrain.run(
         DataArguments(dataset="wikipedia", data_dir=args.data_dir, max_files=1, max_train_samples=args.wikipedia_articles,
@@ -77,20 +142,26 @@ def run(args: QuickstartArguments) -> dict:
         trec, TokenizerArguments(tokenizer_name_or_path=str(out / "pretrained-lm")), model_args,
         _training_args(out / "baseline-classifier", args.seed, gradual_unfreezing=False, **classifier_settings),
     )
-    summary = {
-        "ulmfit_test_accuracy": ulmfit["results"]["test"]["accuracy"],
-        "baseline_test_accuracy": baseline["results"]["test"]["accuracy"],
-        "ulmfit_test_f1": ulmfit["results"]["test"]["f1"],
-        "baseline_test_f1": baseline["results"]["test"]["f1"],
-    }
-    (out / "quickstart_results.json").write_text(json.dumps(summary, indent=2))
-    print()
-    print("TREC-6 test            accuracy   macro-F1")
-    print(f"ULMFiT (3 stages)      {summary['ulmfit_test_accuracy']:.4f}     {summary['ulmfit_test_f1']:.4f}")
-    print(f"without pretraining    {summary['baseline_test_accuracy']:.4f}     {summary['baseline_test_f1']:.4f}")
-    print()
-    show_predictions(out / "classifier", args.data_dir)
-    return summary
+    return ulmfit, baseline
+
+
+def _from_pretrained(args: QuickstartArguments, pretrained: str, out: Path, trec: DataArguments) -> tuple[dict, dict]:
+    """Stages 2 and 3 from a pretrained LM with the stages' own defaults (what `hf-ulmfit finetune-lm` and
+    `train-classifier` do without flags), then the same classifier (architecture, tokenizer) from random weights."""
+    common = {"dataset": "trec", "data_dir": args.data_dir, "max_train_samples": args.max_train_samples,
+              "split_seed": args.seed, "seed": args.seed, "overwrite_output_dir": True, "save_strategy": "no",
+              "disable_tqdm": False}
+    print(f"== 1/3 fine-tuning the pretrained language model {pretrained} on TREC-6 questions", flush=True)
+    finetune_lm.main({**common, "model_name_or_path": pretrained, "output_dir": str(out / "finetuned-lm")})
+    print("== 2/3 training the classifier (the train-classifier defaults: gradual unfreezing, STLR)", flush=True)
+    ulmfit = train_classifier.main({**common, "model_name_or_path": str(out / "finetuned-lm"),
+                                    "output_dir": str(out / "classifier")})
+    print("== 3/3 the same classifier without pretraining (baseline)", flush=True)
+    config = json.loads((Path(pretrained) / "config.json").read_text()) if Path(pretrained).is_dir() else {}
+    sizes = {key: config[key] for key in ("embedding_size", "hidden_size", "num_layers") if key in config}
+    baseline = train_classifier.main({**common, **sizes, "tokenizer_name_or_path": pretrained,
+                                      "output_dir": str(out / "baseline-classifier")})
+    return ulmfit, baseline
 
 
 def show_predictions(classifier_dir: Path, data_dir: str | None, count: int = 5) -> None:

@@ -9,11 +9,13 @@ from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
+from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .common import (
-    describe_tokenizer, model_summary, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
 )
 from .corpus import load_splits
-from .outputs import save_stage_output, take_hub_request, training_summary
+from .outputs import take_hub_request
+from .parsing import parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,8 @@ def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args) ->
     """The stage's unfreezing default (``gradual_unfreezing=None``): on with a pretrained encoder, off from scratch.
     Freezing a random encoder trains only the head on random features: warn when asked for explicitly."""
     if training_args.gradual_unfreezing is None:
-        training_args.gradual_unfreezing = bool(args.model_name_or_path) and training_args.freeze_all_but_top_epochs is None
+        training_args.gradual_unfreezing = (bool(args.model_name_or_path) and training_args.fit_schedule == "whole_run"
+                                            and training_args.freeze_all_but_top_epochs is None)
         training_args.unfreeze_all_by_end = True
         if training_args.gradual_unfreezing and training_args.ddp_find_unused_parameters is None:
             training_args.ddp_find_unused_parameters = True  # frozen groups get no gradient (see unfreezing.py)
@@ -83,6 +86,19 @@ def reject_new_model_settings(args: TrainClassifierArguments, tokenizer_args: To
             f"{', '.join(given)} set(s) up a new model, but --model_name_or_path {args.model_name_or_path} brings its "
             "own tokenizer and sizes: drop them (or drop --model_name_or_path to train from scratch)."
         )
+
+
+ARGUMENT_CLASSES = (
+    TrainClassifierArguments, DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments,
+)
+DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def main(args: list[str] | dict | str | None = None) -> dict:
+    """`hf-ulmfit train-classifier` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
+    file, or a dict of argument names to values), then `run`."""
+    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
+                                prog="hf-ulmfit train-classifier"))
 
 
 def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
@@ -107,25 +123,9 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
         tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(model, tokenizer, tokenized, training_args, plan)
-    results = {"validation": classifier_results(metrics)}
+    trainer, metrics = train_and_evaluate(ClassifierTrainer, model, tokenizer, tokenized, training_args, plan)
+    results = {"validation": metric_results(metrics)}
     if "test" in tokenized:
-        results["test"] = classifier_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
-    record = {
-        "stage": "train-classifier",
-        "dataset": data_args.dataset,
-        "labels": labels,
-        "base_model": args.model_name_or_path,
-        "output_dir": training_args.output_dir,
-        "train_documents": len(tokenized["train"]),
-        "tokenizer": describe_tokenizer(tokenizer),
-        "model": model_summary(model.config),
-        "training": training_summary(training_args),
-        "results": results,
-    }
-    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
-    return record
-
-
-def classifier_results(metrics: dict, prefix: str = "eval") -> dict:
-    return {name: metrics[f"{prefix}_{name}"] for name in ("loss", "accuracy", "f1") if f"{prefix}_{name}" in metrics}
+        results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
+    return finish_stage("train-classifier", trainer, tokenizer, tokenized, data_args, training_args, results,
+                        hub_request, labels=labels, base_model=args.model_name_or_path)

@@ -2,7 +2,7 @@
 schedules, gradual unfreezing, AR/TAR, carried-state language-model training, and the learning-rate finder."""
 
 from ..evaluation import classification_metrics
-from .arguments import LR_SCHEDULES, UlmfitTrainingArguments
+from .arguments import FIT_SCHEDULES, LR_SCHEDULES, UlmfitTrainingArguments
 from .layer_groups import discriminative_learning_rates, layer_group_prefixes, layer_groups, set_trainable_groups
 from .lr_finder import LrFinderResult, lr_find, suggest_learning_rate
 from .regularization import activation_regularization, temporal_activation_regularization
@@ -13,14 +13,20 @@ from .schedules import (
     one_cycle_schedule,
     slanted_triangular_multiplier,
     slanted_triangular_schedule,
+    stage_start_steps,
 )
 from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .trainer import UlmfitTrainer
-from .unfreezing import GradualUnfreezingCallback, trainable_group_count
+from .classifier_trainer import ClassifierTrainer
+from .language_model_trainer import LanguageModelTrainer
+from .unfreezing import GradualUnfreezingCallback, stage_trainable_groups, trainable_group_count
 
 __all__ = [
+    "FIT_SCHEDULES",
     "LR_SCHEDULES",
+    "ClassifierTrainer",
     "GradualUnfreezingCallback",
+    "LanguageModelTrainer",
     "LrFinderResult",
     "OneCycleSchedule",
     "UlmfitTrainer",
@@ -39,6 +45,8 @@ __all__ = [
     "set_trainable_groups",
     "slanted_triangular_multiplier",
     "slanted_triangular_schedule",
+    "stage_start_steps",
+    "stage_trainable_groups",
     "suggest_learning_rate",
     "temporal_activation_regularization",
     "trainable_group_count",

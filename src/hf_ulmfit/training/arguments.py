@@ -13,6 +13,7 @@ from transformers import TrainingArguments
 from .precision import resolve_bf16
 
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")
+FIT_SCHEDULES = ("whole_run", "per_stage")
 
 
 @dataclass
@@ -54,6 +55,25 @@ class UlmfitTrainingArguments(TrainingArguments):
     freeze_all_but_top_epochs: float | None = field(
         default=None, metadata={"help": "fastai's LM recipe: train only the top group for this many epochs, then all."}
     )
+    fit_schedule: str = field(
+        default="whole_run",
+        metadata={"help": "'whole_run' (ULMFiT paper): one lr_schedule cycle over the whole run, the trainable groups "
+                          "set by gradual_unfreezing or freeze_all_but_top_epochs. 'per_stage' (fastai's repeated "
+                          "fit_one_cycle): one lr_schedule cycle per stage of stage_epochs, at its "
+                          "stage_learning_rates, training its stage_trainable_groups.",
+                  "choices": list(FIT_SCHEDULES)},
+    )
+    stage_epochs: list[float] | None = field(
+        default=None, metadata={"help": "per_stage: epochs of each stage (num_train_epochs becomes their sum)."}
+    )
+    stage_learning_rates: list[float] | None = field(
+        default=None, metadata={"help": "per_stage: the top group's peak LR in each stage (default: learning_rate)."}
+    )
+    stage_trainable_groups: list[int] | None = field(
+        default=None,
+        metadata={"help": "per_stage: layer groups (from the top) trained in each stage (default: 1, 2, ... and all "
+                          "groups in the last stage, as fastai's freeze_to(-1), freeze_to(-2), ..., unfreeze())."},
+    )
     ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
     tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
     bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
@@ -86,6 +106,10 @@ class UlmfitTrainingArguments(TrainingArguments):
             raise ValueError(f"one_cycle_momentums needs 3 values (start, middle, end), got {self.one_cycle_momentums}.")
         if self.gradual_unfreezing and self.freeze_all_but_top_epochs is not None:
             raise ValueError("Choose gradual_unfreezing or freeze_all_but_top_epochs, not both.")
+        if self.fit_schedule not in FIT_SCHEDULES:
+            raise ValueError(f"fit_schedule must be one of {FIT_SCHEDULES}, got {self.fit_schedule!r}.")
+        if self.fit_schedule == "per_stage":
+            self._check_stages()
         if self.unfreeze_every_epochs <= 0:
             raise ValueError(f"unfreeze_every_epochs must be positive, got {self.unfreeze_every_epochs}.")
         if self.bptt < 1:
@@ -101,6 +125,24 @@ class UlmfitTrainingArguments(TrainingArguments):
             self.use_cpu = True  # transformers refuses bf16 without an accelerator unless told the CPU is meant
         super().__post_init__()
 
+    def _check_stages(self) -> None:
+        if not self.stage_epochs or any(epochs <= 0 for epochs in self.stage_epochs):
+            raise ValueError(f"fit_schedule='per_stage' needs positive stage_epochs, got {self.stage_epochs}.")
+        for name in ("stage_learning_rates", "stage_trainable_groups"):
+            values = getattr(self, name)
+            if values is not None and len(values) != len(self.stage_epochs):
+                raise ValueError(f"{name} has {len(values)} values for {len(self.stage_epochs)} stage_epochs.")
+        if self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None or self.unfreeze_at_steps:
+            raise ValueError("fit_schedule='per_stage' sets the trainable groups per stage (stage_trainable_groups): "
+                             "drop gradual_unfreezing, freeze_all_but_top_epochs and unfreeze_at_steps.")
+        self.num_train_epochs = float(sum(self.stage_epochs))
+
     @property
     def uses_freezing(self) -> bool:
-        return self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None
+        by_stage = self.fit_schedule == "per_stage"
+        return self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None or by_stage
+
+    def stage_scales(self) -> list[float]:
+        """per_stage: each stage's peak learning rates as a multiple of the groups' peaks (set by learning_rate)."""
+        peaks = self.stage_learning_rates or [self.learning_rate] * len(self.stage_epochs)
+        return [lr / self.learning_rate for lr in peaks]

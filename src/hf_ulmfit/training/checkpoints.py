@@ -4,6 +4,8 @@
 Trainer's own files, of which ``trainer_state.json`` comes last. A process killed during a save therefore leaves a
 ``checkpoint-N`` folder without a readable ``trainer_state.json`` (or without a process's carried state, for folders
 written another way); such a folder is skipped, and the newest complete checkpoint is the one resumed from.
+
+The carried state is saved and loaded here too (`save_carried_state`, `load_carried_state`).
 """
 
 import json
@@ -11,6 +13,7 @@ import logging
 import os
 import re
 
+from safetensors.torch import load_file, save_file
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -58,3 +61,24 @@ def last_complete_checkpoint(output_dir: str | os.PathLike, required_files: list
         logger.warning("skipping the incomplete checkpoint %s (no %s): its save was interrupted",
                        checkpoint, ", ".join(missing))
     return None
+
+
+def save_carried_state(lm_state, checkpoint: str, rank: int) -> None:
+    """This process's carried language-model state (its rows of the stream), saved with a checkpoint."""
+    os.makedirs(checkpoint, exist_ok=True)
+    tensors = {
+        f"layer_{index}.{kind}": tensor[0].contiguous().cpu()
+        for index, layer in enumerate(lm_state)
+        for kind, tensor in zip(("h", "c"), layer)
+    }
+    save_file(tensors, os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank)))
+
+
+def load_carried_state(checkpoint: str, rank: int, device) -> tuple | None:
+    """The state `save_carried_state` saved for this process, or None when the checkpoint has none."""
+    path = os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank))
+    if not os.path.isfile(path):
+        return None
+    tensors = load_file(path, device=str(device))
+    num_layers = len(tensors) // 2
+    return tuple((tensors[f"layer_{i}.h"][None], tensors[f"layer_{i}.c"][None]) for i in range(num_layers))

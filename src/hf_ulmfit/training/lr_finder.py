@@ -48,8 +48,7 @@ def lr_find(trainer, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: in
     average, best = 0.0, float("inf")
     try:
         batches = itertools.cycle(trainer.get_train_dataloader())  # short tests may wrap around small data
-        if trainer.is_language_model:
-            trainer.lm_state = None
+        trainer.begin_epoch(0.0)  # the first epoch's order; a language model starts from zero state
         model.train()
         for step in range(num_steps):
             lr = start_lr * (end_lr / start_lr) ** (step / max(1, num_steps - 1))
@@ -79,8 +78,6 @@ def lr_find(trainer, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: in
         optimizer.load_state_dict(saved_optimizer)
         if not had_optimizer:
             trainer.optimizer = None
-        if trainer.is_language_model:
-            trainer.lm_state = None
 
     suggested = suggest_learning_rate(lrs, losses)
     if plot_path is not None:

@@ -3,6 +3,9 @@
 Both are `LambdaLR`s: each optimizer group's peak learning rate is its `initial_lr`, and a schedule is one multiplier
 of the step, shared by all groups, so discriminative learning rates keep their ratios at every step. The Trainer
 calls `scheduler.step()` after every optimizer step, so update `t` (from 0) runs at `peak * multiplier(t)`.
+
+A run is one cycle (the paper), or one cycle per stage (fastai's repeated `fit_one_cycle`): `stage_starts` are the
+steps where the stages begin, and each stage's cycle runs at its `stage_scales` share of the peak.
 """
 
 import math
@@ -20,6 +23,23 @@ def slanted_triangular_multiplier(step: int, num_training_steps: int, cut_frac: 
     else:
         p = max(0.0, 1 - (step - cut) / (cut * (1 / cut_frac - 1)))
     return (1 + p * (ratio - 1)) / ratio
+
+
+def stage_start_steps(stage_epochs: list[float], num_training_steps: int) -> list[int]:
+    """The optimizer step at which each stage begins (0 first) when a run of `num_training_steps` is cut into stages
+    of `stage_epochs` epochs (rounded to whole steps)."""
+    total, starts, done = sum(stage_epochs), [], 0.0
+    for epochs in stage_epochs:
+        starts.append(round(num_training_steps * done / total))
+        done += epochs
+    return starts
+
+
+def stage_position(step: int, stage_starts: list[int], num_training_steps: int) -> tuple[int, int, int]:
+    """(stage, step within it, the stage's length in steps) of optimizer step `step`."""
+    stage = sum(step >= start for start in stage_starts[1:])  # an empty stage (two equal starts) is skipped
+    end = stage_starts[stage + 1] if stage + 1 < len(stage_starts) else num_training_steps
+    return stage, step - stage_starts[stage], max(1, end - stage_starts[stage])
 
 
 def _cosine(start: float, end: float, fraction: float) -> float:
@@ -54,10 +74,16 @@ def one_cycle_momentum(
 
 
 def slanted_triangular_schedule(
-    optimizer: Optimizer, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32
+    optimizer: Optimizer, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32,
+    stage_starts: tuple[int, ...] = (0,), stage_scales: tuple[float, ...] = (1.0,),
 ) -> LambdaLR:
-    """The slanted triangular learning rate over `num_training_steps` optimizer updates."""
-    return LambdaLR(optimizer, lambda step: slanted_triangular_multiplier(step, num_training_steps, cut_frac, ratio))
+    """The slanted triangular learning rate over `num_training_steps` optimizer updates (one per stage)."""
+
+    def multiplier(step: int) -> float:
+        stage, step_in_stage, stage_steps = stage_position(step, stage_starts, num_training_steps)
+        return stage_scales[stage] * slanted_triangular_multiplier(step_in_stage, stage_steps, cut_frac, ratio)
+
+    return LambdaLR(optimizer, multiplier)
 
 
 class OneCycleSchedule(LambdaLR):
@@ -75,16 +101,24 @@ class OneCycleSchedule(LambdaLR):
         div_factor: float = 25.0,
         final_div_factor: float = 1e5,
         momentums: tuple[float, float, float] = (0.8, 0.7, 0.8),
+        stage_starts: tuple[int, ...] = (0,),
+        stage_scales: tuple[float, ...] = (1.0,),
     ):
         self.num_training_steps, self.pct_start, self.momentums = num_training_steps, pct_start, tuple(momentums)
-        super().__init__(
-            optimizer,
-            lambda step: one_cycle_multiplier(step, num_training_steps, pct_start, div_factor, final_div_factor),
-        )
+        self.stage_starts = list(stage_starts)
+
+        def multiplier(step: int) -> float:
+            stage, step_in_stage, stage_steps = stage_position(step, self.stage_starts, num_training_steps)
+            return stage_scales[stage] * one_cycle_multiplier(
+                step_in_stage, stage_steps, pct_start, div_factor, final_div_factor
+            )
+
+        super().__init__(optimizer, multiplier)
 
     def step(self, epoch=None):
         super().step(epoch)
-        beta1 = one_cycle_momentum(self.last_epoch, self.num_training_steps, self.pct_start, self.momentums)
+        _, step_in_stage, stage_steps = stage_position(self.last_epoch, self.stage_starts, self.num_training_steps)
+        beta1 = one_cycle_momentum(step_in_stage, stage_steps, self.pct_start, self.momentums)
         for group in self.optimizer.param_groups:
             group["betas"] = (beta1, *group["betas"][1:])
 

@@ -1,78 +1,70 @@
-"""`UlmfitTrainer`: transformers' `Trainer` with ULMFiT's fine-tuning recipe.
+"""`UlmfitTrainer`: transformers' `Trainer` with ULMFiT's fine-tuning recipe, shared by the two trainers that use it.
 
 What it adds, each in one obvious place:
 
 - discriminative learning rates: one optimizer group per layer group (`create_optimizer`);
-- slanted triangular or one-cycle schedules (`create_scheduler`);
+- slanted triangular or one-cycle schedules, over the whole run or one per stage (`create_scheduler`);
 - gradual unfreezing (`GradualUnfreezingCallback`, which freezes after the DDP wrap);
-- language models: contiguous streams with the recurrent state carried across batches (truncated BPTT), reset at
-  every epoch and for evaluation, AR/TAR in the training loss, loss/perplexity/accuracy evaluation, and the state
-  saved with every checkpoint so a resumed run continues exactly;
-- checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`);
-- classifiers: length-grouped padded batches and accuracy + macro-F1 each evaluation.
+- checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`).
+
+What differs between models lives in the two subclasses, as fastai pairs `TextLearner` with `LMLearner`:
+`ClassifierTrainer` (classifier_trainer.py: length-grouped padded batches, accuracy + macro-F1) and
+`LanguageModelTrainer` (language_model_trainer.py: contiguous streams with the recurrent state carried across
+batches, AR/TAR, loss/perplexity/accuracy evaluation, the state saved with every checkpoint).
 
 Everything else (loops, gradient accumulation, clipping, bf16 autocast, DDP, checkpoints) is the Trainer's own, so the
 same code runs on one CPU, one GPU or several processes launched by torchrun / accelerate.
 """
 
-import math
 import os
 import shutil
 
 import torch
-from safetensors.torch import load_file, save_file
-from torch.utils.data import DataLoader, SequentialSampler
 from transformers import Trainer, TrainerCallback
-from transformers.trainer_pt_utils import LengthGroupedSampler
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, EvalLoopOutput
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from ..data import ClassificationCollator, LanguageModelStream
-from ..evaluation import classification_metrics
-from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from .arguments import UlmfitTrainingArguments
-from .checkpoints import CARRIED_STATE_FILE, carried_state_files, last_complete_checkpoint, missing_checkpoint_files
+from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
-from .regularization import activation_regularization, temporal_activation_regularization
-from .schedules import one_cycle_schedule, slanted_triangular_schedule
+from .schedules import one_cycle_schedule, slanted_triangular_schedule, stage_start_steps
 from .unfreezing import GradualUnfreezingCallback
 
 
 class UlmfitTrainer(Trainer):
-    """Fine-tunes an `AwdLstmForCausalLM` (datasets of tokenised documents, ``input_ids``) or an
-    `AwdLstmForSequenceClassification` (tokenised labelled datasets: ``input_ids``, ``label``, ``length``)."""
+    """The ULMFiT recipe for an AWD-LSTM; train with its subclass for the model, `ClassifierTrainer` or
+    `LanguageModelTrainer`."""
 
+    model_class = None  # the model this trainer trains, set by each subclass
+    default_compute_metrics = None  # what evaluation reports when no `compute_metrics` is given
     # Our loss is a mean over each micro-batch; the Trainer divides it by the gradient accumulation steps.
     loss_is_scaled_for_ga = False
 
     def __init__(self, model=None, args: UlmfitTrainingArguments = None, data_collator=None, train_dataset=None,
                  eval_dataset=None, processing_class=None, compute_metrics=None, callbacks=None, **kwargs):
+        if self.model_class is None:
+            raise TypeError("UlmfitTrainer is the shared base: train a classifier with ClassifierTrainer and a "
+                            "language model with LanguageModelTrainer.")
         if not isinstance(args, UlmfitTrainingArguments):
-            raise TypeError(f"UlmfitTrainer needs UlmfitTrainingArguments, got {type(args).__name__}.")
-        if not isinstance(model, (AwdLstmForCausalLM, AwdLstmForSequenceClassification)):
-            raise TypeError(f"UlmfitTrainer trains AWD-LSTM language models and classifiers, got {type(model).__name__}.")
-        self.is_language_model = isinstance(model, AwdLstmForCausalLM)
-        if not self.is_language_model:
-            if data_collator is None and processing_class is None:
-                raise ValueError("A classifier's documents are padded per batch: pass processing_class=tokenizer.")
-            if data_collator is None:
-                data_collator = ClassificationCollator(processing_class)
-            if compute_metrics is None:
-                compute_metrics = classification_metrics
+            raise TypeError(f"{type(self).__name__} needs UlmfitTrainingArguments, got {type(args).__name__}.")
+        if not isinstance(model, self.model_class):
+            raise TypeError(f"{type(self).__name__} trains an {self.model_class.__name__}, got {type(model).__name__} "
+                            "(ClassifierTrainer trains classifiers, LanguageModelTrainer language models).")
+        if data_collator is None:
+            data_collator = self.default_data_collator(processing_class)
         super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
                          eval_dataset=eval_dataset, processing_class=processing_class,
-                         compute_metrics=compute_metrics, callbacks=callbacks, **kwargs)
-        # The models take **kwargs, which makes the Trainer pass `num_items_in_batch` and treat the loss as already
-        # normalised over the accumulated batch; ours is a per-batch mean (AR/TAR included), so it must not.
-        self.model_accepts_loss_kwargs = False
+                         compute_metrics=compute_metrics or self.default_compute_metrics, callbacks=callbacks, **kwargs)
         self.layer_groups = layer_groups(model)
         if args.uses_freezing:
             self.add_callback(GradualUnfreezingCallback(self.layer_groups))
-        if self.is_language_model:
-            self.lm_state = None  # the recurrent state carried from one training batch to the next
-            self.train_stream = None
-            self._resumed_lm_state = None
-        self.train_sampler = None
         self.add_callback(EpochStartCallback(self))
+
+    def default_data_collator(self, processing_class):
+        """The collator used when none is given (None: the Trainer's own choice)."""
+        return None
+
+    def begin_epoch(self, epochs_done: float) -> None:
+        """Called as each epoch starts; `epochs_done` is fractional when a run resumes in the middle of one."""
 
     # ---- Optimizer and schedule -------------------------------------------------------------------------------------
 
@@ -108,11 +100,16 @@ class UlmfitTrainer(Trainer):
         return self.optimizer
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """`lr_schedule` over the run, or one cycle of it per stage (``fit_schedule="per_stage"``)."""
         if self.lr_scheduler is None:
             optimizer = optimizer or self.optimizer
+            stages = {}
+            if self.args.fit_schedule == "per_stage":
+                stages = dict(stage_starts=stage_start_steps(self.args.stage_epochs, num_training_steps),
+                              stage_scales=self.args.stage_scales())
             if self.args.lr_schedule == "slanted_triangular":
                 self.lr_scheduler = slanted_triangular_schedule(
-                    optimizer, num_training_steps, self.args.stlr_cut_frac, self.args.stlr_ratio
+                    optimizer, num_training_steps, self.args.stlr_cut_frac, self.args.stlr_ratio, **stages
                 )
             else:
                 self.lr_scheduler = one_cycle_schedule(
@@ -122,6 +119,7 @@ class UlmfitTrainer(Trainer):
                     div_factor=self.args.one_cycle_div_factor,
                     final_div_factor=self.args.one_cycle_final_div_factor,
                     momentums=tuple(self.args.one_cycle_momentums),
+                    **stages,
                 )
             self._created_lr_scheduler = True  # the Trainer rebuilds it on the next train()
         return self.lr_scheduler
@@ -130,145 +128,17 @@ class UlmfitTrainer(Trainer):
         # Logs show the top group's learning rate: the one `learning_rate` sets (the first group is the lowest).
         return self.optimizer.param_groups[-1]["lr"]
 
-    # ---- Data -------------------------------------------------------------------------------------------------------
-
-    def _set_signature_columns_if_needed(self):
-        # Keep the `length` column: the length-grouped sampler reads it (ClassificationCollator drops it).
-        super()._set_signature_columns_if_needed()
-        if self.args.length_column_name not in self._signature_columns:
-            self._signature_columns.append(self.args.length_column_name)
-
-    def language_model_stream(self, documents, batch_size: int, shuffle: bool) -> LanguageModelStream:
-        """This process's rows of the contiguous stream of `documents`."""
-        return LanguageModelStream(
-            documents,
-            batch_size=batch_size,
-            seq_len=self.args.bptt,
-            shuffle=shuffle,
-            seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
-            backwards=self.model.config.backwards,
-            rank=self.args.process_index,
-            world_size=self.args.world_size,
-        )
-
-    def _stream_loader(self, stream: LanguageModelStream) -> DataLoader:
-        # The stream already yields whole batches and gives each rank its own rows, so the loader is not passed to
-        # `accelerator.prepare` (which would re-batch and re-shard an IterableDataset); the Trainer moves the
-        # tensors to the device in `_prepare_inputs`. The stream's batches are strided views of its rows; the loss
-        # flattens the targets with `view`, so each batch is made contiguous (a copy of batch_size x bptt ids).
-        return DataLoader(
-            stream, batch_size=None, collate_fn=contiguous_batch, num_workers=0, pin_memory=self.args.dataloader_pin_memory
-        )
-
-    def get_train_dataloader(self) -> DataLoader:
-        if not self.is_language_model:
-            return super().get_train_dataloader()
-        if self.train_dataset is None:
-            raise ValueError("UlmfitTrainer: training requires a train_dataset.")
-        self.train_stream = self.language_model_stream(self.train_dataset, self._train_batch_size, shuffle=True)
-        return self._stream_loader(self.train_stream)
-
-    def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
-        if not self.is_language_model:
-            return super().get_eval_dataloader(eval_dataset)
-        if isinstance(eval_dataset, str):
-            eval_dataset = self.eval_dataset[eval_dataset]
-        eval_dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
-        if eval_dataset is None:
-            raise ValueError("UlmfitTrainer: evaluation requires an eval_dataset.")
-        return self._stream_loader(self.language_model_stream(eval_dataset, self.args.eval_batch_size, shuffle=False))
-
-    def _get_train_sampler(self, train_dataset=None):
-        train_dataset = train_dataset if train_dataset is not None else self.train_dataset
-        column = self.args.length_column_name
-        if self.args.train_sampling_strategy != "group_by_length" or column not in getattr(train_dataset, "column_names", ()):
-            return super()._get_train_sampler(train_dataset)
-        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        self.train_sampler = EpochSeededLengthGroupedSampler(
-            self.args.train_batch_size * self.args.gradient_accumulation_steps, train_dataset[column], seed
-        )
-        return self.train_sampler
-
-    def _get_eval_sampler(self, eval_dataset):
-        # Evaluation and `predict` keep the dataset's order, so predictions line up with its rows (the Trainer would
-        # shuffle them with group_by_length); only training batches are grouped by length.
-        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
-
-    def begin_epoch(self, epochs_done: float) -> None:
-        """Called as each epoch starts; `epochs_done` is fractional when a run resumes in the middle of one."""
-        epoch = int(epochs_done)
-        if self.train_sampler is not None:
-            self.train_sampler.set_epoch(epoch)
-        if self.is_language_model:
-            self.train_stream.set_epoch(epoch)
-            # A new epoch starts from zero state; a run resumed mid-epoch continues from its checkpoint's state.
-            self.lm_state = self._resumed_lm_state if epochs_done != epoch else None
-            self._resumed_lm_state = None
-
-    # ---- Loss ------------------------------------------------------------------------------------------------------
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if not self.is_language_model:
-            return super().compute_loss(model, inputs, return_outputs=return_outputs)
-        outputs = model(**inputs, state=self.lm_state)
-        # Truncated BPTT: the next batch continues these rows from this state, without back-propagating into it.
-        self.lm_state = detach_state(outputs.state)
-        loss = outputs.loss
-        if model.training:
-            loss = (
-                loss
-                + activation_regularization(outputs.dropped_hidden_state, self.args.ar_alpha)
-                + temporal_activation_regularization(outputs.last_hidden_state, self.args.tar_beta)
-            )
-        return (loss, outputs) if return_outputs else loss
-
-    # ---- Evaluation -------------------------------------------------------------------------------------------------
-
-    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"):
-        if not self.is_language_model:
-            return super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        return self.language_model_evaluation(dataloader, metric_key_prefix)
-
-    @torch.no_grad()
-    def language_model_evaluation(self, dataloader, metric_key_prefix: str = "eval") -> EvalLoopOutput:
-        """Cross-entropy, perplexity and next-token accuracy over the whole evaluation stream, reading it with the
-        state carried from a zero start (no dropout, no AR/TAR). Only sums leave each batch, never its logits."""
-        model = self.model
-        was_training = model.training
-        model.eval()
-        totals = torch.zeros(3, dtype=torch.float64, device=self.args.device)  # loss sum, correct, tokens
-        state = None
-        for inputs in dataloader:
-            inputs = self._prepare_inputs(inputs)
-            with self.accelerator.autocast():
-                outputs = model(**inputs, state=state)
-            state = outputs.state
-            targets = inputs["shift_labels"]
-            if self.model.config.backwards:
-                targets = targets.flip(1)  # a backward model's logits come in its reading order
-            num_tokens = targets.ne(-100).sum()
-            totals[0] += outputs.loss.double() * num_tokens
-            totals[1] += (outputs.logits.argmax(-1) == targets).sum()
-            totals[2] += num_tokens
-        if self.args.world_size > 1:
-            totals = self.accelerator.reduce(totals, reduction="sum")
-        model.train(was_training)
-        loss_sum, correct, num_tokens = totals.tolist()
-        if num_tokens == 0:
-            raise ValueError("The evaluation stream has no tokens.")
-        loss = loss_sum / num_tokens
-        metrics = {
-            f"{metric_key_prefix}_loss": loss,
-            f"{metric_key_prefix}_perplexity": math.exp(min(loss, 700.0)),
-            f"{metric_key_prefix}_accuracy": correct / num_tokens,
-        }
-        return EvalLoopOutput(predictions=None, label_ids=None, metrics=metrics, num_samples=int(num_tokens))
-
     # ---- Checkpoints and resuming ---------------------------------------------------------------------------------
 
     def checkpoint_required_files(self) -> list[str]:
-        """Files a checkpoint of this run needs besides the Trainer's: a language model's carried state per process."""
-        return carried_state_files(self.args.world_size) if self.is_language_model else []
+        """Files a checkpoint of this run needs besides the Trainer's (`save_extra_state` writes them)."""
+        return []
+
+    def save_extra_state(self, checkpoint: str) -> None:
+        """Write this process's part of a checkpoint that the Trainer does not save (before the Trainer's files)."""
+
+    def load_extra_state(self, checkpoint: str) -> None:
+        """Read back what `save_extra_state` wrote, as a run resumes from `checkpoint`."""
 
     def last_complete_checkpoint(self) -> str | None:
         """The newest checkpoint in ``output_dir`` that a run can resume from (incomplete ones are skipped)."""
@@ -277,16 +147,15 @@ class UlmfitTrainer(Trainer):
     def _save_checkpoint(self, model, trial):
         """Write a checkpoint so that only a complete one counts.
 
-        A folder of the same name (left by an interrupted save) is removed first; the carried state of every process
-        is written next; then the Trainer writes its files, ``trainer_state.json`` last, so a checkpoint with a
+        A folder of the same name (left by an interrupted save) is removed first; every process's extra state is
+        written next; then the Trainer writes its files, ``trainer_state.json`` last, so a checkpoint with a
         readable ``trainer_state.json`` holds everything (`missing_checkpoint_files`).
         """
         folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
         if self.args.should_save and os.path.isdir(folder):
             shutil.rmtree(folder)
         self.accelerator.wait_for_everyone()
-        if self.is_language_model and self.lm_state is not None:
-            save_carried_state(self.lm_state, folder, self.args.process_index)
+        self.save_extra_state(folder)
         self.accelerator.wait_for_everyone()
         super()._save_checkpoint(model, trial)
 
@@ -302,8 +171,7 @@ class UlmfitTrainer(Trainer):
             if missing:
                 raise ValueError(f"Cannot resume from {resume_from_checkpoint}: it has no {', '.join(missing)} "
                                  "(not a checkpoint, or one whose save was interrupted).")
-        if self.is_language_model and resume_from_checkpoint:
-            self._resumed_lm_state = load_carried_state(resume_from_checkpoint, self.args.process_index, self.args.device)
+            self.load_extra_state(resume_from_checkpoint)
         return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
 
 
@@ -315,51 +183,3 @@ class EpochStartCallback(TrainerCallback):
 
     def on_epoch_begin(self, args, state, control, **kwargs):
         self.trainer.begin_epoch(state.epoch or 0.0)
-
-
-class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
-    """transformers' length-grouped order (batches of similar length, in random order), drawn from (seed, epoch)
-    alone: every process draws the same order, of which accelerate gives each its share of the batches, and a run
-    resumed from a checkpoint draws that epoch's order again. (The stock sampler uses the global random generator,
-    which dropout advances differently on each process.)"""
-
-    def __init__(self, batch_size: int, lengths, seed: int):
-        lengths = lengths.to_pylist() if hasattr(lengths, "to_pylist") else list(lengths)
-        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self):
-        self.generator.manual_seed(self.seed + self.epoch)
-        return super().__iter__()
-
-
-def contiguous_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {key: tensor.contiguous() for key, tensor in batch.items()}
-
-
-def detach_state(state):
-    return tuple(tuple(tensor.detach() for tensor in layer) for layer in state)
-
-
-def save_carried_state(lm_state, checkpoint: str, rank: int) -> None:
-    """This process's carried language-model state (its rows of the stream), saved with a checkpoint."""
-    os.makedirs(checkpoint, exist_ok=True)
-    tensors = {
-        f"layer_{index}.{kind}": tensor[0].contiguous().cpu()
-        for index, layer in enumerate(lm_state)
-        for kind, tensor in zip(("h", "c"), layer)
-    }
-    save_file(tensors, os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank)))
-
-
-def load_carried_state(checkpoint: str, rank: int, device) -> tuple | None:
-    """The state `save_carried_state` saved for this process, or None when the checkpoint has none."""
-    path = os.path.join(checkpoint, CARRIED_STATE_FILE.format(rank=rank))
-    if not os.path.isfile(path):
-        return None
-    tensors = load_file(path, device=str(device))
-    num_layers = len(tensors) // 2
-    return tuple((tensors[f"layer_{i}.h"][None], tensors[f"layer_{i}.c"][None]) for i in range(num_layers))

@@ -10,6 +10,9 @@ The paper unfreezes one more group per epoch. A run with fewer epochs than that 
 ends with the bottom groups, the embedding first of all, never trained. With ``unfreeze_all_by_end`` (train-classifier's
 default) the callback then unfreezes at evenly spaced steps instead (`spread_unfreezing_steps`), so that every group
 trains for the last part of any run; without it, it warns.
+
+fastai's recipe (``fit_schedule="per_stage"``) trains in stages instead, each with its own trainable groups; the
+callback unfreezes at the steps where the stages begin (`schedules.stage_start_steps`).
 """
 
 import logging
@@ -18,27 +21,42 @@ import math
 from transformers import TrainerCallback
 
 from .layer_groups import NamedParameters, set_trainable_groups
+from .schedules import stage_start_steps
 
 logger = logging.getLogger(__name__)
 
 
 def trainable_group_count(args, num_groups: int, epoch: float, global_step: int,
-                          unfreeze_at_steps: list[int] | None = None) -> int:
+                          stage_steps: list[int] | None = None) -> int:
     """How many layer groups (from the top) train at this point of training.
 
     ``epoch`` is the fraction of epochs done (`TrainerState.epoch`), ``global_step`` the optimizer steps done;
-    ``unfreeze_at_steps`` overrides ``args.unfreeze_at_steps`` (the callback's spread schedule).
+    ``stage_steps``, the steps at which the next stage begins, overrides ``args.unfreeze_at_steps`` (the callback's
+    spread or per-stage schedule).
     """
-    unfreeze_at_steps = unfreeze_at_steps if unfreeze_at_steps is not None else args.unfreeze_at_steps
+    stage_steps = stage_steps if stage_steps is not None else args.unfreeze_at_steps
+    if args.fit_schedule == "per_stage":  # fastai's fit_one_cycle per stage, each with its own trainable groups
+        return stage_trainable_groups(args, num_groups)[sum(global_step >= step for step in stage_steps or ())]
     if args.freeze_all_but_top_epochs is not None:  # fastai's LM recipe: top group only, then everything
         return 1 if epoch < args.freeze_all_but_top_epochs else num_groups
     if not args.gradual_unfreezing:
         return num_groups
-    if unfreeze_at_steps is not None:
-        stage = sum(global_step >= step for step in unfreeze_at_steps)
+    if stage_steps is not None:
+        stage = sum(global_step >= step for step in stage_steps)
     else:
         stage = math.floor(epoch / args.unfreeze_every_epochs + 1e-9)  # the tolerance absorbs float epoch fractions
     return min(num_groups, 1 + stage)
+
+
+def stage_trainable_groups(args, num_groups: int) -> list[int]:
+    """per_stage: the groups each stage trains; by default one more per stage and all of them in the last."""
+    if args.stage_trainable_groups is None:
+        stages = len(args.stage_epochs)
+        return [min(stage + 1, num_groups) for stage in range(stages - 1)] + [num_groups]
+    if not all(1 <= count <= num_groups for count in args.stage_trainable_groups):
+        raise ValueError(f"stage_trainable_groups {args.stage_trainable_groups}: each must be 1 to {num_groups}, "
+                         "the model's layer groups.")
+    return list(args.stage_trainable_groups)
 
 
 def spread_unfreezing_steps(num_groups: int, max_steps: int) -> list[int]:
@@ -70,7 +88,10 @@ class GradualUnfreezingCallback(TrainerCallback):
         set_trainable_groups(self.groups, count)
 
     def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
-        self.unfreeze_at_steps = self._spread_schedule_if_needed(args, state, train_dataloader)
+        if args.fit_schedule == "per_stage":
+            self.unfreeze_at_steps = stage_start_steps(args.stage_epochs, state.max_steps)[1:]
+        else:
+            self.unfreeze_at_steps = self._spread_schedule_if_needed(args, state, train_dataloader)
         self._apply(args, state)
 
     def _spread_schedule_if_needed(self, args, state, train_dataloader) -> list[int] | None:

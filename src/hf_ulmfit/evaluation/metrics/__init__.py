@@ -1,1 +1,0 @@
-"""`evaluate` metric modules: each folder holds `<name>/<name>.py`, loaded with `evaluate.load(folder)`."""

@@ -138,7 +138,7 @@ def test_a_qrnn_state_survives_a_checkpoint_of_the_carried_state(tmp_path):
     """Truncated BPTT saves the carried state with each checkpoint: the QRNN's (c, previous_input) pairs, including
     the empty previous input of width-1 layers, come back as they were."""
     from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM
-    from hf_ulmfit.training.trainer import load_carried_state, save_carried_state
+    from hf_ulmfit.training.checkpoints import load_carried_state, save_carried_state
 
     config = AwdLstmConfig(vocab_size=50, embedding_size=8, hidden_size=12, num_layers=3, rnn_type="qrnn")
     state = AwdLstmForCausalLM(config).eval()(torch.randint(4, 50, (2, 5))).state

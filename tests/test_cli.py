@@ -71,6 +71,26 @@ def test_pretrain_writes_a_loadable_language_model_with_card(pretrained_lm):
     assert "model-index" in card and "Perplexity" in card and "wikipedia" in card
 
 
+def test_pretrain_with_rnn_type_qrnn_gives_an_awd_qrnn_that_a_classifier_trains_on(workdir, data_dir):
+    out = workdir / "pretrained-qrnn"
+    assert run_cli("pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 3,
+                   "--max_eval_samples", 2, "--tokenizer_kind", "word", *TINY_MODEL, "--num_layers", 4,
+                   "--rnn_type", "qrnn", "--num_train_epochs", 1, "--bptt", 24, *QUICK_TRAINING,
+                   "--output_dir", out) == 0
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert model.config.rnn_type == "qrnn" and model.config.num_layers == 4
+    assert [layer.window for layer in model.awd_lstm.layers] == [2, 1, 1, 1]
+    assert json.loads((out / "ulmfit_run.json").read_text())["model"]["rnn_type"] == "qrnn"
+    classifier = workdir / "classifier-qrnn"
+    assert run_cli("train-classifier", "--model_name_or_path", out, "--dataset", "trec", "--data_dir", data_dir,
+                   "--max_train_samples", 200, "--max_eval_samples", 50, "--num_train_epochs", 1,
+                   *QUICK_TRAINING, "--output_dir", classifier) == 0
+    trained = AutoModelForSequenceClassification.from_pretrained(classifier)
+    assert trained.config.rnn_type == "qrnn"
+    pretrained_bottom = model.awd_lstm.layers[0].weight
+    assert not torch.equal(trained.awd_lstm.layers[0].weight, pretrained_bottom), "unfrozen and trained to the bottom"
+
+
 def test_finetune_lm_extends_the_vocabulary_from_the_mean_embedding(pretrained_lm, finetuned_lm):
     record = json.loads((finetuned_lm / "ulmfit_run.json").read_text())
     added = record["tokenizer"]["added_tokens"]

@@ -131,6 +131,64 @@ def _vocab(size=40):
     ]
 
 
+def _synthetic_fastai_awd_qrnn(vocab_size=40, embedding=8, hidden=12, layers=3, v1=False):
+    """A state dict with the names fastai's AWD_QRNN language model saves (QRNN layers whose linear map WeightDropout
+    wraps; fastai 1.x also keeps the dropped copy `module.weight`)."""
+    generator = torch.Generator().manual_seed(1)
+    state = {"0.encoder.weight": torch.randn(vocab_size, embedding, generator=generator)}
+    state["0.encoder_dp.emb.weight"] = state["0.encoder.weight"].clone()
+    widths = [embedding] + [hidden] * (layers - 1) + [embedding]
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        window = 2 if i == 0 else 1
+        state[f"0.rnns.{i}.layers.0.linear.weight_raw"] = torch.randn(3 * n_out, window * n_in, generator=generator)
+        state[f"0.rnns.{i}.layers.0.linear.module.bias"] = torch.randn(3 * n_out, generator=generator)
+        if v1:
+            state[f"0.rnns.{i}.layers.0.linear.module.weight"] = state[f"0.rnns.{i}.layers.0.linear.weight_raw"]
+    state["1.decoder.weight"] = state["0.encoder.weight"]
+    state["1.decoder.bias"] = torch.randn(vocab_size, generator=generator)
+    return state
+
+
+def _fastai_awd_qrnn_logits(state, ids, layers=3):
+    """fastai's AWD_QRNN forward in eval mode, one step at a time: QRNN layers (source [x_t, x_{t-1}] in the first,
+    gates z, f, o; c_t = f_t * z_t + (1 - f_t) * c_{t-1}; h_t = o_t * c_t), then the tied decoder."""
+    hidden = state["0.encoder.weight"][ids]
+    for i in range(layers):
+        weight = state[f"0.rnns.{i}.layers.0.linear.weight_raw"]
+        bias = state[f"0.rnns.{i}.layers.0.linear.module.bias"]
+        cell, previous, outputs = torch.zeros(ids.size(0), weight.size(0) // 3), torch.zeros_like(hidden[:, 0]), []
+        for step in range(ids.size(1)):
+            source = torch.cat([hidden[:, step], previous], 1) if i == 0 else hidden[:, step]
+            z, f, o = torch.nn.functional.linear(source, weight, bias).chunk(3, dim=1)
+            cell = f.sigmoid() * z.tanh() + (1 - f.sigmoid()) * cell
+            outputs.append(o.sigmoid() * cell)
+            previous = hidden[:, step]
+        hidden = torch.stack(outputs, 1)
+    return torch.nn.functional.linear(hidden, state["1.decoder.weight"], state["1.decoder.bias"])
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["fastai2", "fastai1"])
+def test_fastai_awd_qrnn_checkpoint_converts_to_rnn_type_qrnn_with_fastai_logits(tmp_path, v1):
+    state = _synthetic_fastai_awd_qrnn(v1=v1)
+    torch.save(state, tmp_path / "qrnn.pth")
+    model, _ = convert_fastai_checkpoint(tmp_path / "qrnn.pth", _vocab(), output_dir=tmp_path / "out")
+    assert model.config.rnn_type == "qrnn" and model.config.hidden_size == 12
+    ids = torch.randint(4, 40, (2, 13), generator=torch.Generator().manual_seed(2))
+    expected = _fastai_awd_qrnn_logits(state, ids)
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, expected, rtol=1e-5, atol=1e-5)
+        reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+        torch.testing.assert_close(reloaded(ids).logits, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_awd_qrnn_checkpoint_with_a_wrong_first_window_names_the_key(tmp_path):
+    state = _synthetic_fastai_awd_qrnn()
+    state["0.rnns.0.layers.0.linear.weight_raw"] = state["0.rnns.0.layers.0.linear.weight_raw"][:, :8]
+    torch.save(state, tmp_path / "qrnn.pth")
+    with pytest.raises(FastaiConversionError, match=r"0\.rnns\.0\.layers\.0\.linear\.weight_raw has shape \(36, 8\)"):
+        convert_fastai_checkpoint(tmp_path / "qrnn.pth", _vocab())
+
+
 def test_hidden_size_1150_fastai_v1_checkpoint_is_inferred_and_runs(tmp_path):
     path = tmp_path / "old.pth"
     state = _synthetic_fastai_lm(hidden=1150)

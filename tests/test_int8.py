@@ -40,6 +40,17 @@ def folders(tmp_path_factory, tokenizer):
     return model, fp32_folder, int8_folder
 
 
+def test_int8_export_refuses_a_qrnn_classifier_naming_its_rnn_type(tmp_path, tokenizer, capsys):
+    config = AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=24, num_layers=2, rnn_type="qrnn",
+                           num_labels=2)
+    AwdLstmForSequenceClassification(config).save_pretrained(tmp_path / "qrnn")
+    tokenizer.save_pretrained(tmp_path / "qrnn")
+    assert main(["export", "--format", "int8", "--model_name_or_path", str(tmp_path / "qrnn"),
+                 "--output_dir", str(tmp_path / "int8")]) == 1
+    assert "supports rnn_type='lstm' only; this classifier has rnn_type='qrnn'" in capsys.readouterr().err
+    assert not (tmp_path / "int8").exists()
+
+
 def batch(tokenizer, texts=QUESTIONS):
     return tokenizer(texts, return_tensors="pt", padding=True)
 

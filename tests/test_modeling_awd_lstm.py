@@ -1,10 +1,14 @@
-"""The AWD-LSTM models: carried state, generation, padding, BPT3C memory, dropouts, transfer, bf16."""
+"""The AWD-LSTM models: carried state, generation, padding, BPT3C memory, dropouts, transfer, bf16.
+
+Tests about the model run for both recurrent cells (`rnn_type` "lstm" and "qrnn"); the QRNN's kernel and layer have
+their own tests in test_qrnn.py."""
 
 import pytest
 import torch
 from torch import nn
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
+from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
 from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import AwdLstmCache, EmbeddingDropout, LockedDropout, WeightDroppedLstm
 
 VOCAB = 97
@@ -25,12 +29,17 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(params=RNN_TYPES)
+def rnn_type(request) -> str:
+    return request.param
+
+
 # --- carried state ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("backwards", [False, True])
-def test_whole_sequence_equals_chunks_with_carried_state(backwards):
-    model = AwdLstmForCausalLM(tiny_config(backwards=backwards)).eval()
+def test_whole_sequence_equals_chunks_with_carried_state(backwards, rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, backwards=backwards)).eval()
     ids = random_ids(3, 30)
     whole = model(ids)
     # A backward model reads the text from its end: the chunk it reads first is the last one.
@@ -45,16 +54,16 @@ def test_whole_sequence_equals_chunks_with_carried_state(backwards):
         torch.testing.assert_close(c, c_whole, rtol=1e-5, atol=1e-5)
 
 
-def test_backward_model_reads_reversed_text():
-    forward = AwdLstmForCausalLM(tiny_config()).eval()
-    backward = AwdLstmForCausalLM(tiny_config(backwards=True)).eval()
+def test_backward_model_reads_reversed_text(rnn_type):
+    forward = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
+    backward = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, backwards=True)).eval()
     backward.load_state_dict(forward.state_dict())
     ids = random_ids(2, 12)
     torch.testing.assert_close(backward(ids).logits, forward(ids.flip(1)).logits)
 
 
-def test_shift_labels_and_labels_give_the_same_loss():
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+def test_shift_labels_and_labels_give_the_same_loss(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     ids = random_ids(2, 10)
     aligned = torch.cat([ids[:, 1:], torch.full((2, 1), -100)], 1)
     loss_shifted_inside = model(ids, labels=ids).loss
@@ -82,8 +91,8 @@ GENERATION_MODES = {
 
 
 @pytest.mark.parametrize("mode", list(GENERATION_MODES))
-def test_generate_with_carried_state_matches_recomputing_the_prefix(mode):
-    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+def test_generate_with_carried_state_matches_recomputing_the_prefix(mode, rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, eos_token_id=None)).eval()
     prompt = random_ids(2, 9)
     settings = dict(max_new_tokens=12, pad_token_id=1, **GENERATION_MODES[mode])
     torch.manual_seed(1)
@@ -95,9 +104,9 @@ def test_generate_with_carried_state_matches_recomputing_the_prefix(mode):
 
 
 @pytest.mark.parametrize("mode", list(GENERATION_MODES))
-def test_each_decoding_step_reads_one_token(mode):
+def test_each_decoding_step_reads_one_token(mode, rnn_type):
     """O(1) per step: after the prompt, every step reads only the newest token, however long the prefix."""
-    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, eos_token_id=None)).eval()
     counts, handle = _count_tokens_read(model)
     model.generate(random_ids(1, 40), use_cache=True, max_new_tokens=12, pad_token_id=1, **GENERATION_MODES[mode])
     handle.remove()
@@ -113,8 +122,8 @@ def test_generate_triggers_no_deprecation_warning(recwarn, caplog):
     assert not [m for m in messages if "deprecat" in m.lower()], messages
 
 
-def test_forward_returns_a_cache_only_when_asked():
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+def test_forward_returns_a_cache_only_when_asked(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     ids = random_ids(2, 7)
     assert model(ids).cache is None
     cached = model(ids, use_cache=True)
@@ -124,10 +133,10 @@ def test_forward_returns_a_cache_only_when_asked():
         model(ids, state=cached.state, cache=cached.cache)
 
 
-def test_explicit_state_and_cache_continue_a_text_alike():
+def test_explicit_state_and_cache_continue_a_text_alike(rnn_type):
     """`state=` (the name truncated BPTT uses) and `cache=AwdLstmCache(state)` (generate's) give the same logits as
     reading the whole text at once."""
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     ids = random_ids(2, 12)
     whole = model(ids).logits[:, 8:]
     first = model(ids[:, :8])
@@ -137,9 +146,9 @@ def test_explicit_state_and_cache_continue_a_text_alike():
     torch.testing.assert_close(by_cache, whole)
 
 
-def test_generate_continues_from_a_cache_the_user_passes():
+def test_generate_continues_from_a_cache_the_user_passes(rnn_type):
     """A cache that has read the first columns of `input_ids` is continued, as with transformers' KV caches."""
-    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, eos_token_id=None)).eval()
     prompt = random_ids(1, 10)
     settings = dict(max_new_tokens=6, do_sample=False, pad_token_id=1)
     reference = model.generate(prompt, **settings)
@@ -151,8 +160,8 @@ def test_generate_continues_from_a_cache_the_user_passes():
     assert counts == [3] + [1] * 5
 
 
-def test_left_padded_batch_generates_as_each_prompt_alone():
-    model = AwdLstmForCausalLM(tiny_config(eos_token_id=None)).eval()
+def test_left_padded_batch_generates_as_each_prompt_alone(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type, eos_token_id=None)).eval()
     short, long = random_ids(1, 4, seed=1), random_ids(1, 9, seed=2)
     batch = torch.cat([torch.cat([torch.full((1, 5), 1), short], 1), long])
     mask = (torch.arange(9) >= torch.tensor([[5], [0]])).long()
@@ -176,8 +185,8 @@ def _pad(rows, side, length):
 
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("backwards", [False, True])
-def test_classifier_logits_do_not_depend_on_padding(side, backwards):
-    config = tiny_config(backwards=backwards, num_labels=3)
+def test_classifier_logits_do_not_depend_on_padding(side, backwards, rnn_type):
+    config = tiny_config(rnn_type=rnn_type, backwards=backwards, num_labels=3)
     model = AwdLstmForSequenceClassification(config).eval()
     documents = [random_ids(30, seed=1), random_ids(5, seed=2), random_ids(17, seed=3)]
     alone = torch.cat([model(doc[None]).logits for doc in documents])
@@ -186,8 +195,8 @@ def test_classifier_logits_do_not_depend_on_padding(side, backwards):
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
-def test_language_model_state_and_logits_do_not_depend_on_padding(side):
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+def test_language_model_state_and_logits_do_not_depend_on_padding(side, rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     documents = [random_ids(11, seed=4), random_ids(6, seed=5)]
     ids, mask = _pad(documents, side, 13)
     out = model(ids, attention_mask=mask)
@@ -200,16 +209,16 @@ def test_language_model_state_and_logits_do_not_depend_on_padding(side):
             torch.testing.assert_close(c[:, row], c_alone[:, 0], rtol=1e-5, atol=1e-5)
 
 
-def test_padded_loss_equals_unpadded_loss():
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+def test_padded_loss_equals_unpadded_loss(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     doc = random_ids(1, 10)
     ids, mask = _pad([doc[0]], "left", 14)
     labels = ids.masked_fill(mask == 0, -100)
     torch.testing.assert_close(model(ids, attention_mask=mask, labels=labels).loss, model(doc, labels=doc).loss)
 
 
-def test_empty_row_is_refused_with_its_index():
-    model = AwdLstmForSequenceClassification(tiny_config(num_labels=2)).eval()
+def test_empty_row_is_refused_with_its_index(rnn_type):
+    model = AwdLstmForSequenceClassification(tiny_config(rnn_type=rnn_type, num_labels=2)).eval()
     mask = torch.ones(3, 5, dtype=torch.long)
     mask[1] = 0
     with pytest.raises(ValueError, match=r"rows \[1\] have no tokens"):
@@ -231,8 +240,8 @@ def _bytes_saved_for_backward(model, ids) -> int:
     return sum(saved)
 
 
-def test_classifier_memory_does_not_grow_with_document_length():
-    config = tiny_config(num_labels=2, bptt=500, max_len=1000)
+def test_classifier_memory_does_not_grow_with_document_length(rnn_type):
+    config = tiny_config(rnn_type=rnn_type, num_labels=2, bptt=500, max_len=1000)
     model = AwdLstmForSequenceClassification(config).train()
     # Two rows: the head's BatchNorm needs more than one example in training.
     short_doc, long_doc = random_ids(2, 5_000, seed=6), random_ids(2, 100_000, seed=7)
@@ -244,8 +253,8 @@ def test_classifier_memory_does_not_grow_with_document_length():
         assert model.eval()(long_doc).logits.shape == (2, 2)
 
 
-def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens():
-    config = tiny_config(num_labels=2, bptt=8, max_len=20)
+def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens(rnn_type):
+    config = tiny_config(rnn_type=rnn_type, num_labels=2, bptt=8, max_len=20)
     model = AwdLstmForSequenceClassification(config).eval()
     document = random_ids(1, 42, seed=9)
     # Chunks start at 0, 8, ..., 40; fastai's rule keeps those starting at or after 42 - 20 = 22: tokens 24 onwards.
@@ -317,11 +326,23 @@ def test_lstm_runs_as_one_fused_op_per_layer_not_a_python_loop_over_time():
         assert calls.get("aten::lstm_cell", 0) == 0
 
 
+def test_qrnn_runs_no_python_loop_over_time():
+    """The forget-mult scan runs a fixed number of steps per chunk and log2(chunks) doublings: 64 times the length
+    adds a handful of ops, where a loop over time steps would add 64 times as many."""
+    model = AwdLstmForCausalLM(tiny_config(rnn_type="qrnn")).train()
+    op_counts = []
+    for length in (16, 1024):
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+            model(random_ids(2, length), shift_labels=random_ids(2, length)).loss.backward()
+        op_counts.append(sum(event.count for event in profile.key_averages() if event.key.startswith("aten::")))
+    assert op_counts[1] < op_counts[0] * 1.5, op_counts
+
+
 # --- transfer, bf16 --------------------------------------------------------------------------------------------------------
 
 
-def test_language_model_checkpoint_transfers_its_encoder_to_the_classifier(tmp_path):
-    lm = AwdLstmForCausalLM(tiny_config())
+def test_language_model_checkpoint_transfers_its_encoder_to_the_classifier(tmp_path, rnn_type):
+    lm = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type))
     lm.save_pretrained(tmp_path)
     classifier = AwdLstmForSequenceClassification.from_pretrained(tmp_path, num_labels=4)
     lm_encoder = lm.awd_lstm.state_dict()
@@ -330,14 +351,14 @@ def test_language_model_checkpoint_transfers_its_encoder_to_the_classifier(tmp_p
     assert classifier.head.blocks[-1].linear.out_features == 4
 
 
-def test_decoder_is_tied_to_the_embedding():
-    model = AwdLstmForCausalLM(tiny_config())
+def test_decoder_is_tied_to_the_embedding(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type))
     assert model.decoder.weight.data_ptr() == model.awd_lstm.embeddings.weight.data_ptr()
     assert model.awd_lstm.embeddings.weight.abs().max() <= 0.1
 
 
-def test_bf16_autocast_trains_on_cpu():
-    model = AwdLstmForCausalLM(tiny_config()).train()
+def test_bf16_autocast_trains_on_cpu(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).train()
     ids = random_ids(2, 12)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(ids, labels=ids)
@@ -345,7 +366,7 @@ def test_bf16_autocast_trains_on_cpu():
     assert torch.isfinite(out.loss)
     assert out.logits.dtype == torch.bfloat16
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    classifier = AwdLstmForSequenceClassification(tiny_config(num_labels=2)).train()
+    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type=rnn_type, num_labels=2)).train()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = classifier(random_ids(4, 20), labels=torch.tensor([0, 1, 1, 0])).loss
     loss.backward()
@@ -377,8 +398,8 @@ def test_regression_loss():
     torch.testing.assert_close(out.loss, nn.functional.mse_loss(out.logits.squeeze(-1), targets))
 
 
-def test_base_model_returns_state_and_hidden_states():
-    model = AwdLstmModel(tiny_config()).eval()
+def test_base_model_returns_state_and_hidden_states(rnn_type):
+    model = AwdLstmModel(tiny_config(rnn_type=rnn_type)).eval()
     out = model(random_ids(2, 5), output_hidden_states=True)
     assert out.last_hidden_state.shape == (2, 5, 16)
     assert [h.shape[-1] for h in out.hidden_states] == [24, 24, 16]
@@ -414,12 +435,12 @@ def test_input_and_output_embeddings_are_found_through_transformers_accessors():
     assert classifier.awd_lstm.embeddings is replacement and classifier.get_input_embeddings() is replacement
 
 
-def test_language_model_stream_batches_feed_the_model_directly():
+def test_language_model_stream_batches_feed_the_model_directly(rnn_type):
     from hf_ulmfit.data import LanguageModelStream
 
     documents = [random_ids(n, seed=n).tolist() for n in (40, 55, 31, 70)]
     stream = LanguageModelStream(documents, batch_size=3, seq_len=10, shuffle=False)
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     state, losses = None, []
     for batch in stream:  # strided views of the stream's rows
         out = model(**batch, state=state)
@@ -427,8 +448,8 @@ def test_language_model_stream_batches_feed_the_model_directly():
     assert len(losses) == len(stream) and all(torch.isfinite(loss) for loss in losses)
 
 
-def test_single_step_calls_use_the_native_kernel_and_restore_onednn():
-    model = AwdLstmForCausalLM(tiny_config()).eval()
+def test_single_step_calls_use_the_native_kernel_and_restore_onednn(rnn_type):
+    model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).eval()
     ids = random_ids(2, 6)
     whole = model(ids)
     state, logits = None, []
@@ -439,10 +460,12 @@ def test_single_step_calls_use_the_native_kernel_and_restore_onednn():
     assert torch.backends.mkldnn.enabled
 
 
-def test_classifier_draws_dropconnect_once_per_document():
-    config = tiny_config(num_labels=2, bptt=8, max_len=1000)
+def test_classifier_draws_dropconnect_once_per_document(rnn_type):
+    config = tiny_config(rnn_type=rnn_type, num_labels=2, bptt=8, max_len=1000)
     model = AwdLstmForSequenceClassification(config).train()
-    weight_shapes = {tuple(layer.weight_hh.shape) for layer in model.awd_lstm.layers}
+    # The matrix DropConnect drops: an LSTM's hidden-to-hidden weight, a QRNN's convolution weight.
+    dropped_index = 1 if rnn_type == "lstm" else 0
+    weight_shapes = {tuple(layer.dropped_weights()[dropped_index].shape) for layer in model.awd_lstm.layers}
 
     def weight_sized_tensors_saved(length: int) -> int:
         storages = set()

@@ -117,6 +117,14 @@ def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
         np.testing.assert_allclose(state[-1], expected_state[-1][1].numpy(), atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.parametrize("model_class", [AwdLstmForSequenceClassification, AwdLstmForCausalLM])
+def test_export_refuses_a_qrnn_model_naming_its_rnn_type(tmp_path, tokenizer, model_class):
+    folder = saved(model_class(tiny_config(tokenizer, rnn_type="qrnn")), tokenizer, tmp_path / "qrnn")
+    with pytest.raises(ValueError, match="supports rnn_type='lstm' only.*rnn_type='qrnn'"):
+        export_to_onnx(str(folder), str(tmp_path / "onnx"))
+    assert not (tmp_path / "onnx" / "model.onnx").exists()
+
+
 def test_export_refuses_a_folder_without_a_model(tmp_path):
     assert main(["export", "--model_name_or_path", str(tmp_path / "missing"), "--output_dir", str(tmp_path)]) == 1
 

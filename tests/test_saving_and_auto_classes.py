@@ -1,4 +1,5 @@
-"""Saved folders: safetensors round trips, Auto classes, pipelines, and remote code without hf_ulmfit installed."""
+"""Saved folders: safetensors round trips, Auto classes, pipelines, and remote code without hf_ulmfit installed, for
+both recurrent cells (`rnn_type` "lstm" and "qrnn")."""
 
 import json
 import subprocess
@@ -18,6 +19,7 @@ from transformers import (
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
 from hf_ulmfit.data import load_text_dataset
+from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
 from hf_ulmfit.tokenization import train_tokenizer
 
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]
@@ -39,14 +41,19 @@ def tiny_config(tokenizer, **overrides):
     )
 
 
-@pytest.fixture(scope="module")
-def saved_folders(tmp_path_factory, tokenizer, trec):
+@pytest.fixture(scope="module", params=RNN_TYPES)
+def saved_folders(request, tmp_path_factory, tokenizer, trec):
     torch.manual_seed(0)
     folders = {}
     labels = trec["train"].features["label"].names
-    lm = AwdLstmForCausalLM(tiny_config(tokenizer)).eval()
+    lm = AwdLstmForCausalLM(tiny_config(tokenizer, rnn_type=request.param)).eval()
     classifier = AwdLstmForSequenceClassification(
-        tiny_config(tokenizer, id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+        tiny_config(
+            tokenizer,
+            rnn_type=request.param,
+            id2label=dict(enumerate(labels)),
+            label2id={name: i for i, name in enumerate(labels)},
+        )
     ).eval()
     for name, model in (("lm", lm), ("classifier", classifier)):
         folder = tmp_path_factory.mktemp(name)
@@ -61,12 +68,15 @@ def encode(tokenizer, texts):
 
 
 def test_saved_folder_holds_safetensors_and_the_model_code(saved_folders):
-    folder, _ = saved_folders["lm"]
+    folder, model = saved_folders["lm"]
     files = {path.name for path in folder.iterdir()}
     assert "model.safetensors" in files
     assert not any(name.endswith((".bin", ".pt", ".pth", ".pkl")) for name in files)
-    assert {"configuration_awd_lstm.py", "modeling_awd_lstm.py", "tokenizer.json"} <= files
-    auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
+    # The modeling file's relative import (the QRNN layer) travels with it.
+    assert {"configuration_awd_lstm.py", "modeling_awd_lstm.py", "qrnn.py", "tokenizer.json"} <= files
+    saved_config = json.loads((folder / "config.json").read_text())
+    assert saved_config["rnn_type"] == model.config.rnn_type
+    auto_map = saved_config["auto_map"]
     assert set(auto_map) == {"AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoModelForSequenceClassification"}
 
 
@@ -142,6 +152,7 @@ REMOTE_CODE_SCRIPT = textwrap.dedent(
         lm = AutoModelForCausalLM.from_pretrained(lm_folder, trust_remote_code=True).eval()
         result["lm"] = lm(**inputs).logits.tolist()
         result["lm_module"] = type(lm).__module__
+        result["layer_type"] = type(lm.awd_lstm.layers[0]).__name__
         base = AutoModel.from_pretrained(lm_folder, trust_remote_code=True).eval()
         result["base"] = base(**inputs).last_hidden_state.tolist()
         clf = AutoModelForSequenceClassification.from_pretrained(classifier_folder, trust_remote_code=True).eval()
@@ -165,6 +176,7 @@ def test_remote_code_loads_where_hf_ulmfit_cannot_be_imported(saved_folders, tok
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["lm_module"].startswith("transformers_modules")
+    assert result["layer_type"] == type(lm.awd_lstm.layers[0]).__name__
     inputs = encode(tokenizer, QUESTIONS)
     torch.testing.assert_close(torch.tensor(result["lm"]), lm(**inputs).logits, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(torch.tensor(result["base"]), lm.awd_lstm(**inputs).last_hidden_state, rtol=1e-5, atol=1e-5)

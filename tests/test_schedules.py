@@ -109,6 +109,26 @@ def test_layer_groups_split_as_fastai():
     assert sum(len(group) for group in groups) == len(list(classifier.parameters()))
 
 
+def test_qrnn_layer_groups_split_as_fastai_and_freeze_bottom_up():
+    from hf_ulmfit.training import set_trainable_groups
+
+    lm_groups = layer_groups(AwdLstmForCausalLM(tiny_config(rnn_type="qrnn", num_layers=4)))
+    assert [sorted(group) for group in lm_groups] == [
+        [f"awd_lstm.layers.{i}.bias", f"awd_lstm.layers.{i}.weight"] for i in range(4)
+    ] + [["awd_lstm.embeddings.weight", "decoder.bias"]]
+
+    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type="qrnn", num_layers=4))
+    groups = layer_groups(classifier)
+    assert len(groups) == 6
+    assert sum(len(group) for group in groups) == len(list(classifier.parameters()))
+    set_trainable_groups(groups, 2)  # the head and the top QRNN layer
+    trainable = {name for name, parameter in classifier.named_parameters() if parameter.requires_grad}
+    assert trainable == set(groups[4]) | set(groups[5])
+    ids = torch.randint(4, 50, (2, 9))
+    classifier.train()(ids, labels=torch.tensor([0, 2])).loss.backward()
+    assert classifier.awd_lstm.layers[3].weight.grad is not None and classifier.awd_lstm.layers[2].weight.grad is None
+
+
 def test_gradual_unfreezing_stages():
     by_epoch = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, report_to=[])
     assert [trainable_group_count(by_epoch, 5, epoch, 0) for epoch in (0.0, 0.5, 1.0, 2.99, 3.0, 7.0)] == [1, 1, 2, 3, 4, 5]

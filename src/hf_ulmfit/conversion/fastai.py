@@ -15,6 +15,12 @@ which is dropped in favour of `weight_hh_l0_raw`):
 - classifier (`text_classifier_learner` `save`): the encoder under `0.module.`, and the head `1.layers.{j}.0.*`
   (BatchNorm1d) and `1.layers.{j}.2.weight` (Linear without bias), fastai's `LinBnDrop` blocks.
 Any of these may sit under a `"model"` key (`Learner.save` with the optimizer state).
+
+fastai's `AWD_QRNN` (fastai 1.x and the 2.x releases that still had `text/models/qrnn.py`) converts to
+`rnn_type="qrnn"`: each layer is `{prefix}rnns.{i}.layers.0.linear.weight_raw` and `...linear.module.bias` (fastai 1.x
+also keeps a `...linear.module.weight` copy, dropped), gates in the same `[z, f, o]` order and the first layer's window
+`[x_t, x_{t-1}]` in the same order as `WeightDroppedQrnn`, so the tensors copy unchanged. The current fastai (2.8) has
+no QRNN, so these names are checked against fastai's source and synthetic checkpoints, not a file fastai wrote.
 """
 
 import json
@@ -169,6 +175,18 @@ _LAYER_KEYS = {
     "module.bias_hh_l0": "bias_hh",
 }
 _LAYER_KEYS_DROPPED = ("module.weight_hh_l0",)
+# The same for a QRNN layer of fastai's AWD_QRNN: WeightDropout wraps the layer's linear map.
+_QRNN_LAYER_KEYS = {"layers.0.linear.weight_raw": "weight", "layers.0.linear.module.bias": "bias"}
+_QRNN_LAYER_KEYS_DROPPED = ("layers.0.linear.module.weight",)
+
+
+def detect_rnn_type(state: Mapping[str, torch.Tensor], prefix: str) -> str:
+    """The checkpoint's recurrent cell: `qrnn` for fastai's AWD_QRNN (QRNN layers), else `lstm`."""
+    return "qrnn" if f"{prefix}rnns.0.layers.0.linear.weight_raw" in state else "lstm"
+
+
+def _layer_keys(rnn_type: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    return (_QRNN_LAYER_KEYS, _QRNN_LAYER_KEYS_DROPPED) if rnn_type == "qrnn" else (_LAYER_KEYS, _LAYER_KEYS_DROPPED)
 _BATCH_NORM_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -209,14 +227,26 @@ def infer_config(state: Mapping[str, torch.Tensor], layout: str, prefix: str, **
         raise FastaiConversionError(f"{prefix}encoder.weight has shape {tuple(embedding.shape)}, expected 2 dims")
     vocab_size, embedding_size = embedding.shape
     num_layers = _count_layers(state, prefix)
-    first_ih = _require(state, f"{prefix}rnns.0.module.weight_ih_l0")
-    if first_ih.dim() != 2 or first_ih.size(0) % 4:
-        raise FastaiConversionError(
-            f"{prefix}rnns.0.module.weight_ih_l0 has shape {tuple(first_ih.shape)}, expected (4 * hidden, input)"
-        )
-    hidden_size = first_ih.size(0) // 4 if num_layers > 1 else config_kwargs.pop("hidden_size", 1152)
+    rnn_type = detect_rnn_type(state, prefix)
+    if rnn_type == "qrnn":
+        first_key, gates = f"{prefix}rnns.0.layers.0.linear.weight_raw", 3
+        first_ih = _require(state, first_key)
+        if first_ih.dim() != 2 or first_ih.size(0) % 3 or first_ih.size(1) != 2 * embedding_size:
+            raise FastaiConversionError(
+                f"{first_key} has shape {tuple(first_ih.shape)}, expected (3 * hidden, 2 * {embedding_size}): "
+                "an AWD_QRNN's first layer reads a window of two embeddings"
+            )
+    else:
+        first_key, gates = f"{prefix}rnns.0.module.weight_ih_l0", 4
+        first_ih = _require(state, first_key)
+        if first_ih.dim() != 2 or first_ih.size(0) % 4:
+            raise FastaiConversionError(
+                f"{first_key} has shape {tuple(first_ih.shape)}, expected (4 * hidden, input)"
+            )
+    hidden_size = first_ih.size(0) // gates if num_layers > 1 else config_kwargs.pop("hidden_size", 1152)
     config = dict(
-        vocab_size=vocab_size, embedding_size=embedding_size, hidden_size=hidden_size, num_layers=num_layers
+        vocab_size=vocab_size, embedding_size=embedding_size, hidden_size=hidden_size, num_layers=num_layers,
+        rnn_type=rnn_type,
     )
     if layout == "language-model":
         decoder_weight = state.get("1.decoder.weight")
@@ -256,7 +286,9 @@ def _head_sizes(state) -> list[int]:
     return sizes
 
 
-def map_state_dict(state: Mapping[str, torch.Tensor], layout: str, prefix: str, num_layers: int) -> dict:
+def map_state_dict(
+    state: Mapping[str, torch.Tensor], layout: str, prefix: str, num_layers: int, rnn_type: str = "lstm"
+) -> dict:
     """fastai names → hf-ulmfit names. Every key must be used (or be a known duplicate); leftovers are an error."""
     mapped, used = {}, set()
 
@@ -270,10 +302,11 @@ def map_state_dict(state: Mapping[str, torch.Tensor], layout: str, prefix: str, 
         if not torch.equal(state[duplicate], state[f"{prefix}encoder.weight"]):
             raise FastaiConversionError(f"{duplicate} differs from {prefix}encoder.weight; they should be one tensor")
         used.add(duplicate)
+    layer_keys, dropped_keys = _layer_keys(rnn_type)
     for i in range(num_layers):
-        for fastai_suffix, our_suffix in _LAYER_KEYS.items():
+        for fastai_suffix, our_suffix in layer_keys.items():
             take(f"{prefix}rnns.{i}.{fastai_suffix}", f"awd_lstm.layers.{i}.{our_suffix}")
-        for fastai_suffix in _LAYER_KEYS_DROPPED:
+        for fastai_suffix in dropped_keys:
             used.add(f"{prefix}rnns.{i}.{fastai_suffix}")
     if layout == "language-model":
         take("1.decoder.weight", "decoder.weight")
@@ -390,8 +423,8 @@ def convert_fastai_checkpoint(
 
     model_class = AwdLstmForCausalLM if task == "causal-lm" else AwdLstmForSequenceClassification
     model = model_class(config)
-    mapped = map_state_dict(state, layout, prefix, config.num_layers)
-    to_fastai = _reverse_names(layout, prefix, config.num_layers)
+    mapped = map_state_dict(state, layout, prefix, config.num_layers, config.rnn_type)
+    to_fastai = _reverse_names(layout, prefix, config.num_layers, config.rnn_type)
     _check_shapes(mapped, model, config, to_fastai)
     missing, unexpected = model.load_state_dict(mapped, strict=False)
     missing = [k for k in missing if not (config.tie_word_embeddings and k == "decoder.weight")]
@@ -419,11 +452,11 @@ def _check_vocab(itos: Sequence[str], config: AwdLstmConfig):
         raise FastaiConversionError(f"vocabulary lacks fastai's special tokens {missing}: not a fastai itos list")
 
 
-def _reverse_names(layout: str, prefix: str, num_layers: int) -> dict[str, str]:
+def _reverse_names(layout: str, prefix: str, num_layers: int, rnn_type: str = "lstm") -> dict[str, str]:
     names = {"awd_lstm.embeddings.weight": f"{prefix}encoder.weight", "decoder.weight": "1.decoder.weight",
              "decoder.bias": "1.decoder.bias"}
     for i in range(num_layers):
-        for fastai_suffix, our_suffix in _LAYER_KEYS.items():
+        for fastai_suffix, our_suffix in _layer_keys(rnn_type)[0].items():
             names[f"awd_lstm.layers.{i}.{our_suffix}"] = f"{prefix}rnns.{i}.{fastai_suffix}"
     for j in range(16):
         for name in _BATCH_NORM_KEYS:
@@ -436,6 +469,7 @@ __all__ = [
     "FastaiConversionError",
     "convert_fastai_checkpoint",
     "detect_layout",
+    "detect_rnn_type",
     "infer_config",
     "load_fastai_state_dict",
     "load_fastai_vocab",

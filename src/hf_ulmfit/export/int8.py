@@ -68,6 +68,10 @@ class Int8Lstm(nn.Module):
         quantized.bias_hh.copy_(layer.bias_hh.detach())
         return quantized
 
+    def initial_state(self, batch_size: int, reference: torch.Tensor):
+        """Zero `(h, c)` for `batch_size` sequences, as `WeightDroppedLstm.initial_state`."""
+        return (reference.new_zeros(1, batch_size, self.hidden_size),) * 2
+
     def _load_from_state_dict(self, *args, **kwargs):
         self._cell_params = None  # packed from the buffers on the next call
         return super()._load_from_state_dict(*args, **kwargs)
@@ -165,6 +169,11 @@ class AwdLstmInt8ForSequenceClassification(AwdLstmForSequenceClassification):
 
 def quantize_classifier(model: AwdLstmForSequenceClassification) -> AwdLstmInt8ForSequenceClassification:
     """The int8 counterpart of a trained fp32 classifier (the fp32 model is left as it is)."""
+    if model.config.rnn_type != "lstm":
+        raise ValueError(
+            f"int8 export quantises LSTM layers and supports rnn_type='lstm' only; this classifier has "
+            f"rnn_type={model.config.rnn_type!r}. Run AWD-QRNN models in PyTorch."
+        )
     config = AwdLstmInt8Config(**{key: value for key, value in model.config.to_dict().items()
                                   if key not in ("model_type", "auto_map", "transformers_version", "architectures")})
     quantized = AwdLstmInt8ForSequenceClassification(config)

@@ -132,6 +132,13 @@ def load_for_export(model_name_or_path: str):
 def export_to_onnx(model_name_or_path: str, output_dir: str, opset: int = OPSET) -> Path:
     """Write `model.onnx`, the config and the tokenizer to `output_dir`; returns the ONNX file's path."""
     model = load_for_export(model_name_or_path)
+    if model.config.rnn_type != "lstm":
+        # The graph maps the LSTM onto ONNX's LSTM op; the QRNN's scan has a length-dependent number of steps,
+        # which the tracing exporter would bake into the graph.
+        raise ValueError(
+            f"ONNX export supports rnn_type='lstm' only; {model_name_or_path} has rnn_type={model.config.rnn_type!r}. "
+            "Run AWD-QRNN models in PyTorch."
+        )
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     path = output / ONNX_FILE

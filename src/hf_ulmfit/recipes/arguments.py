@@ -64,3 +64,7 @@ class ModelArguments:
     num_layers: int = field(default=3, metadata={"help": "Number of LSTM layers."})
     drop_mult: float = field(default=1.0, metadata={"help": "Multiplier of all AWD-LSTM dropouts."})
     backwards: bool = field(default=False, metadata={"help": "Train a backward model (reads text from its end)."})
+    rnn_type: str = field(default="lstm", metadata={
+        "choices": ["lstm", "qrnn"],
+        "help": "Recurrent cell: lstm (AWD-LSTM) or qrnn (AWD-QRNN, as fastai's AWD_QRNN and MultiFiT, which used "
+                "--num_layers 4 --hidden_size 1550); see the README for which to pick."})

@@ -171,6 +171,7 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
         num_layers=model_args.num_layers,
         drop_mult=model_args.drop_mult,
         backwards=model_args.backwards,
+        rnn_type=model_args.rnn_type,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -179,7 +180,10 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
 
 
 def model_summary(config: AwdLstmConfig) -> dict:
-    names = ["vocab_size", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt", "max_len"]
+    names = [
+        "vocab_size", "rnn_type", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt",
+        "max_len",
+    ]
     return {name: getattr(config, name) for name in names}
 
 

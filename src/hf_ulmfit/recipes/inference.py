@@ -11,6 +11,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 # numpy, torch, transformers (and `.checks`, which needs torch) are imported inside the functions, so
 # `hf-ulmfit predict --help` stays fast.

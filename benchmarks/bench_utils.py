@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HF_ULMFIT_DATA", ROOT.parent / "shared" / "data"))
 WORK = ROOT / "benchmarks" / ".work"
@@ -40,7 +41,7 @@ def write_result(path: str | os.PathLike, result: dict) -> None:
 def steady_step_seconds(timestamps: list[float], warmup: int) -> list[float]:
     """Per-step durations from end-of-step timestamps, dropping the first `warmup` steps."""
     durations = [b - a for a, b in zip(timestamps, timestamps[1:])]
-    return durations[max(warmup - 1, 0):]
+    return durations[max(warmup - 1, 0) :]
 
 
 def median(values):
@@ -142,11 +143,17 @@ def peak_memory_result(side: str, mode: str, model, head, logits_of, loss_of, do
             out_of_memory = str(error).splitlines()[0][:300]
     peak = rss_kib("VmHWM")
     return {
-        "side": side, "bench": "memory", "mode": mode, "tokens": int(document.shape[1]),
-        "baseline_kib": baseline, "peak_kib": peak,
+        "side": side,
+        "bench": "memory",
+        "mode": mode,
+        "tokens": int(document.shape[1]),
+        "baseline_kib": baseline,
+        "peak_kib": peak,
         "peak_over_baseline_mib": None if out_of_memory else (peak - baseline) / 1024,
         "saved_for_backward_mib": saved_bytes / 2**20 if mode == "train" and not out_of_memory else None,
-        "seconds": watch.seconds, "memory_budget_gib": MEMORY_BUDGET_GIB, "out_of_memory": out_of_memory,
+        "seconds": watch.seconds,
+        "memory_budget_gib": MEMORY_BUDGET_GIB,
+        "out_of_memory": out_of_memory,
     }
 
 
@@ -191,8 +198,11 @@ ARGUMENTS = {
     "generate": [
         _argument("--repeats", type=int, default=3),
         _argument("--new-tokens", type=int, default=200),
-        _argument("--no-mkldnn", action="store_true",
-                  help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's"),
+        _argument(
+            "--no-mkldnn",
+            action="store_true",
+            help="torch.backends.mkldnn.enabled = False: PyTorch's native LSTM kernel instead of oneDNN's",
+        ),
         USE_CPU,
     ],
     "memory": [

@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LM = "../shared/models/wiki-awd-lstm-192-576-u12k-fwd"
 RUN_RECORD_FILE = "ulmfit_run.json"  # what a finished stage leaves in its folder (recipes/outputs.py)
@@ -35,14 +36,15 @@ SECONDS_FILE = "claims_seconds.json"  # the wall time of the stage that made a f
 
 # LM fine-tuning without discriminative LRs or STLR (the paper's "Full"): every layer from the first step, one learning
 # rate for all, held constant (a slanted triangle with ratio 1 is flat).
-FULL_LM_FINETUNING = dict(discriminative_lr_factor=1.0, freeze_all_but_top_epochs=None,
-                          lr_schedule="slanted_triangular", stlr_ratio=1.0)
+FULL_LM_FINETUNING = dict(
+    discriminative_lr_factor=1.0, freeze_all_but_top_epochs=None, lr_schedule="slanted_triangular", stlr_ratio=1.0
+)
 # Classifier with gradual unfreezing (the stage's default from a pretrained encoder) but one constant learning rate.
 GRADUAL_UNFREEZING_ONLY = dict(discriminative_lr_factor=1.0, lr_schedule="slanted_triangular", stlr_ratio=1.0)
 
 
 def head_only(epochs: float) -> dict:
-    """"Last": a single stage that trains only the top layer group (the head) for the stage's usual epochs."""
+    """ "Last": a single stage that trains only the top layer group (the head) for the stage's usual epochs."""
     return dict(fit_schedule="per_stage", stage_epochs=[epochs], stage_trainable_groups=[1])
 
 
@@ -61,14 +63,21 @@ LADDER_ROWS = {
 }
 # Howard & Ruder (2018), Tables 4, 6 and 7: validation error (%) on TREC-6, 10% of train held out.
 PAPER_TREC_VALIDATION_ERROR = {
-    "ulmfit": 5.69, "no-pretraining": 10.67, "no-lm-finetuning": 6.38, "lm-full": 6.54, "from-scratch": 13.36,
-    "last": 16.09, "freez": 6.86,
+    "ulmfit": 5.69,
+    "no-pretraining": 10.67,
+    "no-lm-finetuning": 6.38,
+    "lm-full": 6.54,
+    "from-scratch": 13.36,
+    "last": 16.09,
+    "freez": 6.86,
 }
 PAPER_TEST_ERROR = {"trec": 3.6, "imdb": 4.6}
 # Forward / backward / ensemble anchors: the paper's IMDb forward 5.30 and bidirectional 4.6 test error; fastai's book
 # 94.3% forward and 95.1% forward+backward on IMDb.
-PAPER_FWDBWD = {"imdb": "paper: 94.70 forward, 95.40 fwd+bwd (test error 5.30 / 4.6); fastai book: 94.3 / 95.1",
-                "trec": "paper: 96.4 (fwd+bwd, test error 3.6)"}
+PAPER_FWDBWD = {
+    "imdb": "paper: 94.70 forward, 95.40 fwd+bwd (test error 5.30 / 4.6); fastai book: 94.3 / 95.1",
+    "trec": "paper: 96.4 (fwd+bwd, test error 3.6)",
+}
 
 LOWSHOT_METHODS = {
     "supervised": "ULMFiT, supervised (LM fine-tuned on the labelled texts only)",
@@ -78,8 +87,14 @@ LOWSHOT_METHODS = {
 LOWSHOT_SIZES = ["100", "300", "1000", "3000", "all"]
 
 # --quick: every stage on a tiny slice for a few optimizer steps (a smoke test of the whole command, not a result).
-QUICK_SETTINGS = dict(max_train_samples=160, max_eval_samples=48, max_steps=3, eval_strategy="no",
-                      per_device_train_batch_size=8, per_device_eval_batch_size=32)
+QUICK_SETTINGS = dict(
+    max_train_samples=160,
+    max_eval_samples=48,
+    max_steps=3,
+    eval_strategy="no",
+    per_device_train_batch_size=8,
+    per_device_eval_batch_size=32,
+)
 QUICK_TEST_ROWS = 48  # test rows of the materialised low-shot folders in --quick
 
 
@@ -106,14 +121,25 @@ class Experiments:
 
             entry = import_module(f"hf_ulmfit.recipes.{stage}")
             # No checkpoints (each run is minutes; an interrupted one starts again), a fresh folder every time.
-            arguments = dict(recipe, output_dir=str(folder), overwrite_output_dir=True, save_strategy="no",
-                             disable_tqdm=True, **self.settings)
+            arguments = dict(
+                recipe,
+                output_dir=str(folder),
+                overwrite_output_dir=True,
+                save_strategy="no",
+                disable_tqdm=True,
+                **self.settings,
+            )
             print(f"== {stage} -> {folder}", flush=True)
             start = time.perf_counter()
             entry.main(arguments)
             seconds = time.perf_counter() - start
-            (folder / SECONDS_FILE).write_text(json.dumps({"stage": stage, "seconds": seconds, "recipe": arguments,
-                                                           "machine": machine_facts()}, indent=2, default=str))
+            (folder / SECONDS_FILE).write_text(
+                json.dumps(
+                    {"stage": stage, "seconds": seconds, "recipe": arguments, "machine": machine_facts()},
+                    indent=2,
+                    default=str,
+                )
+            )
         timing = json.loads((folder / SECONDS_FILE).read_text()) if (folder / SECONDS_FILE).is_file() else {}
         return json.loads(record_file.read_text()), timing.get("seconds", float("nan"))
 
@@ -125,11 +151,17 @@ class Experiments:
         trained on the task's text."""
         config = self.lm_config(self.args.lm)
         vocab_size = self.args.task_vocab_size or config["vocab_size"]
-        return dict(embedding_size=config["embedding_size"], hidden_size=config["hidden_size"],
-                    num_layers=config["num_layers"], tokenizer_kind="unigram", vocab_size=vocab_size)
+        return dict(
+            embedding_size=config["embedding_size"],
+            hidden_size=config["hidden_size"],
+            num_layers=config["num_layers"],
+            tokenizer_kind="unigram",
+            vocab_size=vocab_size,
+        )
 
-    def language_model(self, kind: str, task: str, seed: int, dataset: str | None = None,
-                       base: str | None = None) -> tuple[str, float]:
+    def language_model(
+        self, kind: str, task: str, seed: int, dataset: str | None = None, base: str | None = None
+    ) -> tuple[str, float]:
         """The folder of the LM `kind` (see LADDER_ROWS) for `task` and `seed`, trained if not there yet, and the
         seconds it took. `dataset` is the LM's text (default: the task's train split), `base` the pretrained LM."""
         base = base or self.args.lm
@@ -140,9 +172,16 @@ class Experiments:
         folder = self.out / "lm" / f"{kind}-{direction}" / self.text_name(dataset) / f"seed{seed}"
         if kind == "task-only":
             model = self.same_size_as_lm()
-            recipe = dict(dataset=dataset, validation_size=0.1, num_train_epochs=self.args.task_lm_epochs,
-                          learning_rate=self.args.task_lm_learning_rate, seed=seed, backwards=direction == "bwd",
-                          drop_mult=self.lm_config(base)["drop_mult"], **model)
+            recipe = dict(
+                dataset=dataset,
+                validation_size=0.1,
+                num_train_epochs=self.args.task_lm_epochs,
+                learning_rate=self.args.task_lm_learning_rate,
+                seed=seed,
+                backwards=direction == "bwd",
+                drop_mult=self.lm_config(base)["drop_mult"],
+                **model,
+            )
             _, seconds = self.stage("pretrain", folder, recipe)
             return str(folder), seconds
         recipe = dict(model_name_or_path=base, dataset=dataset, seed=seed)
@@ -177,7 +216,10 @@ class Experiments:
     def record(self, path: Path, experiment: str, seed: int, classifier: dict, seconds: dict, **details) -> dict:
         results = classifier["results"]
         result = {
-            "experiment": experiment, "seed": seed, "quick": self.quick, **details,
+            "experiment": experiment,
+            "seed": seed,
+            "quick": self.quick,
+            **details,
             "validation_accuracy": results["validation"]["accuracy"],
             "validation_error": 100 * (1 - results["validation"]["accuracy"]),
             "test_accuracy": results.get("test", {}).get("accuracy"),
@@ -192,9 +234,11 @@ class Experiments:
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2, default=str))
-        print(f"   {path.relative_to(self.out)}: validation error {result['validation_error']:.2f}%, test error "
-              f"{result['test_error'] if result['test_error'] is None else round(result['test_error'], 2)}%",
-              flush=True)
+        print(
+            f"   {path.relative_to(self.out)}: validation error {result['validation_error']:.2f}%, test error "
+            f"{result['test_error'] if result['test_error'] is None else round(result['test_error'], 2)}%",
+            flush=True,
+        )
         return result
 
     # ---- 1. The ladder ----------------------------------------------------------------------------------------------
@@ -210,11 +254,22 @@ class Experiments:
                 path = self.result_file("ladder", name, f"seed{seed}")
                 if path.is_file():
                     continue
-                lm, lm_seconds = (self.language_model(lm_kind, "trec", seed) if lm_kind else (None, 0.0))
-                classifier, seconds = self.classifier(self.out / "classifiers" / "ladder" / name / f"seed{seed}",
-                                                      "trec", seed, lm, recipe)
-                self.record(path, "ladder", seed, classifier, {"language_model": lm_seconds, "classifier": seconds},
-                            row=name, label=label, language_model=lm, classifier_recipe=recipe, task="trec")
+                lm, lm_seconds = self.language_model(lm_kind, "trec", seed) if lm_kind else (None, 0.0)
+                classifier, seconds = self.classifier(
+                    self.out / "classifiers" / "ladder" / name / f"seed{seed}", "trec", seed, lm, recipe
+                )
+                self.record(
+                    path,
+                    "ladder",
+                    seed,
+                    classifier,
+                    {"language_model": lm_seconds, "classifier": seconds},
+                    row=name,
+                    label=label,
+                    language_model=lm,
+                    classifier_recipe=recipe,
+                    task="trec",
+                )
 
     # ---- 2. Low-shot ------------------------------------------------------------------------------------------------
 
@@ -243,9 +298,11 @@ class Experiments:
         if self.quick:
             limits = {split: min(limit or QUICK_TEST_ROWS, QUICK_TEST_ROWS) for split, limit in limits.items()}
         folder.mkdir(parents=True, exist_ok=True)
-        for split, rows in [("train", train), ("validation", stratified_sample(splits["validation"],
-                                                                               limits["validation"], 42)),
-                            ("test", stratified_sample(splits["test"], limits["test"], 42))]:
+        for split, rows in [
+            ("train", train),
+            ("validation", stratified_sample(splits["validation"], limits["validation"], 42)),
+            ("test", stratified_sample(splits["test"], limits["test"], 42)),
+        ]:
             table = rows.select_columns(["text", "label"]).to_pandas()
             table["label"] = [names[label] for label in table["label"]]
             table.to_parquet(folder / f"{split}.parquet.tmp")
@@ -263,12 +320,14 @@ class Experiments:
         if (folder / "validation.parquet").is_file():
             return str(folder)
         import datasets
+
         from hf_ulmfit.recipes.arguments import DataArguments
         from hf_ulmfit.recipes.corpus import load_splits
 
         splits = load_splits(DataArguments(dataset=task, data_dir=self.args.data_dir), labelled=True)
-        text = datasets.concatenate_datasets([splits["train"].select_columns(["text"]),
-                                              splits["unsupervised"].select_columns(["text"])])
+        text = datasets.concatenate_datasets(
+            [splits["train"].select_columns(["text"]), splits["unsupervised"].select_columns(["text"])]
+        )
         if count and count < len(text):
             text = text.shuffle(seed=seed).select(range(count))
         folder.mkdir(parents=True, exist_ok=True)
@@ -277,8 +336,9 @@ class Experiments:
             os.replace(folder / f"{split}.parquet.tmp", folder / f"{split}.parquet")
         return str(folder)
 
-    def lowshot_run(self, task: str, method: str, size: str, seed: int, base: str | None = None,
-                    name: str | None = None) -> tuple[dict, float, str | None]:
+    def lowshot_run(
+        self, task: str, method: str, size: str, seed: int, base: str | None = None, name: str | None = None
+    ) -> tuple[dict, float, str | None]:
         """One low-shot classifier (trained if needed): its run record, the seconds its stages took, its LM."""
         data = self.lowshot_data(task, size, seed)
         if method == "from-scratch":
@@ -309,15 +369,26 @@ class Experiments:
                         if path.is_file():
                             continue
                         classifier, seconds, lm = self.lowshot_run(task, method, size, seed)
-                        self.record(path, "lowshot", seed, classifier, {"total": seconds}, task=task, method=method,
-                                    labels=size, language_model=lm)
+                        self.record(
+                            path,
+                            "lowshot",
+                            seed,
+                            classifier,
+                            {"total": seconds},
+                            task=task,
+                            method=method,
+                            labels=size,
+                            language_model=lm,
+                        )
 
     # ---- 3. Forward + backward --------------------------------------------------------------------------------------
 
     def fwdbwd(self) -> None:
         if not self.args.backward_lm:
-            raise SystemExit("fwdbwd needs --backward-lm (made by `hf-ulmfit pretrain ... --backwards true` with the "
-                             "forward LM's command, see ../shared/models/README.md)")
+            raise SystemExit(
+                "fwdbwd needs --backward-lm (made by `hf-ulmfit pretrain ... --backwards true` with the "
+                "forward LM's command, see ../shared/models/README.md)"
+            )
         for task in self.args.tasks:
             size = "all" if task == "trec" else str(self.args.fwdbwd_imdb_labels)
             for seed in self.args.seeds:
@@ -325,24 +396,40 @@ class Experiments:
                 if path.is_file():
                     continue
                 forward, forward_seconds, _ = self.lowshot_run(task, "semi-supervised", size, seed)
-                backward, backward_seconds, _ = self.lowshot_run(task, "semi-supervised", size, seed,
-                                                                 base=self.args.backward_lm, name="fwdbwd-backward")
+                backward, backward_seconds, _ = self.lowshot_run(
+                    task, "semi-supervised", size, seed, base=self.args.backward_lm, name="fwdbwd-backward"
+                )
                 data = self.lowshot_data(task, size, seed)
-                ensemble = ensemble_results(forward["output_dir"], backward["output_dir"], data, self.settings,
-                                            self.out / "results" / "fwdbwd" / task / f"seed{seed}-ensemble")
+                ensemble = ensemble_results(
+                    forward["output_dir"],
+                    backward["output_dir"],
+                    data,
+                    self.settings,
+                    self.out / "results" / "fwdbwd" / task / f"seed{seed}-ensemble",
+                )
                 result = {
-                    "experiment": "fwdbwd", "task": task, "labels": size, "seed": seed, "quick": self.quick,
+                    "experiment": "fwdbwd",
+                    "task": task,
+                    "labels": size,
+                    "seed": seed,
+                    "quick": self.quick,
                     "forward_accuracy": forward["results"]["test"]["accuracy"],
                     "backward_accuracy": backward["results"]["test"]["accuracy"],
-                    "ensemble_accuracy": ensemble["accuracy"], "ensemble_f1": ensemble["f1"],
-                    "forward_dir": forward["output_dir"], "backward_dir": backward["output_dir"],
+                    "ensemble_accuracy": ensemble["accuracy"],
+                    "ensemble_f1": ensemble["f1"],
+                    "forward_dir": forward["output_dir"],
+                    "backward_dir": backward["output_dir"],
                     "seconds": {"forward": forward_seconds, "backward": backward_seconds},
-                    "machine": machine_facts(), "versions": versions(),
+                    "machine": machine_facts(),
+                    "versions": versions(),
                 }
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(result, indent=2, default=str))
-                print(f"   {task} seed {seed}: forward {result['forward_accuracy']:.4f}, backward "
-                      f"{result['backward_accuracy']:.4f}, ensemble {result['ensemble_accuracy']:.4f}", flush=True)
+                print(
+                    f"   {task} seed {seed}: forward {result['forward_accuracy']:.4f}, backward "
+                    f"{result['backward_accuracy']:.4f}, ensemble {result['ensemble_accuracy']:.4f}",
+                    flush=True,
+                )
 
 
 def ensemble_results(forward_dir: str, backward_dir: str, dataset: str, settings: dict, results_dir: Path) -> dict:
@@ -351,11 +438,15 @@ def ensemble_results(forward_dir: str, backward_dir: str, dataset: str, settings
     from hf_ulmfit.recipes import evaluate_model
     from hf_ulmfit.recipes.arguments import DataArguments
 
-    data_args = DataArguments(dataset=dataset, data_dir=settings.get("data_dir"),
-                              max_eval_samples=settings.get("max_eval_samples"))
-    arguments = evaluate_model.EvaluateArguments(model_name_or_path=forward_dir,
-                                                 backward_model_name_or_path=backward_dir, split="test",
-                                                 results_dir=str(results_dir))
+    data_args = DataArguments(
+        dataset=dataset, data_dir=settings.get("data_dir"), max_eval_samples=settings.get("max_eval_samples")
+    )
+    arguments = evaluate_model.EvaluateArguments(
+        model_name_or_path=forward_dir,
+        backward_model_name_or_path=backward_dir,
+        split="test",
+        results_dir=str(results_dir),
+    )
     return evaluate_model.run(arguments, data_args)
 
 
@@ -371,8 +462,11 @@ def stratified_sample(rows, count: int | None, seed: int):
 
 def machine_facts() -> dict:
     """What lscpu says about the CPU that matters for these runs, the cores Python may use and the load."""
-    facts = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-             "load_average": [round(value, 2) for value in os.getloadavg()]}
+    facts = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+    }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
@@ -392,12 +486,18 @@ def versions() -> dict:
     import hf_ulmfit
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "hf_ulmfit": getattr(hf_ulmfit, "__version__", "?"), "commit": commit}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "hf_ulmfit": getattr(hf_ulmfit, "__version__", "?"),
+        "commit": commit,
+    }
 
 
 # ---- 4. The report -------------------------------------------------------------------------------------------------
@@ -435,13 +535,20 @@ def report(args) -> Path:
         raise SystemExit(f"no results under {out / 'results'}: run ladder, lowshot or fwdbwd first")
     plots = Path(args.plots)
     plots.mkdir(parents=True, exist_ok=True)
-    lines = ["# ULMFiT's claims, reproduced on this machine", "",
-             f"Made by `python benchmarks/claims.py report --out {args.out}` from the runs of `ladder`, `lowshot` and "
-             "`fwdbwd` (each run a recipe of the stages' own arguments, see `benchmarks/claims.py`). Errors are in %, "
-             "mean ± standard deviation over seeds (the number of seeds in brackets).", ""]
+    lines = [
+        "# ULMFiT's claims, reproduced on this machine",
+        "",
+        f"Made by `python benchmarks/claims.py report --out {args.out}` from the runs of `ladder`, `lowshot` and "
+        "`fwdbwd` (each run a recipe of the stages' own arguments, see `benchmarks/claims.py`). Errors are in %, "
+        "mean ± standard deviation over seeds (the number of seeds in brackets).",
+        "",
+    ]
     if any(result["quick"] for result in everything):
-        lines += ["**Quick mode**: tiny slices and a few steps per stage. These numbers test the command, they say "
-                  "nothing about ULMFiT.", ""]
+        lines += [
+            "**Quick mode**: tiny slices and a few steps per stage. These numbers test the command, they say "
+            "nothing about ULMFiT.",
+            "",
+        ]
     lines += setup_section(everything)
     if ladder:
         lines += ladder_section(ladder, plots / "claims_ladder.png")
@@ -449,9 +556,13 @@ def report(args) -> Path:
         lines += lowshot_section(lowshot, plots / "claims_lowshot.png")
     if fwdbwd:
         lines += fwdbwd_section(fwdbwd)
-    lines += ["## Where the results disagree with the paper's ordering", "",
-              "<!-- LEAD: written after the runs: for each row whose order differs from the paper's, its cause. -->",
-              "_To be written by the lead after the full runs._", ""]
+    lines += [
+        "## Where the results disagree with the paper's ordering",
+        "",
+        "<!-- LEAD: written after the runs: for each row whose order differs from the paper's, its cause. -->",
+        "_To be written by the lead after the full runs._",
+        "",
+    ]
     markdown = Path(args.markdown)
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text("\n".join(lines))
@@ -460,85 +571,131 @@ def report(args) -> Path:
 
 
 def setup_section(results: list[dict]) -> list[str]:
-    machines = sorted({f"{r['machine']['cpu']}, {r['machine']['cores']} cores, "
-                       f"{'/'.join(r['machine'].get('isa', [])) or 'ISA unknown'}" for r in results})
+    machines = sorted(
+        {
+            f"{r['machine']['cpu']}, {r['machine']['cores']} cores, "
+            f"{'/'.join(r['machine'].get('isa', [])) or 'ISA unknown'}"
+            for r in results
+        }
+    )
     loads = [load for r in results for load in r["machine"]["load_average"][:1]]
     versions_seen = sorted({", ".join(f"{key} {value}" for key, value in r["versions"].items()) for r in results})
     seeds = sorted({r["seed"] for r in results})
     hours = sum(value for r in results for value in r["seconds"].values() if value == value) / 3600
-    return ["## Setup", "",
-            f"- Machine: {'; '.join(machines)}; 1-minute load average while runs were recorded "
-            f"{min(loads):.1f} to {max(loads):.1f}.",
-            f"- Versions: {'; '.join(versions_seen)}.",
-            f"- Seeds: {', '.join(map(str, seeds))} (the training seed of every stage; the validation split, 10% of "
-            "train stratified, is the same for all: split seed 42).",
-            f"- Budget: {hours:.2f} hours of stage time in all (a fine-tuned LM shared by several rows counts once "
-            "per run that trained it). Each stage ran with its own defaults unless a row says otherwise.", ""]
+    return [
+        "## Setup",
+        "",
+        f"- Machine: {'; '.join(machines)}; 1-minute load average while runs were recorded "
+        f"{min(loads):.1f} to {max(loads):.1f}.",
+        f"- Versions: {'; '.join(versions_seen)}.",
+        f"- Seeds: {', '.join(map(str, seeds))} (the training seed of every stage; the validation split, 10% of "
+        "train stratified, is the same for all: split seed 42).",
+        f"- Budget: {hours:.2f} hours of stage time in all (a fine-tuned LM shared by several rows counts once "
+        "per run that trained it). Each stage ran with its own defaults unless a row says otherwise.",
+        "",
+    ]
 
 
 def ladder_section(results: list[dict], plot: Path) -> list[str]:
     groups = grouped(results, "row")
-    lines = ["## The ablation ladder on TREC-6", "",
-             "Validation: 10% of train held out (545 questions); test: the 500 TREC test questions. Paper: validation "
-             "error, Howard & Ruder (2018), Tables 4, 6, 7.", "",
-             "| row | paper (validation) | validation error | test error | minutes per run (LM + classifier) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "## The ablation ladder on TREC-6",
+        "",
+        "Validation: 10% of train held out (545 questions); test: the 500 TREC test questions. Paper: validation "
+        "error, Howard & Ruder (2018), Tables 4, 6, 7.",
+        "",
+        "| row | paper (validation) | validation error | test error | minutes per run (LM + classifier) |",
+        "|---|---|---|---|---|",
+    ]
     for name in LADDER_ROWS:
         if (name,) not in groups:
             continue
         runs = groups[(name,)]
         minutes = [sum(run["seconds"].values()) / 60 for run in runs]
-        lines.append(f"| {LADDER_ROWS[name][0]} | {PAPER_TREC_VALIDATION_ERROR[name]:.2f} | "
-                     f"{spread([r['validation_error'] for r in runs])} | {spread([r['test_error'] for r in runs])} | "
-                     f"{spread(minutes, 1)} |")
-    lines += ["", f"Paper's test error of the full method: {PAPER_TEST_ERROR['trec']} (TREC-6).", "",
-              f"![ladder](plots/{plot.name})", ""]
+        lines.append(
+            f"| {LADDER_ROWS[name][0]} | {PAPER_TREC_VALIDATION_ERROR[name]:.2f} | "
+            f"{spread([r['validation_error'] for r in runs])} | {spread([r['test_error'] for r in runs])} | "
+            f"{spread(minutes, 1)} |"
+        )
+    lines += [
+        "",
+        f"Paper's test error of the full method: {PAPER_TEST_ERROR['trec']} (TREC-6).",
+        "",
+        f"![ladder](plots/{plot.name})",
+        "",
+    ]
     plot_ladder(groups, plot)
     return lines
 
 
 def lowshot_section(results: list[dict], plot: Path) -> list[str]:
     groups = grouped(results, "task", "method", "labels")
-    lines = ["## Low-shot: test error against the number of labelled examples", "",
-             "Each run draws its labelled examples at random, stratified, with its seed; validation and test rows are "
-             "the same for all runs (IMDb: a fixed stratified subset of the test reviews). TREC 'all' is its whole "
-             "train split less the validation 10%.", "",
-             "| task | labels | " + " | ".join(LOWSHOT_METHODS.values()) + " |",
-             "|---|---|" + "---|" * len(LOWSHOT_METHODS)]
+    lines = [
+        "## Low-shot: test error against the number of labelled examples",
+        "",
+        "Each run draws its labelled examples at random, stratified, with its seed; validation and test rows are "
+        "the same for all runs (IMDb: a fixed stratified subset of the test reviews). TREC 'all' is its whole "
+        "train split less the validation 10%.",
+        "",
+        "| task | labels | " + " | ".join(LOWSHOT_METHODS.values()) + " |",
+        "|---|---|" + "---|" * len(LOWSHOT_METHODS),
+    ]
     tasks = sorted({r["task"] for r in results})
     for task in tasks:
         for size in LOWSHOT_SIZES:
-            cells = [spread([r["test_error"] for r in groups.get((task, method, size), [])])
-                     for method in LOWSHOT_METHODS]
+            cells = [
+                spread([r["test_error"] for r in groups.get((task, method, size), [])]) for method in LOWSHOT_METHODS
+            ]
             if any(cell != "–" for cell in cells):
                 lines.append(f"| {task} | {size} | " + " | ".join(cells) + " |")
-    lines += ["", "Where ULMFiT with N labels matches training from scratch (the smallest size tried at which the "
-              "from-scratch classifier's mean test error is as low):", ""]
+    lines += [
+        "",
+        "Where ULMFiT with N labels matches training from scratch (the smallest size tried at which the "
+        "from-scratch classifier's mean test error is as low):",
+        "",
+    ]
     for task in tasks:
-        scratch = {size: mean_std([r["test_error"] for r in groups.get((task, "from-scratch", size), [])])[0]
-                   for size in LOWSHOT_SIZES}
+        scratch = {
+            size: mean_std([r["test_error"] for r in groups.get((task, "from-scratch", size), [])])[0]
+            for size in LOWSHOT_SIZES
+        }
         for method in ("supervised", "semi-supervised"):
             for size in LOWSHOT_SIZES:
                 error = mean_std([r["test_error"] for r in groups.get((task, method, size), [])])[0]
                 if error != error or size == "all":
                     continue
-                match = next((other for other in LOWSHOT_SIZES if scratch[other] == scratch[other]
-                              and scratch[other] <= error), None)
-                lines.append(f"- {task}, {method}, {size} labels ({error:.2f}%): from scratch needs "
-                             f"{match + ' labels' if match else 'more labels than any size tried'}.")
-    lines += ["", "Paper: with 100 labels ULMFiT matches training from scratch on 10x (supervised) to 100x "
-              "(semi-supervised) the data.", "", f"![low-shot](plots/{plot.name})", ""]
+                match = next(
+                    (other for other in LOWSHOT_SIZES if scratch[other] == scratch[other] and scratch[other] <= error),
+                    None,
+                )
+                lines.append(
+                    f"- {task}, {method}, {size} labels ({error:.2f}%): from scratch needs "
+                    f"{match + ' labels' if match else 'more labels than any size tried'}."
+                )
+    lines += [
+        "",
+        "Paper: with 100 labels ULMFiT matches training from scratch on 10x (supervised) to 100x "
+        "(semi-supervised) the data.",
+        "",
+        f"![low-shot](plots/{plot.name})",
+        "",
+    ]
     plot_lowshot(groups, tasks, plot)
     return lines
 
 
 def fwdbwd_section(results: list[dict]) -> list[str]:
     groups = grouped(results, "task")
-    lines = ["## Forward, backward and the ensemble (test accuracy, %)", "",
-             "Semi-supervised ULMFiT in each direction (LM fine-tuned from the forward or the backward pretrained "
-             "LM), then the library's ensemble (`hf-ulmfit evaluate --backward_model_name_or_path`, probabilities "
-             "averaged).", "", "| task | labels | forward | backward | ensemble | paper |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## Forward, backward and the ensemble (test accuracy, %)",
+        "",
+        "Semi-supervised ULMFiT in each direction (LM fine-tuned from the forward or the backward pretrained "
+        "LM), then the library's ensemble (`hf-ulmfit evaluate --backward_model_name_or_path`, probabilities "
+        "averaged).",
+        "",
+        "| task | labels | forward | backward | ensemble | paper |",
+        "|---|---|---|---|---|---|",
+    ]
     for (task,), runs in sorted(groups.items()):
         accuracy = {key: [100 * r[f"{key}_accuracy"] for r in runs] for key in ("forward", "backward", "ensemble")}
         cells = [spread(accuracy[key]) for key in ("forward", "backward", "ensemble")]
@@ -561,10 +718,22 @@ def plot_ladder(groups: dict, path: Path) -> None:
     means = [mean_std([r["validation_error"] for r in groups[(name,)]]) for name in names]
     figure, axes = plt.subplots(figsize=(8, 0.6 * len(names) + 1.5))
     positions = range(len(names))
-    axes.barh(positions, [m for m, _ in means], xerr=[s for _, s in means], color="tab:blue", alpha=0.7,
-              label="this machine (mean ± std over seeds)")
-    axes.scatter([PAPER_TREC_VALIDATION_ERROR[name] for name in names], positions, color="black", marker="D",
-                 zorder=3, label="paper")
+    axes.barh(
+        positions,
+        [m for m, _ in means],
+        xerr=[s for _, s in means],
+        color="tab:blue",
+        alpha=0.7,
+        label="this machine (mean ± std over seeds)",
+    )
+    axes.scatter(
+        [PAPER_TREC_VALIDATION_ERROR[name] for name in names],
+        positions,
+        color="black",
+        marker="D",
+        zorder=3,
+        label="paper",
+    )
     axes.set_yticks(list(positions), [LADDER_ROWS[name][0] for name in names])
     axes.invert_yaxis()
     axes.set_xlabel("TREC-6 validation error (%)")
@@ -606,29 +775,43 @@ def plot_lowshot(groups: dict, tasks: list[str], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("experiment", choices=["ladder", "lowshot", "fwdbwd", "report"])
     parser.add_argument("--out", default="outputs/claims", help="Where models, data slices and results go.")
     parser.add_argument("--lm", default=DEFAULT_LM, help="The pretrained forward LM every transfer row starts from.")
     parser.add_argument("--backward-lm", help="fwdbwd: the backward LM (`hf-ulmfit pretrain ... --backwards true`).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--rows", nargs="+", choices=list(LADDER_ROWS), default=list(LADDER_ROWS),
-                        help="ladder: the rows to run.")
+    parser.add_argument(
+        "--rows", nargs="+", choices=list(LADDER_ROWS), default=list(LADDER_ROWS), help="ladder: the rows to run."
+    )
     parser.add_argument("--tasks", nargs="+", choices=["trec", "imdb"], default=["trec", "imdb"])
     parser.add_argument("--sizes", nargs="+", default=LOWSHOT_SIZES, help="lowshot: labelled examples ('all': TREC).")
     parser.add_argument("--methods", nargs="+", choices=list(LOWSHOT_METHODS), default=list(LOWSHOT_METHODS))
     parser.add_argument("--imdb-test-size", type=int, default=5000, help="IMDb: a fixed stratified test subset.")
     parser.add_argument("--imdb-validation-size", type=int, default=1000, help="IMDb: validation reviews kept.")
-    parser.add_argument("--imdb-lm-texts", type=int, default=10_000,
-                        help="IMDb semi-supervised LM: reviews drawn from train + the 50k unlabelled (0: all 75k); "
-                             "finetune-lm's 2 default epochs over them are the LM's budget.")
+    parser.add_argument(
+        "--imdb-lm-texts",
+        type=int,
+        default=10_000,
+        help="IMDb semi-supervised LM: reviews drawn from train + the 50k unlabelled (0: all 75k); "
+        "finetune-lm's 2 default epochs over them are the LM's budget.",
+    )
     parser.add_argument("--fwdbwd-imdb-labels", type=int, default=1000, help="fwdbwd: IMDb labelled examples.")
-    parser.add_argument("--task-vocab-size", type=int, default=None,
-                        help="Unigram vocabulary trained on the task for the rows without Wikipedia (default: the "
-                             "pretrained LM's; a small task caps it at what its text holds).")
-    parser.add_argument("--task-lm-epochs", type=float, default=10,
-                        help="no-pretraining: epochs of the LM trained on the task's text alone.")
+    parser.add_argument(
+        "--task-vocab-size",
+        type=int,
+        default=None,
+        help="Unigram vocabulary trained on the task for the rows without Wikipedia (default: the "
+        "pretrained LM's; a small task caps it at what its text holds).",
+    )
+    parser.add_argument(
+        "--task-lm-epochs",
+        type=float,
+        default=10,
+        help="no-pretraining: epochs of the LM trained on the task's text alone.",
+    )
     parser.add_argument("--task-lm-learning-rate", type=float, default=1e-2)
     parser.add_argument("--data-dir", default=None, help="Folder of the named datasets ($HF_ULMFIT_DATA).")
     parser.add_argument("--quick", action="store_true", help="Tiny slices, a few steps per stage: a smoke test.")

@@ -1,4 +1,5 @@
-"""fp32 vs int8 vs ONNX (and bf16) for a saved classifier on a test split: accuracy, weight size, batched and one-at-a-time speed.
+"""fp32 vs int8 vs ONNX (and bf16) for a saved classifier on a test split: accuracy, weight size, batched and
+one-at-a-time speed.
 
     python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20] [--bf16]
         [--dataset imdb --max_test_samples 2000]
@@ -46,8 +47,13 @@ def measure(name: str, folder: Path, texts: list[str], labels: list[str], thread
     accuracy = sum(p == t for p, t in zip(predictions, labels)) / len(labels)
     batched = timed(lambda: classify(texts, batch_size=64), seconds)
     single = timed(lambda: [classify(text) for text in texts[:50]], seconds) / len(texts[:50])
-    return {"form": name, "accuracy": round(100 * accuracy, 2), "weights_MB": round(weight_bytes(folder) / 1e6, 2),
-            "batched_docs_per_s": round(len(texts) / batched, 1), "one_at_a_time_ms": round(1000 * single, 2)}
+    return {
+        "form": name,
+        "accuracy": round(100 * accuracy, 2),
+        "weights_MB": round(weight_bytes(folder) / 1e6, 2),
+        "batched_docs_per_s": round(len(texts) / batched, 1),
+        "one_at_a_time_ms": round(1000 * single, 2),
+    }
 
 
 def main():
@@ -56,7 +62,9 @@ def main():
     parser.add_argument("workdir")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--bf16", action="store_true", help="also the fp32 weights run in bf16 (CPUs with AVX512-BF16/AMX)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="also the fp32 weights run in bf16 (CPUs with AVX512-BF16/AMX)"
+    )
     parser.add_argument("--dataset", default="trec", help="a named dataset with a labelled test split (trec, imdb)")
     parser.add_argument("--max_test_samples", type=int, default=None, help="a seeded random subset of the test split")
     args = parser.parse_args()

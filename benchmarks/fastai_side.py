@@ -11,11 +11,11 @@ import time
 import warnings
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-
 from bench_utils import (  # noqa: E402
     BATCH_SIZE,
     BPTT,
@@ -30,6 +30,7 @@ from bench_utils import (  # noqa: E402
     trec_questions,
     write_result,
 )
+
 
 warnings.filterwarnings("ignore")
 VOCAB_FILE = PREPARED / "fastai_vocab.json"
@@ -66,11 +67,20 @@ def prepare(args):
     tokenized, counter = tokenize_df(frame, "text")
     vocab = list(make_vocab(counter, min_freq=3, max_vocab=60_000))
     VOCAB_FILE.write_text(json.dumps(vocab))
-    write_result(args.out, {"side": "fastai", "bench": "prepare", "vocab_size": len(vocab), "versions": fastai_versions()})
+    write_result(
+        args.out, {"side": "fastai", "bench": "prepare", "vocab_size": len(vocab), "versions": fastai_versions()}
+    )
 
 
 def lm_throughput(args):
-    from fastai.text.all import AWD_LSTM, CancelFitException, Callback, DataLoaders, LMDataLoader, language_model_learner
+    from fastai.text.all import (
+        AWD_LSTM,
+        Callback,
+        CancelFitException,
+        DataLoaders,
+        LMDataLoader,
+        language_model_learner,
+    )
 
     tokens = np.load(PREPARED / "lm_tokens.npy").astype(np.int64)
     tokens[tokens >= args.vocab] = 0
@@ -101,21 +111,31 @@ def lm_throughput(args):
     seconds = steady_step_seconds(timestamps, args.warmup + 1)
     peak_here = matmul_gflops(torch)
     tokens_per_step = BATCH_SIZE * BPTT
-    write_result(args.out, {
-        "side": "fastai", "bench": "lm_throughput", "vocab": args.vocab, "precision": "fp32",
-        "step_seconds": seconds, "tokens_per_step": tokens_per_step,
-        "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
-        "how": "language_model_learner(pretrained=False).fit (fastai Adam, AR/TAR via RNNRegularizer), steps timed end to end",
-        "versions": fastai_versions(),
-    })
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "lm_throughput",
+            "vocab": args.vocab,
+            "precision": "fp32",
+            "step_seconds": seconds,
+            "tokens_per_step": tokens_per_step,
+            "tokens_per_second": [tokens_per_step / s for s in seconds],
+            "matmul_fp32_gflops_here": peak_here,
+            "how": "language_model_learner(pretrained=False).fit (fastai Adam, AR/TAR via RNNRegularizer), "
+            "steps timed end to end",
+            "versions": fastai_versions(),
+        },
+    )
 
 
 def classifier_learner():
     from fastai.text.all import AWD_LSTM, TextDataLoaders, text_classifier_learner
 
     texts = json.loads((PREPARED / "classify_texts.json").read_text())
-    dls = TextDataLoaders.from_df(text_frame(texts[-64:]), text_col="text", label_col="label",
-                                  text_vocab=fastai_vocab(), bs=BATCH_SIZE, seed=0)
+    dls = TextDataLoaders.from_df(
+        text_frame(texts[-64:]), text_col="text", label_col="label", text_vocab=fastai_vocab(), bs=BATCH_SIZE, seed=0
+    )
     torch.manual_seed(0)
     return text_classifier_learner(dls, AWD_LSTM, pretrained=False), texts
 
@@ -151,8 +171,9 @@ def generate(args):
     torch.backends.mkldnn.enabled = not args.no_mkldnn
     prompt = json.loads((PREPARED / "prompt.json").read_text())["text"]
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[-64:]
-    dls = TextDataLoaders.from_df(text_frame(texts), text_col="text", is_lm=True, text_vocab=fastai_vocab(),
-                                  bs=BATCH_SIZE, seed=0)
+    dls = TextDataLoaders.from_df(
+        text_frame(texts), text_col="text", is_lm=True, text_vocab=fastai_vocab(), bs=BATCH_SIZE, seed=0
+    )
     torch.manual_seed(0)
     learn = language_model_learner(dls, AWD_LSTM, pretrained=False)
     prompt_tokens = len(learn.dls.test_dl([prompt]).items[0])
@@ -162,11 +183,19 @@ def generate(args):
         with Stopwatch() as watch:
             text = learn.predict(prompt, n_words=args.new_tokens, no_bar=True)
         seconds.append(watch.seconds)
-    write_result(args.out, {
-        "side": "fastai", "bench": "generate", "prompt_tokens": prompt_tokens, "new_tokens": args.new_tokens,
-        "seconds": seconds, "how": "LMLearner.predict(n_words=N) (samples; re-reads the whole prefix every word)",
-        "output_words": len(text.split()), "mkldnn": not args.no_mkldnn,
-    })
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "generate",
+            "prompt_tokens": prompt_tokens,
+            "new_tokens": args.new_tokens,
+            "seconds": seconds,
+            "how": "LMLearner.predict(n_words=N) (samples; re-reads the whole prefix every word)",
+            "output_words": len(text.split()),
+            "mkldnn": not args.no_mkldnn,
+        },
+    )
 
 
 def memory(args):
@@ -177,8 +206,13 @@ def memory(args):
     document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
     labels = torch.tensor([1])
     result = peak_memory_result(
-        "fastai", args.mode, model, model[1], lambda ids: model(ids)[0],
-        lambda ids: torch.nn.functional.cross_entropy(model(ids)[0], labels), document,
+        "fastai",
+        args.mode,
+        model,
+        model[1],
+        lambda ids: model(ids)[0],
+        lambda ids: torch.nn.functional.cross_entropy(model(ids)[0], labels),
+        document,
     )
     write_result(args.out, result)
 
@@ -186,16 +220,27 @@ def memory(args):
 def tokenize(args):
     from fastai.text.all import defaults, tokenize_df
 
-    frame = pd.concat([pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")])
+    frame = pd.concat(
+        [pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")]
+    )
     frame = frame.iloc[: args.n].reset_index(drop=True)
     with Stopwatch() as watch:
         tokenized, counter = tokenize_df(frame, "text", n_workers=defaults.cpus)
-    write_result(args.out, {
-        "side": "fastai", "bench": "tokenize", "kind": "fastai_default", "n": len(tokenized), "seconds": watch.seconds,
-        "tokens": int(tokenized["text_length"].sum()) if "text_length" in tokenized else int(sum(map(len, tokenized["text"]))),
-        "n_workers": defaults.cpus,
-        "how": "fastai.text tokenize_df (SpacyTokenizer + defaults.text_proc_rules, n_workers=defaults.cpus)",
-    })
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "tokenize",
+            "kind": "fastai_default",
+            "n": len(tokenized),
+            "seconds": watch.seconds,
+            "tokens": int(tokenized["text_length"].sum())
+            if "text_length" in tokenized
+            else int(sum(map(len, tokenized["text"]))),
+            "n_workers": defaults.cpus,
+            "how": "fastai.text tokenize_df (SpacyTokenizer + defaults.text_proc_rules, n_workers=defaults.cpus)",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -236,26 +281,48 @@ def prepare_accuracy(args):
         return np.concatenate(docs), np.array([len(d) for d in docs])
 
     arrays = {}
-    for name, tokenized in (("wiki", wiki_tok), ("trec_train", trec_tok["train"][0]), ("trec_test", trec_tok["test"][0])):
+    for name, tokenized in (
+        ("wiki", wiki_tok),
+        ("trec_train", trec_tok["train"][0]),
+        ("trec_test", trec_tok["test"][0]),
+    ):
         arrays[f"{name}_tokens"], arrays[f"{name}_lengths"] = ids(tokenized["text"])
     classes = sorted(set(trec["train"]["coarse_label"]))  # ABBR DESC ENTY HUM LOC NUM
     for split, frame in trec.items():
         arrays[f"trec_{split}_labels"] = frame["coarse_label"].map(classes.index).to_numpy(dtype=np.int64)
     np.savez(accuracy_data_path(args.wiki_tokens), vocab=np.array(vocab), **arrays)
-    write_result(args.out, {"side": "fastai", "bench": "prepare_accuracy", "vocab_size": len(vocab),
-                            "wiki_tokens": int(arrays["wiki_tokens"].size), "wiki_paragraphs": len(texts)})
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "prepare_accuracy",
+            "vocab_size": len(vocab),
+            "wiki_tokens": int(arrays["wiki_tokens"].size),
+            "wiki_paragraphs": len(texts),
+        },
+    )
 
 
 def split_docs(data, name):
-    return [torch.from_numpy(d.astype(np.int64)) for d in np.split(data[f"{name}_tokens"], np.cumsum(data[f"{name}_lengths"])[:-1])]
+    return [
+        torch.from_numpy(d.astype(np.int64))
+        for d in np.split(data[f"{name}_tokens"], np.cumsum(data[f"{name}_lengths"])[:-1])
+    ]
 
 
 def accuracy(args):
     """Pretrain on the Wikipedia slice (once, seed 0, cached), fine-tune the LM on TREC text, then train the
     classifier with the gradual-unfreezing schedule of fastbook chapter 10; test accuracy on TREC-6's test set."""
     from fastai.text.all import (
-        AWD_LSTM, DataLoaders, LMDataLoader, TextDataLoaders, awd_lstm_clas_config, awd_lstm_lm_config,
-        language_model_learner, set_seed, text_classifier_learner,
+        AWD_LSTM,
+        DataLoaders,
+        LMDataLoader,
+        TextDataLoaders,
+        awd_lstm_clas_config,
+        awd_lstm_lm_config,
+        language_model_learner,
+        set_seed,
+        text_classifier_learner,
     )
 
     data = np.load(accuracy_data_path(args.wiki_tokens))
@@ -266,8 +333,10 @@ def accuracy(args):
     timings = {}
 
     def lm_learner(docs):
-        dls = DataLoaders(LMDataLoader(docs, bs=BATCH_SIZE, seq_len=BPTT, shuffle=True),
-                          LMDataLoader(trec_valid, bs=BATCH_SIZE, seq_len=BPTT))
+        dls = DataLoaders(
+            LMDataLoader(docs, bs=BATCH_SIZE, seq_len=BPTT, shuffle=True),
+            LMDataLoader(trec_valid, bs=BATCH_SIZE, seq_len=BPTT),
+        )
         dls.vocab = vocab
         return language_model_learner(dls, AWD_LSTM, config=lm_config, drop_mult=0.3, pretrained=False)
 
@@ -294,8 +363,15 @@ def accuracy(args):
 
     trec = {split: pd.read_parquet(DATA / "trec" / f"{split}.parquet") for split in ("train", "test")}
     frame = pd.concat([trec["train"].assign(is_valid=False), trec["test"].assign(is_valid=True)], ignore_index=True)
-    dls = TextDataLoaders.from_df(frame, text_col="text", label_col="coarse_label", valid_col="is_valid",
-                                  text_vocab=vocab, bs=BATCH_SIZE, seed=args.seed)
+    dls = TextDataLoaders.from_df(
+        frame,
+        text_col="text",
+        label_col="coarse_label",
+        valid_col="is_valid",
+        text_vocab=vocab,
+        bs=BATCH_SIZE,
+        seed=args.seed,
+    )
     learn = text_classifier_learner(dls, AWD_LSTM, config=clas_config, drop_mult=0.5, pretrained=False)
     learn.model[0].module.load_state_dict(encoder)
     with learn.no_bar(), learn.no_logging(), Stopwatch() as watch:
@@ -311,16 +387,32 @@ def accuracy(args):
     with learn.no_bar():
         predictions, targets = learn.get_preds(ds_idx=1)
     predicted, actual = predictions.argmax(1), targets.flatten()  # both index fastai's category vocabulary
-    write_result(args.out, {
-        "side": "fastai", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
-        "test_accuracy": float((predicted == actual).float().mean()), "n_test": len(actual),
-        "lm_valid_loss": lm_valid_loss, **timings, "vocab_size": len(vocab), "versions": fastai_versions(),
-    })
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "accuracy",
+            "seed": args.seed,
+            "wiki_tokens": args.wiki_tokens,
+            "test_accuracy": float((predicted == actual).float().mean()),
+            "n_test": len(actual),
+            "lm_valid_loss": lm_valid_loss,
+            **timings,
+            "vocab_size": len(vocab),
+            "versions": fastai_versions(),
+        },
+    )
 
 
 COMMANDS = {
-    "prepare": prepare, "lm_throughput": lm_throughput, "classify": classify, "generate": generate, "memory": memory,
-    "tokenize": tokenize, "prepare_accuracy": prepare_accuracy, "accuracy": accuracy,
+    "prepare": prepare,
+    "lm_throughput": lm_throughput,
+    "classify": classify,
+    "generate": generate,
+    "memory": memory,
+    "tokenize": tokenize,
+    "prepare_accuracy": prepare_accuracy,
+    "accuracy": accuracy,
 }
 
 

@@ -25,6 +25,7 @@ import random
 import sys
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HF_ULMFIT_DATA", ROOT.parent / "shared" / "data"))
 WORK = ROOT / "benchmarks" / ".work"
@@ -52,7 +53,7 @@ def make_reference(n: int):
 
 
 def fastai_vocab(token_lists, min_freq=3, max_vocab=60000):
-    """The vocabulary fastai's `make_vocab` builds (specials first, then frequent tokens, padded to a multiple of 8)."""
+    """The vocabulary fastai's `make_vocab` builds: specials first, then frequent tokens, padded to a multiple of 8."""
     specials = "xxunk xxpad xxbos xxeos xxfld xxrep xxwrep xxup xxmaj".split()
     counts = collections.Counter(t for tokens in token_lists for t in tokens)
     vocab = [t for t, c in counts.most_common(max_vocab) if c >= min_freq]
@@ -63,7 +64,9 @@ def fastai_vocab(token_lists, min_freq=3, max_vocab=60000):
 
 
 def matching_tokens(reference, candidate) -> int:
-    return sum(block.size for block in difflib.SequenceMatcher(a=reference, b=candidate, autojunk=False).get_matching_blocks())
+    return sum(
+        block.size for block in difflib.SequenceMatcher(a=reference, b=candidate, autojunk=False).get_matching_blocks()
+    )
 
 
 def compare():

@@ -71,22 +71,39 @@ def measure(name: str, model_settings: dict, bf16: bool, batch_size: int, args, 
 
     training_args = UlmfitTrainingArguments(
         output_dir=os.path.join(args.scratch, f"{name}_{batch_size}_{'bf16' if bf16 else 'fp32'}"),
-        max_steps=steps, per_device_train_batch_size=batch_size, bptt=args.bptt, learning_rate=5e-3,
-        lr_schedule="one_cycle", discriminative_lr_factor=1.0, max_grad_norm=0.4, bf16=bf16,
-        use_cpu=device.type == "cpu", report_to="none", save_strategy="no", logging_strategy="no",
-        disable_tqdm=True, dataloader_num_workers=0, seed=args.seed,
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        bptt=args.bptt,
+        learning_rate=5e-3,
+        lr_schedule="one_cycle",
+        discriminative_lr_factor=1.0,
+        max_grad_norm=0.4,
+        bf16=bf16,
+        use_cpu=device.type == "cpu",
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        seed=args.seed,
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer = LanguageModelTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()]
+    )
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its train summary; stdout is for the JSON
         trainer.train()
-    durations = [b - a for a, b in zip(timestamps, timestamps[1:])][args.warmup:]
+    durations = [b - a for a, b in zip(timestamps, timestamps[1:])][args.warmup :]
     step_seconds = statistics.median(durations)
     result = {
-        "model": name, **model_settings, "precision": "bf16" if bf16 else "fp32", "batch_size": batch_size,
-        "bptt": args.bptt, "tokens_per_second": round(batch_size * args.bptt / step_seconds, 1),
+        "model": name,
+        **model_settings,
+        "precision": "bf16" if bf16 else "fp32",
+        "batch_size": batch_size,
+        "bptt": args.bptt,
+        "tokens_per_second": round(batch_size * args.bptt / step_seconds, 1),
         "step_seconds_median": float(f"{step_seconds:.6g}"),  # 6 significant digits, also for fast GPU steps
         "timed_steps": len(durations),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -111,8 +128,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None, help="timed steps per configuration (default 20; quick 2)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed first steps (default 5; quick 1)")
     parser.add_argument("--bptt", type=int, default=None, help=f"default {BPTT} (quick 8)")
-    parser.add_argument("--config_overrides", default="{}",
-                        help='JSON merged into every config, e.g. \'{"drop_mult": 0.3}\'')
+    parser.add_argument(
+        "--config_overrides", default="{}", help="JSON merged into every config, e.g. '{\"drop_mult\": 0.3}'"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scratch", default=os.path.join("benchmarks", ".work", "gpu_pretrain"))
     args = parser.parse_args(argv)
@@ -125,9 +143,13 @@ def main(argv=None):
     device = torch.device("cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu")
     models = QUICK_MODELS if args.quick else MODELS
     report = {
-        "bench": "gpu_pretrain", "quick": args.quick, "device": str(device),
+        "bench": "gpu_pretrain",
+        "quick": args.quick,
+        "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "torch": torch.__version__, "results": [], "skipped": [],
+        "torch": torch.__version__,
+        "results": [],
+        "skipped": [],
     }
     started = time.perf_counter()
     for name in args.models:

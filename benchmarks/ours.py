@@ -10,15 +10,14 @@ the process) and tokenize (Rust, CPU) measure the CPU.
 """
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
 from bench_utils import (  # noqa: E402
     BATCH_SIZE,
     BPTT,
@@ -58,8 +57,12 @@ def standard_config(vocab_size: int, **overrides):
     from hf_ulmfit import AwdLstmConfig
 
     return AwdLstmConfig(
-        vocab_size=vocab_size, embedding_size=EMBEDDING_SIZE, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
-        bptt=BPTT, **overrides,
+        vocab_size=vocab_size,
+        embedding_size=EMBEDDING_SIZE,
+        hidden_size=HIDDEN_SIZE,
+        num_layers=NUM_LAYERS,
+        bptt=BPTT,
+        **overrides,
     )
 
 
@@ -119,7 +122,9 @@ def prepare(args):
         prompt = " ".join(words[:n_words])
         if len(tokenizer(prompt)["input_ids"]) >= 50:
             break
-    (PREPARED / "prompt.json").write_text(json.dumps({"text": prompt, "ours_tokens": len(tokenizer(prompt)["input_ids"])}))
+    (PREPARED / "prompt.json").write_text(
+        json.dumps({"text": prompt, "ours_tokens": len(tokenizer(prompt)["input_ids"])})
+    )
 
     torch.manual_seed(0)
     classifier = AwdLstmForSequenceClassification(
@@ -214,26 +219,50 @@ def lm_throughput(args):
             timestamps.append(time.perf_counter())
 
     training_args = UlmfitTrainingArguments(
-        output_dir=str(PREPARED.parent / "trainer_scratch"), max_steps=steps, per_device_train_batch_size=BATCH_SIZE,
-        bptt=BPTT, learning_rate=1e-3, lr_schedule="one_cycle", use_cpu=device.type == "cpu", bf16=args.bf16,
+        output_dir=str(PREPARED.parent / "trainer_scratch"),
+        max_steps=steps,
+        per_device_train_batch_size=BATCH_SIZE,
+        bptt=BPTT,
+        learning_rate=1e-3,
+        lr_schedule="one_cycle",
+        use_cpu=device.type == "cpu",
+        bf16=args.bf16,
         max_grad_norm=0.0,
-        report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
         seed=args.seed,
     )
     train_dataset = datasets.Dataset.from_dict({"input_ids": [d.tolist() for d in docs]})
-    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()])
+    trainer = LanguageModelTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, callbacks=[StepClock()]
+    )
     trainer.train()
     seconds = steady_step_seconds(timestamps, args.warmup + 1)  # the first timestamp is train begin
     peak_here = matmul_gflops(torch) if device.type == "cpu" else None  # the CPU's peak; no share on a GPU
     tokens_per_step = BATCH_SIZE * BPTT
-    write_result(args.out, {
-        "side": "ours", "bench": "lm_throughput", "vocab": args.vocab, "precision": "bf16" if args.bf16 else "fp32",
-        "device": str(trainer.args.device),
-        "step_seconds": seconds, "tokens_per_step": tokens_per_step,
-        "tokens_per_second": [tokens_per_step / s for s in seconds], "matmul_fp32_gflops_here": peak_here,
-        "how": "LanguageModelTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
-        "versions": {"hf_ulmfit": hf_ulmfit.__version__, "transformers": transformers.__version__, "torch": torch.__version__},
-    })
+    write_result(
+        args.out,
+        {
+            "side": "ours",
+            "bench": "lm_throughput",
+            "vocab": args.vocab,
+            "precision": "bf16" if args.bf16 else "fp32",
+            "device": str(trainer.args.device),
+            "step_seconds": seconds,
+            "tokens_per_step": tokens_per_step,
+            "tokens_per_second": [tokens_per_step / s for s in seconds],
+            "matmul_fp32_gflops_here": peak_here,
+            "how": "LanguageModelTrainer (AdamW, AR/TAR, carried state), steps timed end to end incl. batching",
+            "versions": {
+                "hf_ulmfit": hf_ulmfit.__version__,
+                "transformers": transformers.__version__,
+                "torch": torch.__version__,
+            },
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -270,16 +299,23 @@ def classify(args):
     """(b) Text in, probabilities out, through `pipeline("text-classification")` for every deployable form:
     IMDb test reviews batched in the order given (the pipeline batches them by length inside), and TREC-6 questions
     one at a time, with where a question's time goes (tokenizer, model forward, the rest of the pipeline)."""
-    import hf_ulmfit  # noqa: F401  (registers the Auto classes the pipeline needs)
     from transformers import pipeline
 
+    import hf_ulmfit  # noqa: F401  (registers the Auto classes the pipeline needs)
     from hf_ulmfit.export.pipelines import text_classification_pipeline
 
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
     questions = trec_questions(args.n_single)
     device = benchmark_device(args)
-    result = {"side": "ours", "bench": "classify", "n": len(texts), "batch_size": args.batch_size,
-              "device": str(device), "n_single": len(questions), "forms": {}}
+    result = {
+        "side": "ours",
+        "bench": "classify",
+        "n": len(texts),
+        "batch_size": args.batch_size,
+        "device": str(device),
+        "n_single": len(questions),
+        "forms": {},
+    }
     plain = pipeline("text-classification", model=str(PREPARED / "ours_classifier"), device=device)
     plain(texts[:8], batch_size=args.batch_size)  # warm-up: oneDNN primitives, lazy imports
     with Stopwatch() as watch:
@@ -333,16 +369,26 @@ def generate(args):
     seconds = []
     for _ in range(args.repeats):
         with Stopwatch() as watch:
-            output = model.generate(**inputs, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False)
+            output = model.generate(
+                **inputs, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, do_sample=False
+            )
             synchronize(device)
         seconds.append(watch.seconds)
     new_tokens = output.shape[1] - inputs["input_ids"].shape[1]
     assert new_tokens == args.new_tokens, new_tokens
-    write_result(args.out, {
-        "side": "ours", "bench": "generate", "prompt_tokens": inputs["input_ids"].shape[1], "new_tokens": new_tokens,
-        "seconds": seconds, "how": "model.generate(max_new_tokens=N, min_new_tokens=N, do_sample=False), carried state",
-        "mkldnn": not args.no_mkldnn, "device": str(device),
-    })
+    write_result(
+        args.out,
+        {
+            "side": "ours",
+            "bench": "generate",
+            "prompt_tokens": inputs["input_ids"].shape[1],
+            "new_tokens": new_tokens,
+            "seconds": seconds,
+            "how": "model.generate(max_new_tokens=N, min_new_tokens=N, do_sample=False), carried state",
+            "mkldnn": not args.no_mkldnn,
+            "device": str(device),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -357,8 +403,15 @@ def memory(args):
     model = AwdLstmForSequenceClassification(standard_config(60_000, num_labels=2))
     document = torch.from_numpy(np.load(PREPARED / "long_document.npy")[: args.tokens])[None]
     labels = torch.tensor([1])
-    result = peak_memory_result("ours", args.mode, model, model.head, lambda ids: model(ids).logits,
-                                lambda ids: model(ids, labels=labels).loss, document)
+    result = peak_memory_result(
+        "ours",
+        args.mode,
+        model,
+        model.head,
+        lambda ids: model(ids).logits,
+        lambda ids: model(ids, labels=labels).loss,
+        document,
+    )
     write_result(args.out, result)
 
 
@@ -374,7 +427,9 @@ def tokenize(args):
 
     from hf_ulmfit.data import tokenize_dataset
 
-    frame = pd.concat([pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")])
+    frame = pd.concat(
+        [pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")]
+    )
     frame = frame.iloc[: args.n].reset_index(drop=True)
     dataset = datasets.Dataset.from_pandas(frame, preserve_index=False)
     if args.kind == "fastai_compat":
@@ -385,10 +440,18 @@ def tokenize(args):
         tokenizer = AutoTokenizer.from_pretrained(PREPARED / f"tokenizer_{args.kind}")
     with Stopwatch() as watch:
         tokenized = tokenize_dataset(dataset, tokenizer, keep_columns=(), load_from_cache_file=False)
-    write_result(args.out, {
-        "side": "ours", "bench": "tokenize", "kind": args.kind, "n": len(tokenized), "seconds": watch.seconds,
-        "tokens": int(sum(tokenized["length"])), "how": "hf_ulmfit.data.tokenize_dataset (datasets.map, batched Rust tokenizer)",
-    })
+    write_result(
+        args.out,
+        {
+            "side": "ours",
+            "bench": "tokenize",
+            "kind": args.kind,
+            "n": len(tokenized),
+            "seconds": watch.seconds,
+            "tokens": int(sum(tokenized["length"])),
+            "how": "hf_ulmfit.data.tokenize_dataset (datasets.map, batched Rust tokenizer)",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -403,10 +466,22 @@ def training_arguments(output_dir, learning_rate, epochs, seed, use_cpu, **overr
     from hf_ulmfit.training import UlmfitTrainingArguments
 
     settings = dict(
-        output_dir=str(output_dir), num_train_epochs=epochs, learning_rate=learning_rate, lr_schedule="one_cycle",
-        per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=BATCH_SIZE, bptt=BPTT, use_cpu=use_cpu,
-        max_grad_norm=0.0, report_to="none", save_strategy="no", logging_strategy="no", eval_strategy="no",
-        disable_tqdm=True, seed=seed, dataloader_num_workers=0,
+        output_dir=str(output_dir),
+        num_train_epochs=epochs,
+        learning_rate=learning_rate,
+        lr_schedule="one_cycle",
+        per_device_train_batch_size=BATCH_SIZE,
+        per_device_eval_batch_size=BATCH_SIZE,
+        bptt=BPTT,
+        use_cpu=use_cpu,
+        max_grad_norm=0.0,
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        eval_strategy="no",
+        disable_tqdm=True,
+        seed=seed,
+        dataloader_num_workers=0,
     )
     settings.update(overrides)
     return UlmfitTrainingArguments(**settings)
@@ -437,8 +512,9 @@ def accuracy(args):
         torch.manual_seed(0)
         model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(vocab), drop_mult=0.3, **SMALL_MODEL))
         pretrain_args = training_arguments(scratch, 1e-2, 1, 0, args.use_cpu, discriminative_lr_factor=1.0)
-        trainer = LanguageModelTrainer(model=model, args=pretrain_args,
-                                       train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")}))
+        trainer = LanguageModelTrainer(
+            model=model, args=pretrain_args, train_dataset=datasets.Dataset.from_dict({"input_ids": documents("wiki")})
+        )
         with Stopwatch() as watch:
             trainer.train()
         model.save_pretrained(pretrained)
@@ -449,14 +525,22 @@ def accuracy(args):
     model = AwdLstmForCausalLM.from_pretrained(pretrained)
     trec_text = datasets.Dataset.from_dict({"input_ids": documents("trec_train")})
     finetune_args = training_arguments(
-        scratch, 1e-2, 2, args.seed, args.use_cpu, discriminative_lr_factor=1.0, fit_schedule="per_stage",
-        stage_epochs=[1, 1], stage_learning_rates=[1e-2, 1e-3],
+        scratch,
+        1e-2,
+        2,
+        args.seed,
+        args.use_cpu,
+        discriminative_lr_factor=1.0,
+        fit_schedule="per_stage",
+        stage_epochs=[1, 1],
+        stage_learning_rates=[1e-2, 1e-3],
     )
     with Stopwatch() as watch:
         LanguageModelTrainer(model=model, args=finetune_args, train_dataset=trec_text).train()
     timings["finetune_seconds"] = watch.seconds
     lm_eval = LanguageModelTrainer(
-        model=model, args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
+        model=model,
+        args=training_arguments(scratch, 1e-3, 1, args.seed, args.use_cpu),
         eval_dataset=datasets.Dataset.from_dict({"input_ids": documents("trec_test")}),
     ).evaluate()
     finetuned = scratch / f"finetuned_{args.seed}"
@@ -464,34 +548,61 @@ def accuracy(args):
 
     def labelled(split):
         ids = documents(f"trec_{split}")
-        return datasets.Dataset.from_dict({"input_ids": ids, "label": data[f"trec_{split}_labels"].tolist(),
-                                           "length": [len(d) for d in ids]})
+        return datasets.Dataset.from_dict(
+            {"input_ids": ids, "label": data[f"trec_{split}_labels"].tolist(), "length": [len(d) for d in ids]}
+        )
 
     train, test = labelled("train"), labelled("test")
     classifier = AwdLstmForSequenceClassification.from_pretrained(
         finetuned, num_labels=6, drop_mult=0.5, **CLASSIFIER_DROPOUTS
     )
     # fastai's freeze_to(-1), (-2), (-3), unfreeze(): 1, 2, 3 and then all layer groups trained.
-    classifier_args = training_arguments(scratch, 2e-2, 5, args.seed, args.use_cpu, fit_schedule="per_stage",
-                                         stage_epochs=[1, 1, 1, 2], stage_learning_rates=[2e-2, 1e-2, 5e-3, 1e-3])
-    trainer = ClassifierTrainer(model=classifier, args=classifier_args, train_dataset=train,
-                                processing_class=tokenizer)
+    classifier_args = training_arguments(
+        scratch,
+        2e-2,
+        5,
+        args.seed,
+        args.use_cpu,
+        fit_schedule="per_stage",
+        stage_epochs=[1, 1, 1, 2],
+        stage_learning_rates=[2e-2, 1e-2, 5e-3, 1e-3],
+    )
+    trainer = ClassifierTrainer(
+        model=classifier, args=classifier_args, train_dataset=train, processing_class=tokenizer
+    )
     with Stopwatch() as watch:
         trainer.train()
     timings["classifier_seconds"] = watch.seconds
     predictions = trainer.predict(test).predictions
     logits = predictions[0] if isinstance(predictions, tuple) else predictions  # (logits, pooled_features)
     accuracy_ = float((logits.argmax(-1) == np.array(test["label"])).mean())
-    write_result(args.out, {
-        "side": "ours", "bench": "accuracy", "seed": args.seed, "wiki_tokens": args.wiki_tokens,
-        "test_accuracy": accuracy_, "n_test": len(test), "lm_valid_loss": lm_eval.get("eval_loss"), **timings,
-        "vocab_size": len(vocab), "device": str(benchmark_device(args)),
-    })
+    write_result(
+        args.out,
+        {
+            "side": "ours",
+            "bench": "accuracy",
+            "seed": args.seed,
+            "wiki_tokens": args.wiki_tokens,
+            "test_accuracy": accuracy_,
+            "n_test": len(test),
+            "lm_valid_loss": lm_eval.get("eval_loss"),
+            **timings,
+            "vocab_size": len(vocab),
+            "device": str(benchmark_device(args)),
+        },
+    )
 
 
 COMMANDS = {
-    "prepare": prepare, "matmul_peak": matmul_peak, "lstm_kernels": lstm_kernels, "lm_throughput": lm_throughput,
-    "classify": classify, "generate": generate, "memory": memory, "tokenize": tokenize, "accuracy": accuracy,
+    "prepare": prepare,
+    "matmul_peak": matmul_peak,
+    "lstm_kernels": lstm_kernels,
+    "lm_throughput": lm_throughput,
+    "classify": classify,
+    "generate": generate,
+    "memory": memory,
+    "tokenize": tokenize,
+    "accuracy": accuracy,
 }
 
 

@@ -15,8 +15,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_utils import BATCH_SIZE, BPTT, EMBEDDING_SIZE, HIDDEN_SIZE, NUM_LAYERS, RESULTS, ROOT, cpu_flags  # noqa: E402
+
 
 OUT = ROOT / "benchmarks" / "RESULTS.md"
 PLOTS = ROOT / "benchmarks" / "plots"
@@ -99,13 +101,25 @@ def lm_throughput_section(report: Report):
         theirs = med([t for r in report.runs(f"lm_throughput_{vocab}", "fastai") for t in r["tokens_per_second"]])
         throughput[vocab] = (ours, theirs)
         ratio = ours / theirs if ours and theirs else None
-        report.row(f"(a) LM training, vocab {vocab // 1000}k, fp32 (tokens/s)", fmt(ours), fmt(theirs), fmt(ratio),
-                   "≥ 3x", ratio is not None and ratio >= 3)
+        report.row(
+            f"(a) LM training, vocab {vocab // 1000}k, fp32 (tokens/s)",
+            fmt(ours),
+            fmt(theirs),
+            fmt(ratio),
+            "≥ 3x",
+            ratio is not None and ratio >= 3,
+        )
     bf16 = med([t for r in report.runs("lm_throughput_60000_bf16", "ours") for t in r["tokens_per_second"]])
     if bf16:
         fp32 = throughput[60_000][0]
-        report.row("(a) LM training, vocab 60k, bf16 autocast, ours only (tokens/s)", fmt(bf16), "—",
-                   f"{bf16 / fp32:.2f}x of our fp32" if fp32 else "n/a", "—", None)
+        report.row(
+            "(a) LM training, vocab 60k, bf16 autocast, ours only (tokens/s)",
+            fmt(bf16),
+            "—",
+            f"{bf16 / fp32:.2f}x of our fp32" if fp32 else "n/a",
+            "—",
+            None,
+        )
     report.plot_data["throughput"] = throughput
 
 
@@ -126,9 +140,15 @@ def share_of_peak_section(report: Report):
         theirs = share_of_peak(report.runs(f"lm_throughput_{vocab}", "fastai"), vocab)
         if ours is not None:
             flag = " (†)" if ours > 1 or (theirs or 0) > 1 else ""
-            report.row(f"(g) LM training, vocab {vocab // 1000}k: achieved FLOP/s as a share of the fp32 matmul peak "
-                       f"measured in the same process{flag}",
-                       f"{ours:.0%}", f"{theirs:.0%}" if theirs is not None else "n/a", "—", "report", None)
+            report.row(
+                f"(g) LM training, vocab {vocab // 1000}k: achieved FLOP/s as a share of the fp32 matmul peak "
+                f"measured in the same process{flag}",
+                f"{ours:.0%}",
+                f"{theirs:.0%}" if theirs is not None else "n/a",
+                "—",
+                "report",
+                None,
+            )
 
 
 def classify_section(report: Report):
@@ -141,48 +161,84 @@ def classify_section(report: Report):
     get_preds = med([r["n"] / r["get_preds_seconds"] for r in fastai_c])
     predict_ms = med([r["predict_ms"] for r in fastai_c])
     plain = med([n / r["plain_pipeline_seconds"] for r in ours_c])
-    report.row(f"(b) classify {n} IMDb test reviews, batched (reviews/s): transformers' plain TextClassificationPipeline "
-               "(order given) vs get_preds", fmt(plain), fmt(get_preds), fmt(plain / get_preds), "—", None)
+    report.row(
+        f"(b) classify {n} IMDb test reviews, batched (reviews/s): transformers' plain TextClassificationPipeline "
+        "(order given) vs get_preds",
+        fmt(plain),
+        fmt(get_preds),
+        fmt(plain / get_preds),
+        "—",
+        None,
+    )
     plot = {"get_preds (fastai)": get_preds, "plain pipeline fp32": plain}
     breakdown = []
     for form in ours_c[0]["forms"]:
         batched = med([n / r["forms"][form]["batched_seconds"] for r in ours_c])
         single_ms = med([r["forms"][form]["single_ms"] for r in ours_c])
-        report.row(f"(b) same, hf-ulmfit's length-sorted pipeline, {form} (reviews/s) vs get_preds", fmt(batched),
-                   fmt(get_preds), fmt(batched / get_preds), "≥ 2x", batched / get_preds >= 2)
-        report.row(f"(b) one TREC-6 question at a time, pipeline(text), {form} (ms; ratio = speed-up) vs predict(text)",
-                   fmt(single_ms), fmt(predict_ms), fmt(predict_ms / single_ms), "≥ 10x", predict_ms / single_ms >= 10)
+        report.row(
+            f"(b) same, hf-ulmfit's length-sorted pipeline, {form} (reviews/s) vs get_preds",
+            fmt(batched),
+            fmt(get_preds),
+            fmt(batched / get_preds),
+            "≥ 2x",
+            batched / get_preds >= 2,
+        )
+        report.row(
+            f"(b) one TREC-6 question at a time, pipeline(text), {form} (ms; ratio = speed-up) vs predict(text)",
+            fmt(single_ms),
+            fmt(predict_ms),
+            fmt(predict_ms / single_ms),
+            "≥ 10x",
+            predict_ms / single_ms >= 10,
+        )
         plot[f"pipeline {form}"] = batched
         tokenizer_ms = med([r["forms"][form]["single_tokenizer_ms"] for r in ours_c])
-        model_ms = med([r["forms"][form].get("single_model_ms") for r in ours_c
-                        if r["forms"][form].get("single_model_ms") is not None])
-        breakdown.append(f"{form}: {fmt(single_ms)} ms in all, tokenizer {fmt(tokenizer_ms)} ms"
-                         + (f", model forward {fmt(model_ms)} ms" if model_ms is not None else ""))
+        model_ms = med(
+            [
+                r["forms"][form].get("single_model_ms")
+                for r in ours_c
+                if r["forms"][form].get("single_model_ms") is not None
+            ]
+        )
+        breakdown.append(
+            f"{form}: {fmt(single_ms)} ms in all, tokenizer {fmt(tokenizer_ms)} ms"
+            + (f", model forward {fmt(model_ms)} ms" if model_ms is not None else "")
+        )
     report.plot_data["classify"] = plot
     report.details.append(
         f"- (b) {n} reviews (the same shuffled IMDb test reviews both sides, in that order; our length-sorted "
         "pipeline batches them by length inside and returns the results in the order given, fastai's `test_dl` sorts "
-        f"them), batch size {ours_c[0].get('batch_size', BATCH_SIZE)}, standard-size classifier (random weights, vocab "
+        f"them), batch size {ours_c[0].get('batch_size', BATCH_SIZE)}, standard-size classifier (random weights, "
+        "vocab "
         "60,000), text in and probabilities out (tokenisation included on both sides). Forms: fp32; bf16 (where the "
         "device computes it natively); int8 (`hf-ulmfit export --format int8`); ONNX (`hf-ulmfit export`, run by "
         "onnxruntime with as many threads as torch). fastai runs fp32, its default. One at a time: the first "
         f"{ours_c[0]['n_single']} TREC-6 test questions (ours) and {fastai_c[0]['n_single']} (fastai), median "
         f"{ours_c[0].get('question_tokens_median', 'n/a')} tokens; medians per question. Where a question's time goes "
-        "(ours, medians): " + "; ".join(breakdown) + ".")
+        "(ours, medians): " + "; ".join(breakdown) + "."
+    )
 
 
 def generate_section(report: Report):
     """(c) generation with the default LSTM kernels and with PyTorch's native one."""
-    for bench, label in (("generate", "default kernels (oneDNN LSTM)"),
-                         ("generate_native_lstm", "native LSTM kernel (mkldnn off)")):
+    for bench, label in (
+        ("generate", "default kernels (oneDNN LSTM)"),
+        ("generate_native_lstm", "native LSTM kernel (mkldnn off)"),
+    ):
         ours_g, fastai_g = report.runs(bench, "ours"), report.runs(bench, "fastai")
         if not (ours_g and fastai_g):
             continue
         ours_s = med([s for r in ours_g for s in r["seconds"]])
         fastai_s = med([s for r in fastai_g for s in r["seconds"]])
-        report.row(f"(c) generate {ours_g[0]['new_tokens']} tokens after a {ours_g[0]['prompt_tokens']}-token prompt, "
-                   f"{label} (seconds; ratio = speed-up)", fmt(ours_s), fmt(fastai_s), fmt(fastai_s / ours_s), "≥ 10x",
-                   fastai_s / ours_s >= 10)
+        report.row(
+            f"(c) generate {ours_g[0]['new_tokens']} tokens after a {ours_g[0]['prompt_tokens']}-token prompt, "
+            f"{label} (seconds; ratio = speed-up)",
+            fmt(ours_s),
+            fmt(fastai_s),
+            fmt(fastai_s / ours_s),
+            "≥ 10x",
+            fastai_s / ours_s >= 10,
+        )
         report.plot_data.setdefault("generate", {})[label] = (ours_s, fastai_s)
         if bench == "generate":
             new_tokens = ours_g[0]["new_tokens"]
@@ -192,7 +248,8 @@ def generate_section(report: Report):
                 f"`model.generate(max_new_tokens={new_tokens}, min_new_tokens={new_tokens}, do_sample=False)` (state "
                 f"carried, one token per step). fastai: `LMLearner.predict(prompt, n_words={new_tokens})` (samples; "
                 "runs the whole prefix again for every word). Measured with PyTorch's default CPU kernels and again "
-                "with `torch.backends.mkldnn.enabled = False`, on both sides.")
+                "with `torch.backends.mkldnn.enabled = False`, on both sides."
+            )
 
 
 def memory_section(report: Report):
@@ -211,7 +268,8 @@ def memory_section(report: Report):
             )
             # the memory budget (GiB) a side ran out of, or None
             out_of_memory[(mode, tokens)] = tuple(
-                r[0]["memory_budget_gib"] if r and r[0].get("out_of_memory") else None for r in (ours, theirs))
+                r[0]["memory_budget_gib"] if r and r[0].get("out_of_memory") else None for r in (ours, theirs)
+            )
 
     def memory_cell(value, budget_gib):
         return f"out of memory (> {budget_gib:g} GiB)" if budget_gib else fmt(value)
@@ -224,18 +282,36 @@ def memory_section(report: Report):
             last = tokens == lengths[-1]
             flat = None
             if last and len(lengths) > 1:
-                flat = False if o_oom else (large[0] <= max(1.5 * small[0], small[0] + 64)
-                                            if small[0] is not None and large[0] is not None else None)
+                flat = (
+                    False
+                    if o_oom
+                    else (
+                        large[0] <= max(1.5 * small[0], small[0] + 64)
+                        if small[0] is not None and large[0] is not None
+                        else None
+                    )
+                )
             ratio = fmt(f / o) if o and f else (f"> {fmt(f_oom * 1024 / o)}" if f_oom and o else "n/a")
-            report.row(f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)",
-                       memory_cell(o, o_oom), memory_cell(f, f_oom), ratio,
-                       "flat (≤ +50% or +64 MiB)" if last else "—", flat)
+            report.row(
+                f"(d) peak memory over baseline, {label}, {tokens // 1000}k-token document (MiB)",
+                memory_cell(o, o_oom),
+                memory_cell(f, f_oom),
+                ratio,
+                "flat (≤ +50% or +64 MiB)" if last else "—",
+                flat,
+            )
         if mode == "train":
             for tokens in lengths:
                 _, _, o_saved, f_saved = memory[(mode, tokens)]
                 o_oom, f_oom = out_of_memory[(mode, tokens)]
-                report.row(f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)",
-                           memory_cell(o_saved, o_oom), memory_cell(f_saved, f_oom), "—", "—", None)
+                report.row(
+                    f"(d) tensors saved for backward, {tokens // 1000}k-token document (MiB)",
+                    memory_cell(o_saved, o_oom),
+                    memory_cell(f_saved, f_oom),
+                    "—",
+                    "—",
+                    None,
+                )
     report.plot_data["memory"] = memory
 
 
@@ -247,22 +323,31 @@ def tokenize_section(report: Report):
     n = fastai_t[0]["n"]
     fastai_rate = med([r["n"] / r["seconds"] for r in fastai_t])
     tokenize_rates = {"fastai (spaCy + rules)": fastai_rate}
-    for kind, label in (("word", "word tokenizer"), ("unigram", "unigram tokenizer"),
-                        ("fastai_compat", "fastai-compatible tokenizer.json")):
+    for kind, label in (
+        ("word", "word tokenizer"),
+        ("unigram", "unigram tokenizer"),
+        ("fastai_compat", "fastai-compatible tokenizer.json"),
+    ):
         ours = report.runs(f"tokenize_{kind}", "ours")
         if ours:
             rate = med([r["n"] / r["seconds"] for r in ours])
             tokenize_rates[f"ours: {label}"] = rate
             interop = kind == "fastai_compat"  # reproduces fastai's tokens for converted models; not our default
-            report.row(f"(e) tokenise {n:,} IMDb train+unsup reviews (reviews/s), ours: {label}", fmt(rate),
-                       fmt(fastai_rate), fmt(rate / fastai_rate), "— (interop)" if interop else "≥ 5x",
-                       None if interop else rate / fastai_rate >= 5)
+            report.row(
+                f"(e) tokenise {n:,} IMDb train+unsup reviews (reviews/s), ours: {label}",
+                fmt(rate),
+                fmt(fastai_rate),
+                fmt(rate / fastai_rate),
+                "— (interop)" if interop else "≥ 5x",
+                None if interop else rate / fastai_rate >= 5,
+            )
     report.plot_data["tokenize"] = tokenize_rates
     report.details.append(
         f"- (e) {n:,} reviews (IMDb train then unsup{'' if n >= 75_000 else ', a slice'}); ours: "
         "`hf_ulmfit.data.tokenize_dataset` (one process; the Rust tokenizer batches on all cores) with "
         "tokenizers trained beforehand (not timed); fastai: `tokenize_df` with its defaults "
-        f"(SpacyTokenizer, `defaults.text_proc_rules`, n_workers={fastai_t[0].get('n_workers')}).")
+        f"(SpacyTokenizer, `defaults.text_proc_rules`, n_workers={fastai_t[0].get('n_workers')})."
+    )
 
 
 def accuracy_section(report: Report):
@@ -283,13 +368,26 @@ def accuracy_section(report: Report):
     values = [r["test_accuracy"] for runs in accuracy.values() for r in runs]
     noise = statistics.stdev(values) if len(values) > 2 else 0.01
     met = None if o_mean is None or f_mean is None else o_mean >= f_mean - max(2 * noise, 0.01)
-    report.row("(f) TREC-6 test accuracy at equal budget (mean ± std over seeds)", o_text, f_text,
-               f"{100 * (o_mean - f_mean):+.1f} pts" if met is not None else "n/a", "≥ fastai within noise", met)
+    report.row(
+        "(f) TREC-6 test accuracy at equal budget (mean ± std over seeds)",
+        o_text,
+        f_text,
+        f"{100 * (o_mean - f_mean):+.1f} pts" if met is not None else "n/a",
+        "≥ fastai within noise",
+        met,
+    )
     report.plot_data["accuracy"] = {k: [r["test_accuracy"] for r in v] for k, v in accuracy.items()}
 
 
-SECTIONS = (lm_throughput_section, share_of_peak_section, classify_section, generate_section, memory_section,
-            tokenize_section, accuracy_section)
+SECTIONS = (
+    lm_throughput_section,
+    share_of_peak_section,
+    classify_section,
+    generate_section,
+    memory_section,
+    tokenize_section,
+    accuracy_section,
+)
 
 
 def main():
@@ -367,8 +465,10 @@ def make_plots(data, fastai_label: str, prefix: str = "") -> list[str]:
     if bars:
         fig, ax = plt.subplots(figsize=(8, 4))
         labels = list(bars)
-        colors = ["tab:orange" if ("fastai" in k or "get_preds" in k or "predict" in k) and "ours" not in k else "tab:blue"
-                  for k in labels]
+        colors = [
+            "tab:orange" if ("fastai" in k or "get_preds" in k or "predict" in k) and "ours" not in k else "tab:blue"
+            for k in labels
+        ]
         ax.barh(labels, [bars[k] for k in labels], color=colors)
         ax.set_xscale("log")
         ax.set_xlabel("reviews/s, log scale (blue: hf-ulmfit, orange: fastai)")
@@ -384,8 +484,16 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
     results, peaks = report.results, report.peaks
     mode = run.get("mode", "?")
     v = versions(results)
-    peak_load = max((r["load_average"][0] for by_side in results.values() for rs in by_side.values() for r in rs
-                     if r.get("load_average")), default=None)
+    peak_load = max(
+        (
+            r["load_average"][0]
+            for by_side in results.values()
+            for rs in by_side.values()
+            for r in rs
+            if r.get("load_average")
+        ),
+        default=None,
+    )
     devices = sorted({r["device"] for by_side in results.values() for r in by_side.get("ours", []) if r.get("device")})
     lines = [
         "# Benchmarks: hf-ulmfit vs fastai 2.8 (reference ULMFiT)",
@@ -400,15 +508,20 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
         "",
         f"- CPU: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']:.0f} GiB RAM. "
         f"AVX2: {'yes' if machine['avx2'] else 'no'}; AVX-512: {'yes' if machine['avx512f'] else 'no'}; "
-        f"AVX512-BF16: {'yes' if machine['avx512_bf16'] else 'no'}; AMX-BF16: {'yes' if machine['amx_bf16'] else 'no'}.",
-        f"- Measured matmul rate (fp32 2048x2048, bf16 1024x1024, {peaks[0]['threads'] if peaks else '?'} threads, best of "
+        f"AVX512-BF16: {'yes' if machine['avx512_bf16'] else 'no'}; AMX-BF16: "
+        f"{'yes' if machine['amx_bf16'] else 'no'}.",
+        f"- Measured matmul rate (fp32 2048x2048, bf16 1024x1024, {peaks[0]['threads'] if peaks else '?'} threads, "
+        "best of "
         f"5, {len(peaks)} measurement(s) in the run): "
         f"fp32 {fmt(report.fp32_peak)} GFLOP/s, bf16 {fmt(report.bf16_peak)} GFLOP/s.",
-        f"- Load average (1/5/15 min) at start {', '.join(f'{x:.1f}' for x in run.get('load_average_start', []))}, at end "
+        f"- Load average (1/5/15 min) at start {', '.join(f'{x:.1f}' for x in run.get('load_average_start', []))}, "
+        "at end "
         f"{', '.join(f'{x:.1f}' for x in run.get('load_average_end', []))}; highest 1-minute load at the end of a "
         f"measurement {fmt(peak_load)} on {machine['cores']} cores.",
-        f"- Device of our training and inference runs: {', '.join(devices) or 'cpu (runs older than the device field)'}"
-        ". Both sides take a GPU when one is present (`run_all.py --use-cpu` hides it from both); memory, tokenize and "
+        "- Device of our training and inference runs: "
+        f"{', '.join(devices) or 'cpu (runs older than the device field)'}"
+        ". Both sides take a GPU when one is present (`run_all.py --use-cpu` hides it from both); memory, tokenize "
+        "and "
         "the matmul/LSTM-kernel rows always measure the CPU.",
         f"- Versions: torch {v.get('torch', '?')}, transformers {v.get('transformers', '?')}, hf-ulmfit "
         f"{v.get('hf_ulmfit', '?')}, fastai {v.get('fastai', '?')}, spaCy {v.get('spacy', '?')}.",
@@ -419,10 +532,12 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
         f"fastai's dropouts; LM batches {BATCH_SIZE} x bptt {BPTT}, fp32, Adam(W) with weight decay 0.01, AR/TAR on, "
         "no gradient clipping. The LM token stream is the same ids on both sides (3,000 IMDb training reviews "
         "tokenised once with our 60k word tokenizer; ids beyond a 30k vocabulary map to xxunk for the 30k runs).",
-        "- (a) times whole training steps as users run them (ours: `UlmfitTrainer`; fastai: `language_model_learner(...)"
+        "- (a) times whole training steps as users run them (ours: `UlmfitTrainer`; fastai: "
+        "`language_model_learner(...)"
         ".fit`), batching, forward, backward and optimizer step included; warm-up steps excluded.",
         "- (g) counts the LSTM gate matmuls (4·(in+hidden)·hidden·2 per layer per token) and the decoder "
-        "(2·emb·vocab), x3 for forward+backward, against the fp32 matmul rate (2048x2048) measured in the same process just before the timed steps.",
+        "(2·emb·vocab), x3 for forward+backward, against the fp32 matmul rate (2048x2048) measured in the same "
+        "process just before the timed steps.",
         *report.details,
         "",
         "## Results",
@@ -431,19 +546,33 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
         "|---|---|---|---|---|---|",
     ]
     for name, ours, theirs, ratio, target, met in report.rows:
-        lines.append(f"| {name} | {ours} | {theirs} | {ratio} | {target} | {'' if met is None else ('yes' if met else '**no**')} |")
+        lines.append(
+            f"| {name} | {ours} | {theirs} | {ratio} | {target} | "
+            f"{'' if met is None else ('yes' if met else '**no**')} |"
+        )
     if any("(†)" in row[0] for row in report.rows):
-        lines += ["", "(†) Above 100%: the matmul rate used as the peak was measured under another load than the "
-                  "training steps it is compared with, so this share does not measure the steps' efficiency."]
+        lines += [
+            "",
+            "(†) Above 100%: the matmul rate used as the peak was measured under another load than the "
+            "training steps it is compared with, so this share does not measure the steps' efficiency.",
+        ]
     lines += ["", *[f"![{p}](plots/{p})" for p in plots], ""]
     if (ROOT / "benchmarks" / "NOTES.md").exists():
-        lines += ["Notes written by hand on a committed run (what limits each target, what would close the gap): "
-                  "[NOTES.md](NOTES.md). They describe the run they name, not necessarily this one.", ""]
+        lines += [
+            "Notes written by hand on a committed run (what limits each target, what would close the gap): "
+            "[NOTES.md](NOTES.md). They describe the run they name, not necessarily this one.",
+            "",
+        ]
     kernels = results.get("lstm_kernels", {}).get("machine", [])
     if kernels:
-        lines += ["## PyTorch's CPU LSTM kernels", "",
-                  f"Both libraries run `torch.lstm`. One {kernels[0]['hidden']}-wide LSTM layer, median ms per call:", "",
-                  "| call | ms |", "|---|---|"]
+        lines += [
+            "## PyTorch's CPU LSTM kernels",
+            "",
+            f"Both libraries run `torch.lstm`. One {kernels[0]['hidden']}-wide LSTM layer, median ms per call:",
+            "",
+            "| call | ms |",
+            "|---|---|",
+        ]
         lines += [f"| {k} | {fmt(v)} |" for k, v in kernels[0]["ms_per_call"].items()]
         lines.append("")
     if errors:

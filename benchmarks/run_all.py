@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_utils import PREPARED, RESULTS, ROOT, WORK, cpu_flags  # noqa: E402
+
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
 SCRIPT = {"ours": ROOT / "benchmarks" / "ours.py", "fastai": ROOT / "benchmarks" / "fastai_side.py"}
@@ -27,16 +29,40 @@ LOGS = WORK / "logs"
 # What each mode runs. --quick finishes in a few minutes of a quiet 2-core machine; the full mode takes longer.
 SETTINGS = {
     "quick": {
-        "lm_rounds": 1, "lm_steps": 1, "lm_warmup": 1, "lm_bf16": False, "classify_rounds": 1, "classify_n": 32,
-        "ours_single": 5, "fastai_single": 5, "generate_rounds": 1, "generate_repeats": 1, "generate_new_tokens": 50,
-        "memory_tokens": [1_000, 5_000], "tokenize_n": 2_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1],
+        "lm_rounds": 1,
+        "lm_steps": 1,
+        "lm_warmup": 1,
+        "lm_bf16": False,
+        "classify_rounds": 1,
+        "classify_n": 32,
+        "ours_single": 5,
+        "fastai_single": 5,
+        "generate_rounds": 1,
+        "generate_repeats": 1,
+        "generate_new_tokens": 50,
+        "memory_tokens": [1_000, 5_000],
+        "tokenize_n": 2_000,
+        "tokenize_rounds": 1,
+        "accuracy_seeds": [0, 1],
         "accuracy_wiki_tokens": 100_000,
     },
     "full": {
-        "lm_rounds": 3, "lm_steps": 4, "lm_warmup": 1, "lm_bf16": True, "classify_rounds": 2, "classify_n": 300,
-        "ours_single": 50, "fastai_single": 30, "generate_rounds": 3, "generate_repeats": 2, "generate_new_tokens": 200,
+        "lm_rounds": 3,
+        "lm_steps": 4,
+        "lm_warmup": 1,
+        "lm_bf16": True,
+        "classify_rounds": 2,
+        "classify_n": 300,
+        "ours_single": 50,
+        "fastai_single": 30,
+        "generate_rounds": 3,
+        "generate_repeats": 2,
+        "generate_new_tokens": 200,
         "memory_tokens": [1_000, 10_000, 100_000],
-        "tokenize_n": 75_000, "tokenize_rounds": 1, "accuracy_seeds": [0, 1, 2], "accuracy_wiki_tokens": 2_000_000,
+        "tokenize_n": 75_000,
+        "tokenize_rounds": 1,
+        "accuracy_seeds": [0, 1, 2],
+        "accuracy_wiki_tokens": 2_000_000,
     },
 }
 
@@ -53,18 +79,29 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
     cmd = [str(PYTHON[side]), str(SCRIPT[side]), command, "--out", str(out), *map(str, args)]
     started = time.time()
     print(f"[{time.strftime('%H:%M:%S')}] {side:6s} {name} ...", end=" ", flush=True)
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "true", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "PYTHONWARNINGS": "ignore", **_extra_env}
+    env = {
+        **os.environ,
+        "TOKENIZERS_PARALLELISM": "true",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+        **_extra_env,
+    }
     with open(log, "w") as log_file:
         try:
-            code = subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env, timeout=timeout).returncode
+            code = subprocess.run(
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env, timeout=timeout
+            ).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
     elapsed = time.time() - started
     if code != 0 or not out.exists():
         tail = log.read_text()[-1500:]
         print(f"FAILED ({code}) after {elapsed:.0f}s; see {log}")
-        (RESULTS / f"{name}.error.json").write_text(json.dumps({"side": side, "name": name, "code": str(code), "log_tail": tail}))
+        (RESULTS / f"{name}.error.json").write_text(
+            json.dumps({"side": side, "name": name, "code": str(code), "log_tail": tail})
+        )
         return None
     print(f"{elapsed:.0f}s")
     return json.loads(out.read_text())
@@ -103,9 +140,16 @@ def main():
     LOGS.mkdir(parents=True, exist_ok=True)
     wanted = lambda bench: not args.only or bench in args.only  # noqa: E731
     if not (args.keep and (RESULTS / "run.json").exists()):
-        (RESULTS / "run.json").write_text(json.dumps({
-            "mode": mode, "settings": s, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            "load_average_start": os.getloadavg()}))
+        (RESULTS / "run.json").write_text(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "settings": s,
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                    "load_average_start": os.getloadavg(),
+                }
+            )
+        )
 
     if not (PREPARED / "ours_lm").exists():
         run("ours", "prepare", "prepare__ours")
@@ -121,24 +165,48 @@ def main():
         # One bf16 row for ours where the device computes bf16 natively. Without AVX512-BF16/AMX bf16 matmuls are
         # emulated at well under 1 GFLOP/s (matmul_peak shows it), and one standard-size step would take an hour.
         if s["lm_bf16"] and native_bf16(args.use_cpu):
-            run("ours", "lm_throughput", "lm_throughput_60000_bf16__ours__r0", "--vocab", 60_000, "--steps", s["lm_steps"],
-                "--warmup", s["lm_warmup"], "--bf16")
+            run(
+                "ours",
+                "lm_throughput",
+                "lm_throughput_60000_bf16__ours__r0",
+                "--vocab",
+                60_000,
+                "--steps",
+                s["lm_steps"],
+                "--warmup",
+                s["lm_warmup"],
+                "--bf16",
+            )
     if wanted("classify"):
-        alternate(s["classify_rounds"], "classify", "classify",
-                  ["--n", s["classify_n"], "--n-single", s["ours_single"]],
-                  ["--n", s["classify_n"], "--n-single", s["fastai_single"]])
+        alternate(
+            s["classify_rounds"],
+            "classify",
+            "classify",
+            ["--n", s["classify_n"], "--n-single", s["ours_single"]],
+            ["--n", s["classify_n"], "--n-single", s["fastai_single"]],
+        )
     if wanted("generate"):
         # Default kernels (oneDNN LSTM on CPU), then PyTorch's native LSTM kernel, which is far faster for the
         # one-sequence, short-input calls generation makes (see RESULTS.md).
         for variant, extra in (("", []), ("_native_lstm", ["--no-mkldnn"])):
             extra = [*extra, "--new-tokens", s["generate_new_tokens"]]
-            alternate(s["generate_rounds"], "generate", f"generate{variant}", ["--repeats", s["generate_repeats"], *extra],
-                      ["--repeats", s["generate_repeats"], *extra])
+            alternate(
+                s["generate_rounds"],
+                "generate",
+                f"generate{variant}",
+                ["--repeats", s["generate_repeats"], *extra],
+                ["--repeats", s["generate_repeats"], *extra],
+            )
     if wanted("memory"):
         for tokens in s["memory_tokens"]:
             for mode_ in ("infer", "train"):
-                alternate(1, "memory", f"memory_{mode_}_{tokens}", ["--tokens", tokens, "--mode", mode_],
-                          ["--tokens", tokens, "--mode", mode_])
+                alternate(
+                    1,
+                    "memory",
+                    f"memory_{mode_}_{tokens}",
+                    ["--tokens", tokens, "--mode", mode_],
+                    ["--tokens", tokens, "--mode", mode_],
+                )
     if wanted("tokenize"):
         for r in range(s["tokenize_rounds"]):
             for kind in ("word", "unigram", "fastai_compat"):
@@ -149,7 +217,14 @@ def main():
             run("fastai", "prepare_accuracy", "prepare_accuracy__fastai", "--wiki-tokens", s["accuracy_wiki_tokens"])
         for seed in s["accuracy_seeds"]:
             common = ["--seed", seed, "--wiki-tokens", s["accuracy_wiki_tokens"]] + (["--quick"] if args.quick else [])
-            alternate(1, "accuracy", f"accuracy_s{seed}", common, common, sides=("ours", "fastai") if seed % 2 == 0 else ("fastai", "ours"))
+            alternate(
+                1,
+                "accuracy",
+                f"accuracy_s{seed}",
+                common,
+                common,
+                sides=("ours", "fastai") if seed % 2 == 0 else ("fastai", "ours"),
+            )
     if wanted("matmul_peak"):
         run("ours", "matmul_peak", "matmul_peak__machine__r1")
     if wanted("lstm_kernels"):

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_utils import DATA  # noqa: E402
 
@@ -40,17 +41,24 @@ def measure(lines: int, args, train_texts, held_out) -> dict:
     from hf_ulmfit.recipes.arguments import TokenizerArguments
     from hf_ulmfit.recipes.common import tokenizer_for
 
-    tokenizer_args = TokenizerArguments(tokenizer_kind="unigram", vocab_size=args.vocab_size,
-                                        tokenizer_train_lines=lines)
+    tokenizer_args = TokenizerArguments(
+        tokenizer_kind="unigram", vocab_size=args.vocab_size, tokenizer_train_lines=lines
+    )
     start, start_cpu = time.perf_counter(), time.process_time()
     tokenizer = tokenizer_for(tokenizer_args, train_texts, seed=args.seed)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     return {
-        "bench": "tokenizer_sample", "lines": lines, "everything": lines == 0,
-        "corpus_texts": len(train_texts), "vocab_size": len(tokenizer), "seed": args.seed,
-        "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
+        "bench": "tokenizer_sample",
+        "lines": lines,
+        "everything": lines == 0,
+        "corpus_texts": len(train_texts),
+        "vocab_size": len(tokenizer),
+        "seed": args.seed,
+        "train_seconds": round(seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),
         "held_out_tokens_per_word": round(tokens_per_word(tokenizer, held_out), 5),
-        "held_out": f"last {HELD_OUT_ARTICLES} articles of {HELD_OUT_FILE}", "load_average": os.getloadavg(),
+        "held_out": f"last {HELD_OUT_ARTICLES} articles of {HELD_OUT_FILE}",
+        "load_average": os.getloadavg(),
         "threads": os.environ.get("RAYON_NUM_THREADS") or os.cpu_count(),
     }
 
@@ -81,12 +89,18 @@ def main():
     if everything:
         for result in results:
             if result is not everything and "held_out_tokens_per_word" in result:
-                print(json.dumps({
-                    "lines": result.get("lines"), "train_seconds": result["train_seconds"],
-                    "everything_train_seconds": everything["train_seconds"],
-                    "tokens_per_word_vs_everything": round(
-                        result["held_out_tokens_per_word"] / everything["held_out_tokens_per_word"] - 1, 5),
-                }))
+                print(
+                    json.dumps(
+                        {
+                            "lines": result.get("lines"),
+                            "train_seconds": result["train_seconds"],
+                            "everything_train_seconds": everything["train_seconds"],
+                            "tokens_per_word_vs_everything": round(
+                                result["held_out_tokens_per_word"] / everything["held_out_tokens_per_word"] - 1, 5
+                            ),
+                        }
+                    )
+                )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up the test environments and runs the test suite offline, on the local datasets in ../shared/data, twice:
+# Lints the tree (ruff check and ruff format --check, settings in pyproject.toml), then sets up the test environments
+# and runs the test suite offline, on the local datasets in ../shared/data, twice:
 # with the newest releases pip finds (.venv) and with the oldest transformers the package declares (.venv-oldest,
 # constraints-oldest.txt). HF_ULMFIT_TEST_OLDEST=0 skips the second run. Arguments go to pytest.
 # Test files run on HF_ULMFIT_TEST_WORKERS processes (pytest-xdist, default 2; each file stays on one process, so
@@ -19,6 +20,9 @@ run_suite() {
 }
 
 bash scripts/setup.sh .venv
+echo "== ruff $(.venv/bin/ruff --version)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 run_suite .venv "$@"
 if [ "${HF_ULMFIT_TEST_OLDEST:-1}" != 0 ]; then
   bash scripts/setup.sh .venv-oldest constraints-oldest.txt

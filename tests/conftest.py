@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_ULMFIT_DATA", str(REPO_ROOT.parent / "shared" / "data"))
 for offline_flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
@@ -17,6 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402  (after the environment is set)
+
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 

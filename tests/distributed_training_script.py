@@ -20,9 +20,18 @@ from hf_ulmfit.training import LanguageModelTrainer, UlmfitTrainingArguments
 def training_arguments(output_dir, per_device_batch_size: int) -> UlmfitTrainingArguments:
     """Shared by the distributed run and the single-process reference: only the batch size per process differs."""
     return UlmfitTrainingArguments(
-        output_dir=str(output_dir), num_train_epochs=3, learning_rate=1e-2, per_device_train_batch_size=per_device_batch_size,
-        per_device_eval_batch_size=per_device_batch_size, bptt=20, gradual_unfreezing=True, use_cpu=True, report_to=[],
-        save_strategy="no", disable_tqdm=True, seed=0,
+        output_dir=str(output_dir),
+        num_train_epochs=3,
+        learning_rate=1e-2,
+        per_device_train_batch_size=per_device_batch_size,
+        per_device_eval_batch_size=per_device_batch_size,
+        bptt=20,
+        gradual_unfreezing=True,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+        seed=0,
     )
 
 
@@ -30,7 +39,9 @@ def train(work_dir: Path, per_device_batch_size: int):
     model = AwdLstmForCausalLM.from_pretrained(work_dir / "initial_model")
     documents = datasets.load_from_disk(str(work_dir / "documents"))
     args = training_arguments(work_dir / "trainer_output", per_device_batch_size)
-    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=documents["train"], eval_dataset=documents["test"])
+    trainer = LanguageModelTrainer(
+        model=model, args=args, train_dataset=documents["train"], eval_dataset=documents["test"]
+    )
     trainer.train()
     return trainer, trainer.evaluate()
 
@@ -40,6 +51,8 @@ if __name__ == "__main__":
     work_dir = Path(sys.argv[1])
     trainer, metrics = train(work_dir, per_device_batch_size=int(sys.argv[2]))
     rank = trainer.args.process_index
-    save_file({n: t.contiguous() for n, t in trainer.model.state_dict().items() if n != "decoder.weight"},
-              str(work_dir / f"weights_rank{rank}.safetensors"))
+    save_file(
+        {n: t.contiguous() for n, t in trainer.model.state_dict().items() if n != "decoder.weight"},
+        str(work_dir / f"weights_rank{rank}.safetensors"),
+    )
     (work_dir / f"metrics_rank{rank}.json").write_text(json.dumps({**metrics, "world_size": trainer.args.world_size}))

@@ -52,7 +52,11 @@ class FakeHub:
                 path = self.path.split("?")[0]
                 if path == "/api/repos/create":
                     request = json.loads(body)
-                    repo_id = f"{request['organization']}/{request['name']}" if request.get("organization") else request["name"]
+                    repo_id = (
+                        f"{request['organization']}/{request['name']}"
+                        if request.get("organization")
+                        else request["name"]
+                    )
                     hub.repos.add(repo_id)
                     hub.files.setdefault(repo_id, {})
                     return self._reply({"url": f"{hub.endpoint}/{repo_id}", "name": repo_id})
@@ -60,8 +64,9 @@ class FakeHub:
                     return self._reply({"errors": [], "warnings": []})
                 if "/preupload/" in path:
                     files = json.loads(body)["files"]
-                    return self._reply({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                                  for f in files]})
+                    return self._reply(
+                        {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                    )
                 if "/commit/" in path:
                     repo_id = path.split("/api/models/")[1].split("/commit/")[0]
                     if repo_id not in hub.repos:
@@ -72,8 +77,13 @@ class FakeHub:
                             hub.commit_messages.append(entry["value"]["summary"])
                         elif entry["key"] == "file":
                             hub.files[repo_id][entry["value"]["path"]] = base64.b64decode(entry["value"]["content"])
-                    return self._reply({"commitUrl": f"{hub.endpoint}/{repo_id}/commit/1", "commitOid": "1" * 40,
-                                        "pullRequestUrl": None})
+                    return self._reply(
+                        {
+                            "commitUrl": f"{hub.endpoint}/{repo_id}/commit/1",
+                            "commitOid": "1" * 40,
+                            "pullRequestUrl": None,
+                        }
+                    )
                 return self._reply({"error": f"unexpected POST {path}"}, status=404)
 
             def do_GET(self):

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from hf_ulmfit.recipes import pretrain
 
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "claims.py"
 
 
@@ -24,10 +25,25 @@ def load_script():
 def tiny_lm(tmp_path_factory, data_dir) -> Path:
     """A tiny pretrained LM (a few steps on TREC questions) standing in for ../shared/models."""
     folder = tmp_path_factory.mktemp("claims") / "tiny-lm"
-    pretrain.main(dict(dataset="trec", data_dir=str(data_dir), validation_size=0.1, max_train_samples=200,
-                       max_eval_samples=20, vocab_size=300, embedding_size=16, hidden_size=32, num_layers=2,
-                       max_steps=2, per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
-                       disable_tqdm=True, output_dir=str(folder)))
+    pretrain.main(
+        dict(
+            dataset="trec",
+            data_dir=str(data_dir),
+            validation_size=0.1,
+            max_train_samples=200,
+            max_eval_samples=20,
+            vocab_size=300,
+            embedding_size=16,
+            hidden_size=32,
+            num_layers=2,
+            max_steps=2,
+            per_device_train_batch_size=8,
+            eval_strategy="no",
+            save_strategy="no",
+            disable_tqdm=True,
+            output_dir=str(folder),
+        )
+    )
     return folder
 
 

@@ -9,15 +9,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hub_server import FakeHub
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from hf_ulmfit.cli.main import main
-from hub_server import FakeHub
+
 
 TINY_MODEL = ["--embedding_size", "16", "--hidden_size", "32"]
-QUICK_TRAINING = ["--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "32",
-                  "--save_strategy", "no", "--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true"]
+QUICK_TRAINING = [
+    "--per_device_train_batch_size",
+    "16",
+    "--per_device_eval_batch_size",
+    "32",
+    "--save_strategy",
+    "no",
+    "--disable_tqdm",
+    "true",
+    "--report_to",
+    "none",
+    "--use_cpu",
+    "true",
+]
 FIXTURES = Path(__file__).parent / "fixtures" / "fastai"
 
 
@@ -34,27 +47,88 @@ def workdir(tmp_path_factory):
 def pretrained_lm(workdir, data_dir):
     """Stage 1 on five Wikipedia articles, with a word-level tokenizer (so stage 2 can extend its vocabulary)."""
     out = workdir / "pretrained"
-    assert run_cli("pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 5,
-                   "--max_eval_samples", 2, "--tokenizer_kind", "word", *TINY_MODEL, "--num_train_epochs", 1,
-                   "--bptt", 24, *QUICK_TRAINING, "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "pretrain",
+            "--data_dir",
+            data_dir,
+            "--max_files",
+            1,
+            "--max_train_samples",
+            5,
+            "--max_eval_samples",
+            2,
+            "--tokenizer_kind",
+            "word",
+            *TINY_MODEL,
+            "--num_train_epochs",
+            1,
+            "--bptt",
+            24,
+            *QUICK_TRAINING,
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     return out
 
 
 @pytest.fixture(scope="module")
 def finetuned_lm(workdir, data_dir, pretrained_lm):
     out = workdir / "finetuned"
-    assert run_cli("finetune-lm", "--model_name_or_path", pretrained_lm, "--dataset", "trec", "--data_dir", data_dir,
-                   "--max_train_samples", 1000, "--max_eval_samples", 200, "--num_train_epochs", 2, "--bptt", 24,
-                   "--freeze_all_but_top_epochs", 1, *QUICK_TRAINING, "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "finetune-lm",
+            "--model_name_or_path",
+            pretrained_lm,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--max_train_samples",
+            1000,
+            "--max_eval_samples",
+            200,
+            "--num_train_epochs",
+            2,
+            "--bptt",
+            24,
+            "--freeze_all_but_top_epochs",
+            1,
+            *QUICK_TRAINING,
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     return out
 
 
 @pytest.fixture(scope="module")
 def classifier(workdir, data_dir, finetuned_lm):
     out = workdir / "classifier"
-    assert run_cli("train-classifier", "--model_name_or_path", finetuned_lm, "--dataset", "trec", "--data_dir",
-                   data_dir, "--max_train_samples", 600, "--max_eval_samples", 200, "--num_train_epochs", 2,
-                   *QUICK_TRAINING, "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "train-classifier",
+            "--model_name_or_path",
+            finetuned_lm,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--max_train_samples",
+            600,
+            "--max_eval_samples",
+            200,
+            "--num_train_epochs",
+            2,
+            *QUICK_TRAINING,
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     return out
 
 
@@ -73,18 +147,60 @@ def test_pretrain_writes_a_loadable_language_model_with_card(pretrained_lm):
 
 def test_pretrain_with_rnn_type_qrnn_gives_an_awd_qrnn_that_a_classifier_trains_on(workdir, data_dir):
     out = workdir / "pretrained-qrnn"
-    assert run_cli("pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 3,
-                   "--max_eval_samples", 2, "--tokenizer_kind", "word", *TINY_MODEL, "--num_layers", 4,
-                   "--rnn_type", "qrnn", "--num_train_epochs", 1, "--bptt", 24, *QUICK_TRAINING,
-                   "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "pretrain",
+            "--data_dir",
+            data_dir,
+            "--max_files",
+            1,
+            "--max_train_samples",
+            3,
+            "--max_eval_samples",
+            2,
+            "--tokenizer_kind",
+            "word",
+            *TINY_MODEL,
+            "--num_layers",
+            4,
+            "--rnn_type",
+            "qrnn",
+            "--num_train_epochs",
+            1,
+            "--bptt",
+            24,
+            *QUICK_TRAINING,
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     model = AutoModelForCausalLM.from_pretrained(out)
     assert model.config.rnn_type == "qrnn" and model.config.num_layers == 4
     assert [layer.window for layer in model.awd_lstm.layers] == [2, 1, 1, 1]
     assert json.loads((out / "ulmfit_run.json").read_text())["model"]["rnn_type"] == "qrnn"
     classifier = workdir / "classifier-qrnn"
-    assert run_cli("train-classifier", "--model_name_or_path", out, "--dataset", "trec", "--data_dir", data_dir,
-                   "--max_train_samples", 200, "--max_eval_samples", 50, "--num_train_epochs", 1,
-                   *QUICK_TRAINING, "--output_dir", classifier) == 0
+    assert (
+        run_cli(
+            "train-classifier",
+            "--model_name_or_path",
+            out,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--max_train_samples",
+            200,
+            "--max_eval_samples",
+            50,
+            "--num_train_epochs",
+            1,
+            *QUICK_TRAINING,
+            "--output_dir",
+            classifier,
+        )
+        == 0
+    )
     trained = AutoModelForSequenceClassification.from_pretrained(classifier)
     assert trained.config.rnn_type == "qrnn"
     pretrained_bottom = model.awd_lstm.layers[0].weight
@@ -95,7 +211,10 @@ def test_finetune_lm_extends_the_vocabulary_from_the_mean_embedding(pretrained_l
     record = json.loads((finetuned_lm / "ulmfit_run.json").read_text())
     added = record["tokenizer"]["added_tokens"]
     assert added > 0
-    old_tokenizer, new_tokenizer = AutoTokenizer.from_pretrained(pretrained_lm), AutoTokenizer.from_pretrained(finetuned_lm)
+    old_tokenizer, new_tokenizer = (
+        AutoTokenizer.from_pretrained(pretrained_lm),
+        AutoTokenizer.from_pretrained(finetuned_lm),
+    )
     assert len(new_tokenizer) == len(old_tokenizer) + added
     # Old ids keep their meaning: the words the pretrained model knew have the same ids.
     old_vocab, new_vocab = old_tokenizer.get_vocab(), new_tokenizer.get_vocab()
@@ -114,9 +233,9 @@ def test_vocabulary_extension_starts_new_rows_at_the_mean(pretrained_lm):
     resize_embeddings_from_mean(model, old.shape[0] + 3)
     new = model.get_input_embeddings().weight
     torch.testing.assert_close(new[: old.shape[0]], old)
-    torch.testing.assert_close(new[old.shape[0]:], old.mean(0).expand(3, -1))
+    torch.testing.assert_close(new[old.shape[0] :], old.mean(0).expand(3, -1))
     assert model.decoder.weight.data_ptr() == new.data_ptr()
-    torch.testing.assert_close(model.decoder.bias[old.shape[0]:], old_bias.mean().expand(3))
+    torch.testing.assert_close(model.decoder.bias[old.shape[0] :], old_bias.mean().expand(3))
 
 
 def test_train_classifier_transfers_the_encoder_and_reports_test_metrics(finetuned_lm, classifier):
@@ -134,8 +253,20 @@ def test_train_classifier_transfers_the_encoder_and_reports_test_metrics(finetun
 
 
 def test_evaluate_classifier_writes_metrics_and_confusion_matrix(classifier, data_dir, capsys):
-    assert run_cli("evaluate", "--model_name_or_path", classifier, "--dataset", "trec", "--data_dir", data_dir,
-                   "--split", "test") == 0
+    assert (
+        run_cli(
+            "evaluate",
+            "--model_name_or_path",
+            classifier,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--split",
+            "test",
+        )
+        == 0
+    )
     results = json.loads((classifier / "eval_results_trec_test.json").read_text())
     matrix = results["confusion_matrix"]
     assert len(matrix) == 6 and sum(map(sum, matrix)) == 500
@@ -147,29 +278,90 @@ def test_evaluate_classifier_writes_metrics_and_confusion_matrix(classifier, dat
 
 def test_evaluate_ensembles_a_forward_and_a_backward_classifier(classifier, workdir, data_dir, finetuned_lm):
     backward = workdir / "backward-classifier"
-    assert run_cli("train-classifier", "--tokenizer_name_or_path", finetuned_lm, "--backwards", "true",
-                   *TINY_MODEL, "--dataset", "trec", "--data_dir", data_dir, "--max_train_samples", 300,
-                   "--max_eval_samples", 100, "--num_train_epochs", 1, "--gradual_unfreezing", "false",
-                   *QUICK_TRAINING, "--output_dir", backward) == 0
+    assert (
+        run_cli(
+            "train-classifier",
+            "--tokenizer_name_or_path",
+            finetuned_lm,
+            "--backwards",
+            "true",
+            *TINY_MODEL,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--max_train_samples",
+            300,
+            "--max_eval_samples",
+            100,
+            "--num_train_epochs",
+            1,
+            "--gradual_unfreezing",
+            "false",
+            *QUICK_TRAINING,
+            "--output_dir",
+            backward,
+        )
+        == 0
+    )
     assert AutoModelForSequenceClassification.from_pretrained(backward).config.backwards
     results_dir = workdir / "ensemble-results"
-    assert run_cli("evaluate", "--model_name_or_path", classifier, "--backward_model_name_or_path", backward,
-                   "--dataset", "trec", "--data_dir", data_dir, "--results_dir", results_dir) == 0
+    assert (
+        run_cli(
+            "evaluate",
+            "--model_name_or_path",
+            classifier,
+            "--backward_model_name_or_path",
+            backward,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--results_dir",
+            results_dir,
+        )
+        == 0
+    )
     results = json.loads((results_dir / "eval_results_trec_test.json").read_text())
     assert results["ensemble"] is True and sum(map(sum, results["confusion_matrix"])) == 500
 
 
 def test_evaluate_language_model_reports_perplexity(finetuned_lm, data_dir, workdir):
-    assert run_cli("evaluate", "--model_name_or_path", finetuned_lm, "--dataset", "trec", "--data_dir", data_dir,
-                   "--split", "test", "--results_dir", workdir / "lm-results") == 0
+    assert (
+        run_cli(
+            "evaluate",
+            "--model_name_or_path",
+            finetuned_lm,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--split",
+            "test",
+            "--results_dir",
+            workdir / "lm-results",
+        )
+        == 0
+    )
     results = json.loads((workdir / "lm-results" / "eval_results_trec_test.json").read_text())
     assert results["perplexity"] == pytest.approx(torch.tensor(results["loss"]).exp().item(), rel=1e-4)
 
 
 def test_predict_and_generate_print_results(classifier, finetuned_lm, workdir, capsys):
     output_file = workdir / "predictions.jsonl"
-    assert run_cli("predict", "--model_name_or_path", classifier, "--texts", "Who wrote Hamlet ?",
-                   "What is the capital of France ?", "--output_file", output_file) == 0
+    assert (
+        run_cli(
+            "predict",
+            "--model_name_or_path",
+            classifier,
+            "--texts",
+            "Who wrote Hamlet ?",
+            "What is the capital of France ?",
+            "--output_file",
+            output_file,
+        )
+        == 0
+    )
     predictions = [json.loads(line) for line in output_file.read_text().splitlines()]
     assert len(predictions) == 2
     assert all(sum(p["scores"].values()) == pytest.approx(1.0, abs=1e-4) for p in predictions)
@@ -179,28 +371,44 @@ def test_predict_and_generate_print_results(classifier, finetuned_lm, workdir, c
 
 def test_tokenizer_command_trains_a_loadable_tokenizer(workdir, data_dir):
     out = workdir / "char-tokenizer"
-    assert run_cli("tokenizer", "--dataset", "names", "--data_dir", data_dir, "--tokenizer_kind", "char",
-                   "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "tokenizer", "--dataset", "names", "--data_dir", data_dir, "--tokenizer_kind", "char", "--output_dir", out
+        )
+        == 0
+    )
     tokenizer = AutoTokenizer.from_pretrained(out)
     assert tokenizer.decode(tokenizer("Nakamura")["input_ids"], skip_special_tokens=True) == "Nakamura"
 
 
 def test_recipe_file_gives_the_arguments(workdir, data_dir):
     recipe = workdir / "tokenizer.yaml"
-    recipe.write_text(f"dataset: trec\ndata_dir: {data_dir}\ntokenizer_kind: unigram\nvocab_size: 300\n"
-                      f"output_dir: {workdir / 'yaml-tokenizer'}\n")
+    recipe.write_text(
+        f"dataset: trec\ndata_dir: {data_dir}\ntokenizer_kind: unigram\nvocab_size: 300\n"
+        f"output_dir: {workdir / 'yaml-tokenizer'}\n"
+    )
     assert run_cli("tokenizer", recipe) == 0
     assert len(AutoTokenizer.from_pretrained(workdir / "yaml-tokenizer")) == 300
 
 
 def test_convert_fastai_command(workdir):
     out = workdir / "converted"
-    assert run_cli("convert-fastai", "--checkpoint", FIXTURES / "lm.pth", "--vocab", FIXTURES / "itos.pkl",
-                   "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "convert-fastai",
+            "--checkpoint",
+            FIXTURES / "lm.pth",
+            "--vocab",
+            FIXTURES / "itos.pkl",
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     assert AutoModelForCausalLM.from_pretrained(out).config.vocab_size == len(AutoTokenizer.from_pretrained(out))
 
 
-# --- Hub uploads against a loopback server -------------------------------------------------------------------------------
+# --- Hub uploads against a loopback server ---------------------------------------------------------------------------
 
 
 def _hub_env(hub: FakeHub) -> dict:
@@ -212,12 +420,31 @@ def _hub_env(hub: FakeHub) -> dict:
 def test_push_uploads_the_model_folder_and_card(classifier):
     with FakeHub() as hub:
         completed = subprocess.run(
-            [sys.executable, "-m", "hf_ulmfit.cli.main", "push", "--folder", str(classifier), "--repo_id",
-             "someone/ulmfit-trec"], env=_hub_env(hub), capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "hf_ulmfit.cli.main",
+                "push",
+                "--folder",
+                str(classifier),
+                "--repo_id",
+                "someone/ulmfit-trec",
+            ],
+            env=_hub_env(hub),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert completed.returncode == 0, completed.stderr[-3000:]
         files = hub.files["someone/ulmfit-trec"]
-    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "modeling_awd_lstm.py",
-            "configuration_awd_lstm.py"} <= set(files)
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "README.md",
+        "modeling_awd_lstm.py",
+        "configuration_awd_lstm.py",
+    } <= set(files)
     assert not any(name.startswith("checkpoint-") for name in files)
     uploaded = load_file_from_bytes(files["model.safetensors"])
     local = load_file(classifier / "model.safetensors")
@@ -231,11 +458,35 @@ def test_push_to_hub_flag_uploads_at_the_end_of_training(workdir, data_dir, fine
     out = workdir / "pushed-classifier"
     with FakeHub() as hub:
         completed = subprocess.run(
-            [sys.executable, "-m", "hf_ulmfit.cli.main", "train-classifier", "--model_name_or_path", str(finetuned_lm),
-             "--dataset", "trec", "--data_dir", str(data_dir), "--max_train_samples", "100", "--max_eval_samples", "50",
-             "--num_train_epochs", "1", *QUICK_TRAINING, "--output_dir", str(out),
-             "--push-to-hub", "--hub-model-id", "someone/pushed"],
-            env=_hub_env(hub), capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "hf_ulmfit.cli.main",
+                "train-classifier",
+                "--model_name_or_path",
+                str(finetuned_lm),
+                "--dataset",
+                "trec",
+                "--data_dir",
+                str(data_dir),
+                "--max_train_samples",
+                "100",
+                "--max_eval_samples",
+                "50",
+                "--num_train_epochs",
+                "1",
+                *QUICK_TRAINING,
+                "--output_dir",
+                str(out),
+                "--push-to-hub",
+                "--hub-model-id",
+                "someone/pushed",
+            ],
+            env=_hub_env(hub),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert completed.returncode == 0, completed.stderr[-3000:]
         files = hub.files["someone/pushed"]
     assert "model.safetensors" in files and "README.md" in files
@@ -249,7 +500,7 @@ def load_file_from_bytes(data: bytes) -> dict:
     return load(data)
 
 
-# --- bad input ---------------------------------------------------------------------------------------------------------------
+# --- bad input -------------------------------------------------------------------------------------------------------
 
 
 def test_unknown_subcommand_and_flags_are_refused(capsys):
@@ -269,8 +520,20 @@ def test_bad_data_and_missing_models_stop_with_a_clear_message(tmp_path, data_di
     assert "missing.csv" in capsys.readouterr().err
     assert run_cli("finetune-lm", "--model_name_or_path", tmp_path / "no-model", "--output_dir", tmp_path / "b") == 1
     assert "no-model" in capsys.readouterr().err
-    assert run_cli("train-classifier", "--dataset", "trec", "--data_dir", data_dir, "--label_column", "topic",
-                   "--output_dir", tmp_path / "c") == 1
+    assert (
+        run_cli(
+            "train-classifier",
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--label_column",
+            "topic",
+            "--output_dir",
+            tmp_path / "c",
+        )
+        == 1
+    )
     assert "topic" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
 
@@ -282,13 +545,41 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     repo = Path(__file__).resolve().parents[1]
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # accelerate without .venv
     completed = subprocess.run(
-        ["bash", str(repo / "scripts" / "train_distributed.sh"), "2", "train-classifier", "--dataset", "trec",
-         "--data_dir", str(data_dir), "--max_train_samples", "200", "--max_eval_samples", "100", "--vocab_size", "300",
-         *TINY_MODEL, "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--save_strategy", "no",
-         "--disable_tqdm", "true", "--report_to", "none", "--output_dir", "ddp-classifier"],
+        [
+            "bash",
+            str(repo / "scripts" / "train_distributed.sh"),
+            "2",
+            "train-classifier",
+            "--dataset",
+            "trec",
+            "--data_dir",
+            str(data_dir),
+            "--max_train_samples",
+            "200",
+            "--max_eval_samples",
+            "100",
+            "--vocab_size",
+            "300",
+            *TINY_MODEL,
+            "--num_train_epochs",
+            "2",
+            "--per_device_train_batch_size",
+            "8",
+            "--save_strategy",
+            "no",
+            "--disable_tqdm",
+            "true",
+            "--report_to",
+            "none",
+            "--output_dir",
+            "ddp-classifier",
+        ],
         # A datasets cache of its own, so that only this run's main process can have tokenised the splits.
-        env=dict(os.environ, CPU="1", PATH=path, HF_DATASETS_CACHE=str(tmp_path / "datasets-cache")), cwd=tmp_path,
-        capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, CPU="1", PATH=path, HF_DATASETS_CACHE=str(tmp_path / "datasets-cache")),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "process 0 of 2: training on cpu" in completed.stderr
@@ -304,7 +595,7 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6
 
 
-# --- defaults on a new dataset: a CSV folder given as a path ------------------------------------------------------------
+# --- defaults on a new dataset: a CSV folder given as a path ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -325,8 +616,22 @@ def csv_folder(workdir, data_dir):
 @pytest.fixture(scope="module")
 def scratch_classifier(workdir, csv_folder):
     out = workdir / "scratch-classifier"
-    assert run_cli("train-classifier", "--dataset", csv_folder, "--vocab_size", 300, *TINY_MODEL,
-                   "--num_train_epochs", 1, *QUICK_TRAINING, "--output_dir", out) == 0
+    assert (
+        run_cli(
+            "train-classifier",
+            "--dataset",
+            csv_folder,
+            "--vocab_size",
+            300,
+            *TINY_MODEL,
+            "--num_train_epochs",
+            1,
+            *QUICK_TRAINING,
+            "--output_dir",
+            out,
+        )
+        == 0
+    )
     return out
 
 
@@ -337,7 +642,11 @@ def test_from_scratch_classifier_trains_every_layer_from_the_start(scratch_class
 
 
 def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(caplog):
-    from hf_ulmfit.recipes.train_classifier import TRAINING_DEFAULTS, TrainClassifierArguments, resolve_gradual_unfreezing
+    from hf_ulmfit.recipes.train_classifier import (
+        TRAINING_DEFAULTS,
+        TrainClassifierArguments,
+        resolve_gradual_unfreezing,
+    )
     from hf_ulmfit.training import UlmfitTrainingArguments
 
     def resolved(model_name_or_path, **overrides):
@@ -358,7 +667,10 @@ def test_fewer_epochs_than_layer_groups_still_train_the_embedding(finetuned_lm, 
     """The classifier fixture trains 2 epochs (5 layer groups): the unfreezing is spread, so the embedding trains."""
     record = json.loads((classifier / "ulmfit_run.json").read_text())
     assert record["training"]["gradual_unfreezing"] is True and record["training"]["num_train_epochs"] == 2
-    language_model, trained = load_file(finetuned_lm / "model.safetensors"), load_file(classifier / "model.safetensors")
+    language_model, trained = (
+        load_file(finetuned_lm / "model.safetensors"),
+        load_file(classifier / "model.safetensors"),
+    )
     name = "awd_lstm.embeddings.weight"
     assert trained[name].shape == language_model[name].shape
     assert not torch.equal(trained[name], language_model[name])
@@ -366,25 +678,70 @@ def test_fewer_epochs_than_layer_groups_still_train_the_embedding(finetuned_lm, 
 
 def test_every_command_takes_a_dataset_given_as_a_path(workdir, csv_folder, scratch_classifier, pretrained_lm):
     # evaluate: the dataset path must not end up in the file names.
-    assert run_cli("evaluate", "--model_name_or_path", scratch_classifier, "--dataset", csv_folder, "--split",
-                   "test") == 0
+    assert (
+        run_cli("evaluate", "--model_name_or_path", scratch_classifier, "--dataset", csv_folder, "--split", "test")
+        == 0
+    )
     results = json.loads((scratch_classifier / "eval_results_my-questions_test.json").read_text())
     assert sum(map(sum, results["confusion_matrix"])) == 100
     assert (scratch_classifier / "confusion_matrix_my-questions_test.png").stat().st_size > 1000
     # finetune-lm, then evaluate a language model, on the folder.
     lm = workdir / "folder-lm"
-    assert run_cli("finetune-lm", "--model_name_or_path", pretrained_lm, "--dataset", csv_folder, "--num_train_epochs", 1,
-                   "--bptt", 24, *QUICK_TRAINING, "--output_dir", lm) == 0
+    assert (
+        run_cli(
+            "finetune-lm",
+            "--model_name_or_path",
+            pretrained_lm,
+            "--dataset",
+            csv_folder,
+            "--num_train_epochs",
+            1,
+            "--bptt",
+            24,
+            *QUICK_TRAINING,
+            "--output_dir",
+            lm,
+        )
+        == 0
+    )
     assert json.loads((lm / "ulmfit_run.json").read_text())["dataset"] == str(csv_folder)
     assert run_cli("evaluate", "--model_name_or_path", lm, "--dataset", csv_folder, "--split", "test") == 0
     assert (lm / "eval_results_my-questions_test.json").is_file()
     # pretrain on the folder's text (its labels are ignored).
-    assert run_cli("pretrain", "--dataset", csv_folder, "--vocab_size", 200, *TINY_MODEL, "--num_train_epochs", 1,
-                   "--bptt", 16, *QUICK_TRAINING, "--output_dir", workdir / "folder-pretrained") == 0
-    assert json.loads((workdir / "folder-pretrained" / "ulmfit_run.json").read_text())["train_documents"] == 396  # 1% held out
+    assert (
+        run_cli(
+            "pretrain",
+            "--dataset",
+            csv_folder,
+            "--vocab_size",
+            200,
+            *TINY_MODEL,
+            "--num_train_epochs",
+            1,
+            "--bptt",
+            16,
+            *QUICK_TRAINING,
+            "--output_dir",
+            workdir / "folder-pretrained",
+        )
+        == 0
+    )
+    assert (
+        json.loads((workdir / "folder-pretrained" / "ulmfit_run.json").read_text())["train_documents"] == 396
+    )  # 1% held out
     # tokenizer (train-classifier is the scratch_classifier fixture).
-    assert run_cli("tokenizer", "--dataset", csv_folder / "train.csv", "--vocab_size", 200, "--output_dir",
-                   workdir / "folder-tokenizer") == 0
+    assert (
+        run_cli(
+            "tokenizer",
+            "--dataset",
+            csv_folder / "train.csv",
+            "--vocab_size",
+            200,
+            "--output_dir",
+            workdir / "folder-tokenizer",
+        )
+        == 0
+    )
     assert len(AutoTokenizer.from_pretrained(workdir / "folder-tokenizer")) == 200
 
 
@@ -395,27 +752,38 @@ def test_several_text_columns_are_parsed_and_joined(tmp_path):
         data_args = parse("train-classifier", [*flags, "--output_dir", str(tmp_path)])[1]
         assert data_args.text_column == ["subject", "body"]
     mails = tmp_path / "mails.csv"
-    mails.write_text("subject,body,label\n" + ("Lunch?,Shall we eat at noon?,personal\nInvoice 42,Please pay by Friday.,work\n"
-                                             "Re: lunch,Yes noon works.,personal\nQ3 report,Numbers attached.,work\n") * 4)
+    mails.write_text(
+        "subject,body,label\n"
+        + (
+            "Lunch?,Shall we eat at noon?,personal\nInvoice 42,Please pay by Friday.,work\n"
+            "Re: lunch,Yes noon works.,personal\nQ3 report,Numbers attached.,work\n"
+        )
+        * 4
+    )
     from hf_ulmfit.recipes.arguments import DataArguments
     from hf_ulmfit.recipes.corpus import load_splits
 
-    dataset = load_splits(DataArguments(dataset=str(mails), text_column=["subject", "body"], validation_size=4),
-                          labelled=True)
+    dataset = load_splits(
+        DataArguments(dataset=str(mails), text_column=["subject", "body"], validation_size=4), labelled=True
+    )
     texts = [text for split in ("train", "validation", "test") for text in dataset[split]["text"]]
     assert len(texts) == 16
     assert "xxfld Lunch?xxfld Shall we eat at noon?" in texts
     assert all(text.startswith("xxfld ") and text.count("xxfld") == 2 for text in texts)
 
 
-# --- bad input: a clear error before training, naming what and where -----------------------------------------------------
+# --- bad input: a clear error before training, naming what and where -------------------------------------------------
 
 
 def test_single_class_data_is_refused(tmp_path, capsys):
     one_class = tmp_path / "one_class.csv"
     one_class.write_text("text,topic\n" + "".join(f"Who is person {i} ?,HUM\n" for i in range(20)))
-    assert run_cli("train-classifier", "--dataset", one_class, "--label_column", "topic", "--output_dir",
-                   tmp_path / "out") == 1
+    assert (
+        run_cli(
+            "train-classifier", "--dataset", one_class, "--label_column", "topic", "--output_dir", tmp_path / "out"
+        )
+        == 1
+    )
     error = capsys.readouterr().err
     assert "Label column 'topic'" in error and "single class ('HUM')" in error
     assert not (tmp_path / "out").exists()
@@ -424,26 +792,47 @@ def test_single_class_data_is_refused(tmp_path, capsys):
 def test_missing_model_folders_fail_at_once_naming_them(tmp_path, csv_folder, capsys, monkeypatch):
     from hf_ulmfit.recipes.checks import looks_local
 
-    assert looks_local("./typo") and looks_local("/abs/typo") and looks_local("a/b/c") and looks_local(str(tmp_path / "x"))
+    assert (
+        looks_local("./typo")
+        and looks_local("/abs/typo")
+        and looks_local("a/b/c")
+        and looks_local(str(tmp_path / "x"))
+    )
     assert not looks_local("someone/model") and not looks_local("gpt2")
     missing = tmp_path / "runs" / "clasifier"
     assert run_cli("evaluate", "--model_name_or_path", missing, "--dataset", csv_folder) == 1
     assert f"model folder '{missing}' does not exist" in capsys.readouterr().err
     assert not missing.exists()  # evaluate creates no folder for a model that is not there
     monkeypatch.chdir(tmp_path)
-    commands = [["predict", "--model_name_or_path", "./typo-model", "--texts", "hi"],
-                ["generate", "--model_name_or_path", "./typo-model"],
-                ["finetune-lm", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
-                ["train-classifier", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
-                ["train-classifier", "--tokenizer_name_or_path", "./typo-model", "--output_dir", "out"]]
+    commands = [
+        ["predict", "--model_name_or_path", "./typo-model", "--texts", "hi"],
+        ["generate", "--model_name_or_path", "./typo-model"],
+        ["finetune-lm", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
+        ["train-classifier", "--model_name_or_path", "./typo-model", "--output_dir", "out"],
+        ["train-classifier", "--tokenizer_name_or_path", "./typo-model", "--output_dir", "out"],
+    ]
     for command in commands:
         assert run_cli(*command) == 1, command
         assert "'./typo-model' does not exist" in capsys.readouterr().err, command
 
 
 def test_new_model_settings_with_a_language_model_are_refused(tmp_path, finetuned_lm, capsys):
-    assert run_cli("train-classifier", "--model_name_or_path", finetuned_lm, "--vocab_size", 300, "--embedding_size", 8,
-                   "--tokenizer_kind", "word", "--output_dir", tmp_path / "out") == 1
+    assert (
+        run_cli(
+            "train-classifier",
+            "--model_name_or_path",
+            finetuned_lm,
+            "--vocab_size",
+            300,
+            "--embedding_size",
+            8,
+            "--tokenizer_kind",
+            "word",
+            "--output_dir",
+            tmp_path / "out",
+        )
+        == 1
+    )
     error = capsys.readouterr().err
     assert "--tokenizer_kind, --vocab_size, --embedding_size" in error and str(finetuned_lm) in error
 
@@ -455,8 +844,10 @@ def test_a_tokenizer_that_does_not_fit_the_model_is_refused_up_front(tmp_path, f
     tokenizer.add_tokens([f"brandnewword{index}" for index in range(3)])
     tokenizer.save_pretrained(mismatched)
     vocab_size = AutoModelForCausalLM.from_pretrained(finetuned_lm).config.vocab_size
-    for command in (["train-classifier", "--model_name_or_path", mismatched, "--output_dir", tmp_path / "out"],
-                    ["evaluate", "--model_name_or_path", mismatched, "--dataset", "trec", "--data_dir", data_dir]):
+    for command in (
+        ["train-classifier", "--model_name_or_path", mismatched, "--output_dir", tmp_path / "out"],
+        ["evaluate", "--model_name_or_path", mismatched, "--dataset", "trec", "--data_dir", data_dir],
+    ):
         assert run_cli(*command) == 1
         error = capsys.readouterr().err
         assert f"has {vocab_size + 3} tokens but the model's embedding holds {vocab_size}" in error, command
@@ -518,16 +909,30 @@ def test_ensembles_of_classifiers_with_different_labels_are_refused(tmp_path, cl
     config["id2label"]["0"] = "ABBREVIATION"
     config["label2id"] = {label: int(index) for index, label in config["id2label"].items()}
     (relabelled / "config.json").write_text(json.dumps(config))
-    for command in (["predict", "--texts", "Who wrote Hamlet ?"],
-                    ["evaluate", "--dataset", "trec", "--data_dir", data_dir, "--results_dir", tmp_path / "r"]):
-        assert run_cli(command[0], "--model_name_or_path", classifier, "--backward_model_name_or_path", relabelled,
-                       *command[1:]) == 1
+    for command in (
+        ["predict", "--texts", "Who wrote Hamlet ?"],
+        ["evaluate", "--dataset", "trec", "--data_dir", data_dir, "--results_dir", tmp_path / "r"],
+    ):
+        assert (
+            run_cli(
+                command[0],
+                "--model_name_or_path",
+                classifier,
+                "--backward_model_name_or_path",
+                relabelled,
+                *command[1:],
+            )
+            == 1
+        )
         error = capsys.readouterr().err
         assert "different labels" in error and "'ABBR'" in error and "'ABBREVIATION'" in error, command
 
 
 def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, capsys):
-    assert run_cli("generate", "--model_name_or_path", finetuned_lm, "--prompt", "What is the", "--max_new_tokens", 4) == 0
+    assert (
+        run_cli("generate", "--model_name_or_path", finetuned_lm, "--prompt", "What is the", "--max_new_tokens", 4)
+        == 0
+    )
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     model, tokenizer = AutoModelForCausalLM.from_pretrained(finetuned_lm), AutoTokenizer.from_pretrained(finetuned_lm)
     sequence = model.generate(**tokenizer("What is the", return_tensors="pt"), max_new_tokens=4, do_sample=False)[0]
@@ -537,7 +942,7 @@ def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, 
     from hf_ulmfit.recipes.inference import prompt_with_continuation
 
     prompt_ids, full_ids = tokenizer("What is the")["input_ids"], tokenizer("What is the name of")["input_ids"]
-    assert full_ids[: len(prompt_ids)] == prompt_ids and tokenizer.decode(full_ids[len(prompt_ids):]) == "name of"
+    assert full_ids[: len(prompt_ids)] == prompt_ids and tokenizer.decode(full_ids[len(prompt_ids) :]) == "name of"
     assert prompt_with_continuation(tokenizer, "What is the", prompt_ids, full_ids) == "What is the name of"
 
 
@@ -554,7 +959,9 @@ def test_one_long_document_among_short_ones_is_batched_alone(classifier):
     batches = length_batches(lengths, batch_size=2, max_batch_tokens=100)
     assert sorted(index for batch in batches for index in batch) == list(range(6))
     assert [1] in batches  # the long document alone: nothing is padded to its length
-    assert all(len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1])
+    assert all(
+        len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1]
+    )
 
 
 def test_predict_names_an_input_file_that_is_not_utf8(classifier, tmp_path, capsys):
@@ -565,11 +972,14 @@ def test_predict_names_an_input_file_that_is_not_utf8(classifier, tmp_path, caps
     assert f"{texts} is not valid UTF-8 (line 2, byte 22)" in error
 
 
-@pytest.mark.parametrize(("module", "command", "given"), [
-    ("pretrain", "pretrain", {}),
-    ("finetune_lm", "finetune-lm", {"model_name_or_path": "some/lm"}),
-    ("train_classifier", "train-classifier", {"learning_rate": 0.002}),
-])
+@pytest.mark.parametrize(
+    ("module", "command", "given"),
+    [
+        ("pretrain", "pretrain", {}),
+        ("finetune_lm", "finetune-lm", {"model_name_or_path": "some/lm"}),
+        ("train_classifier", "train-classifier", {"learning_rate": 0.002}),
+    ],
+)
 def test_python_entry_point_resolves_the_same_arguments_as_the_command(tmp_path, monkeypatch, module, command, given):
     """A stage's `main` (flags or a dict) and `hf-ulmfit STAGE` apply the same stage defaults."""
     import importlib

@@ -109,7 +109,10 @@ def test_validation_split_is_stratified_and_disjoint(data_dir):
 
 
 def test_missing_named_dataset_offline_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Dataset 'imdb' not found: .* does not exist and the Hub \(stanfordnlp/imdb\) is offline"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"Dataset 'imdb' not found: .* does not exist and the Hub \(stanfordnlp/imdb\) is offline",
+    ):
         load_text_dataset("imdb", data_dir=tmp_path)
 
 
@@ -125,7 +128,9 @@ def sms_rows(data_dir):
 
 def test_csv_with_custom_columns(tmp_path, sms_rows):
     path = tmp_path / "messages.csv"
-    datasets.Dataset.from_list([{"message": r["text"], "kind": r["label"]} for r in sms_rows]).to_csv(path, index=False)
+    datasets.Dataset.from_list([{"message": r["text"], "kind": r["label"]} for r in sms_rows]).to_csv(
+        path, index=False
+    )
     dataset = load_text_dataset(path, text_column="message", label_column="kind")
     assert set(dataset) == {"train", "test"} and len(dataset["train"]) + len(dataset["test"]) == 400
     assert dataset["train"].features["label"].names == ["ham", "spam"]
@@ -160,9 +165,14 @@ def test_bad_inputs_give_clear_errors(tmp_path, sms_rows):
 
     path = tmp_path / "sms.csv"
     datasets.Dataset.from_list(sms_rows[:40]).to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"Text column 'review' not found in split 'train'; available columns: \['text', 'label'\]"):
+    with pytest.raises(
+        ValueError, match=r"Text column 'review' not found in split 'train'; available columns: \['text', 'label'\]"
+    ):
         load_text_dataset(path, text_column="review")
-    with pytest.raises(ValueError, match=r"Label column 'sentiment' not found in split 'train'; available columns: \['text', 'label'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Label column 'sentiment' not found in split 'train'; available columns: \['text', 'label'\]",
+    ):
         load_text_dataset(path, label_column="sentiment")
 
     rows = [dict(row) for row in sms_rows[:40]]
@@ -186,7 +196,9 @@ def test_bad_inputs_give_clear_errors(tmp_path, sms_rows):
     test_rows = [dict(row) for row in sms_rows[30:40]]
     test_rows[3]["label"] = "phishing"
     datasets.Dataset.from_list(test_rows).to_csv(folder / "test.csv", index=False)
-    with pytest.raises(ValueError, match=r"Split 'test' has label\(s\) \['phishing'\] that the train split never uses \(rows \[3\]\)"):
+    with pytest.raises(
+        ValueError, match=r"Split 'test' has label\(s\) \['phishing'\] that the train split never uses \(rows \[3\]\)"
+    ):
         load_text_dataset(folder)
 
     with pytest.raises(ValueError, match="already has a validation split"):
@@ -213,8 +225,11 @@ def test_a_single_class_and_too_few_rows_are_refused(tmp_path, sms_rows):
         load_text_dataset(path)
     two = tmp_path / "two.csv"
     two.write_text("text,label\nfirst,a\nsecond,b\n")
-    with pytest.raises(ValueError, match=r"Cannot hold out a stratified 'test' split of 0.2 from 'train' \(2 rows, "
-                                         r"per class \{'a': 1, 'b': 1\}\).*give a test file \(test.csv\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Cannot hold out a stratified 'test' split of 0.2 from 'train' \(2 rows, "
+        r"per class \{'a': 1, 'b': 1\}\).*give a test file \(test.csv\)",
+    ):
         load_text_dataset(two)
     one = tmp_path / "one.txt"
     one.write_text("just one line\n")
@@ -224,7 +239,10 @@ def test_a_single_class_and_too_few_rows_are_refused(tmp_path, sms_rows):
 
 def test_several_text_columns_are_joined_with_the_field_marker(tmp_path):
     path = tmp_path / "mails.jsonl"
-    rows = [{"subject": "Lunch", "body": "At noon?", "label": "personal"}, {"subject": "", "body": "Pay.", "label": "work"}]
+    rows = [
+        {"subject": "Lunch", "body": "At noon?", "label": "personal"},
+        {"subject": "", "body": "Pay.", "label": "work"},
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     for columns in (["subject", "body"], "subject,body"):
         dataset = load_text_dataset(path, text_column=columns, label_column="")
@@ -282,7 +300,10 @@ def test_lm_stream_rows_continue_across_batches(wikitext_documents):
     # Reading every row across batches gives the documents in this epoch's order, contiguously.
     read_back = torch.cat([batch["input_ids"] for batch in batches], dim=1)
     last_targets = batches[-1]["shift_labels"][:, -1:]
-    np.testing.assert_array_equal(torch.cat([read_back, last_targets], dim=1).numpy(), _expected_rows(wikitext_documents, stream.document_order(), 8))
+    np.testing.assert_array_equal(
+        torch.cat([read_back, last_targets], dim=1).numpy(),
+        _expected_rows(wikitext_documents, stream.document_order(), 8),
+    )
 
 
 def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
@@ -298,7 +319,9 @@ def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
     for previous, current in zip(second_epoch, second_epoch[1:]):
         assert torch.equal(current["input_ids"][:, 0], previous["shift_labels"][:, -1])
     read_back = torch.cat([batch["input_ids"] for batch in second_epoch], dim=1)
-    np.testing.assert_array_equal(read_back.numpy(), _expected_rows(wikitext_documents, stream.document_order(), 4)[:, :-1])
+    np.testing.assert_array_equal(
+        read_back.numpy(), _expected_rows(wikitext_documents, stream.document_order(), 4)[:, :-1]
+    )
     unshuffled = LanguageModelStream(wikitext_documents, batch_size=4, seq_len=50, shuffle=False)
     unshuffled.set_epoch(5)
     assert unshuffled.document_order().tolist() == list(range(3_760))
@@ -308,7 +331,9 @@ def test_lm_stream_reshuffles_documents_each_epoch(wikitext_documents):
 def test_lm_stream_two_ranks_equal_one_process_with_twice_the_rows(wikitext_documents, backwards):
     single = LanguageModelStream(wikitext_documents, batch_size=6, seq_len=40, seed=11, backwards=backwards)
     ranks = [
-        LanguageModelStream(wikitext_documents, batch_size=3, seq_len=40, seed=11, backwards=backwards, rank=r, world_size=2)
+        LanguageModelStream(
+            wikitext_documents, batch_size=3, seq_len=40, seed=11, backwards=backwards, rank=r, world_size=2
+        )
         for r in (0, 1)
     ]
     for stream in (single, *ranks):
@@ -349,7 +374,9 @@ def test_lm_stream_in_a_dataloader_and_from_plain_lists():
 def test_lm_stream_from_a_selected_dataset_reads_the_selected_rows(wikitext_documents):
     rows = [40, 7, 300, 12, 95]
     from_dataset = LanguageModelStream(wikitext_documents.select(rows), batch_size=2, seq_len=8, shuffle=False)
-    from_lists = LanguageModelStream([wikitext_documents[i]["input_ids"] for i in rows], batch_size=2, seq_len=8, shuffle=False)
+    from_lists = LanguageModelStream(
+        [wikitext_documents[i]["input_ids"] for i in rows], batch_size=2, seq_len=8, shuffle=False
+    )
     np.testing.assert_array_equal(from_dataset.rows(), from_lists.rows())
 
 

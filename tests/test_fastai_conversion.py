@@ -16,6 +16,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from hf_ulmfit.conversion import FastaiConversionError, convert_fastai_checkpoint, load_fastai_vocab
 
+
 FIXTURES = Path(__file__).parent / "fixtures" / "fastai"
 REFERENCE = json.loads((FIXTURES / "fastai_reference.json").read_text(encoding="utf-8"))
 OUTPUTS = load_file(FIXTURES / "fastai_outputs.safetensors")
@@ -34,8 +35,12 @@ def converted_lm(tmp_path_factory):
 def converted_classifier(tmp_path_factory):
     output = tmp_path_factory.mktemp("fastai_classifier")
     convert_fastai_checkpoint(
-        FIXTURES / "classifier.pth", FIXTURES / "itos.pkl", output, id2label=REFERENCE["labels"],
-        bptt=CLASSIFIER["seq_len"], max_len=CLASSIFIER["max_len"],
+        FIXTURES / "classifier.pth",
+        FIXTURES / "itos.pkl",
+        output,
+        id2label=REFERENCE["labels"],
+        bptt=CLASSIFIER["seq_len"],
+        max_len=CLASSIFIER["max_len"],
     )
     return output
 
@@ -94,7 +99,9 @@ def test_tokenizer_gives_fastai_ids(converted_lm):
 
 
 def test_encoder_checkpoint_starts_a_classifier_with_fastai_encoder_weights(tmp_path):
-    model, _ = convert_fastai_checkpoint(FIXTURES / "lm_encoder.pth", FIXTURES / "itos.txt", tmp_path, id2label=["a", "b"])
+    model, _ = convert_fastai_checkpoint(
+        FIXTURES / "lm_encoder.pth", FIXTURES / "itos.txt", tmp_path, id2label=["a", "b"]
+    )
     lm, _ = convert_fastai_checkpoint(FIXTURES / "lm.pth", FIXTURES / "itos.pkl")
     assert type(model).__name__ == "AwdLstmForSequenceClassification"
     for name, tensor in lm.awd_lstm.state_dict().items():
@@ -217,7 +224,9 @@ def test_checkpoint_with_wrong_shape_names_key_and_shapes(tmp_path):
     state = _synthetic_fastai_lm(hidden=32)
     state["0.rnns.1.module.weight_ih_l0"] = torch.zeros(4 * 32, 31)
     torch.save(state, tmp_path / "bad.pth")
-    with pytest.raises(FastaiConversionError, match=r"0\.rnns\.1\.module\.weight_ih_l0 has shape \(128, 31\).*\(128, 32\)"):
+    with pytest.raises(
+        FastaiConversionError, match=r"0\.rnns\.1\.module\.weight_ih_l0 has shape \(128, 31\).*\(128, 32\)"
+    ):
         convert_fastai_checkpoint(tmp_path / "bad.pth", _vocab())
 
 

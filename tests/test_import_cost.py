@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
+
 SOURCE = str(Path(__file__).resolve().parents[1] / "src")
 HEAVY = ("torch", "transformers")
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SOURCE, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def heavy_modules_after_cli(argv: list[str]) -> tuple[list[str], str]:
@@ -46,8 +48,15 @@ def test_top_level_help_imports_neither_torch_nor_transformers():
     assert "predict" in help_text and "train-classifier" in help_text
 
 
-@pytest.mark.parametrize("command, flag", [("predict", "--model_name_or_path"), ("export", "--output_dir"),
-                                           ("generate", "--max_new_tokens"), ("convert-fastai", "--checkpoint")])
+@pytest.mark.parametrize(
+    "command, flag",
+    [
+        ("predict", "--model_name_or_path"),
+        ("export", "--output_dir"),
+        ("generate", "--max_new_tokens"),
+        ("convert-fastai", "--checkpoint"),
+    ],
+)
 def test_subcommand_help_imports_neither_torch_nor_transformers(command, flag):
     loaded, help_text = heavy_modules_after_cli([command, "--help"])
     assert loaded == []
@@ -69,11 +78,14 @@ def test_import_registers_auto_classes_once_transformers_loads():
     assert result.stdout.split() == ["True", "AwdLstmConfig", "AwdLstmForCausalLM", "AwdLstmForSequenceClassification"]
 
 
-@pytest.mark.parametrize("first_use", [
-    "from hf_ulmfit import AwdLstmForSequenceClassification, UlmfitTrainer",
-    "from transformers import pipeline",
-    "import transformers.models.auto.configuration_auto",
-])
+@pytest.mark.parametrize(
+    "first_use",
+    [
+        "from hf_ulmfit import AwdLstmForSequenceClassification, UlmfitTrainer",
+        "from transformers import pipeline",
+        "import transformers.models.auto.configuration_auto",
+    ],
+)
 def test_registration_survives_every_import_order(first_use):
     result = run_python(f"""
         {first_use}

@@ -14,6 +14,7 @@ from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.export.int8 import AwdLstmInt8ForSequenceClassification, quantize_classifier
 from hf_ulmfit.tokenization import train_tokenizer
 
+
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
@@ -27,26 +28,50 @@ def tokenizer(data_dir):
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, tokenizer):
     torch.manual_seed(0)
-    config = AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=32, hidden_size=64, num_layers=3, bptt=8,
-                           max_len=32, id2label=dict(enumerate(LABELS)),
-                           label2id={name: i for i, name in enumerate(LABELS)})
+    config = AwdLstmConfig(
+        vocab_size=len(tokenizer),
+        embedding_size=32,
+        hidden_size=64,
+        num_layers=3,
+        bptt=8,
+        max_len=32,
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
     model = AwdLstmForSequenceClassification(config).eval()
     fp32_folder = tmp_path_factory.mktemp("fp32")
     model.save_pretrained(fp32_folder)
     tokenizer.save_pretrained(fp32_folder)
     int8_folder = tmp_path_factory.mktemp("int8")
-    assert main(["export", "--format", "int8", "--model_name_or_path", str(fp32_folder),
-                 "--output_dir", str(int8_folder)]) == 0
+    assert (
+        main(
+            ["export", "--format", "int8", "--model_name_or_path", str(fp32_folder), "--output_dir", str(int8_folder)]
+        )
+        == 0
+    )
     return model, fp32_folder, int8_folder
 
 
 def test_int8_export_refuses_a_qrnn_classifier_naming_its_rnn_type(tmp_path, tokenizer, capsys):
-    config = AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=24, num_layers=2, rnn_type="qrnn",
-                           num_labels=2)
+    config = AwdLstmConfig(
+        vocab_size=len(tokenizer), embedding_size=16, hidden_size=24, num_layers=2, rnn_type="qrnn", num_labels=2
+    )
     AwdLstmForSequenceClassification(config).save_pretrained(tmp_path / "qrnn")
     tokenizer.save_pretrained(tmp_path / "qrnn")
-    assert main(["export", "--format", "int8", "--model_name_or_path", str(tmp_path / "qrnn"),
-                 "--output_dir", str(tmp_path / "int8")]) == 1
+    assert (
+        main(
+            [
+                "export",
+                "--format",
+                "int8",
+                "--model_name_or_path",
+                str(tmp_path / "qrnn"),
+                "--output_dir",
+                str(tmp_path / "int8"),
+            ]
+        )
+        == 1
+    )
     assert "supports rnn_type='lstm' only; this classifier has rnn_type='qrnn'" in capsys.readouterr().err
     assert not (tmp_path / "int8").exists()
 
@@ -91,8 +116,12 @@ def test_int8_loads_through_from_pretrained_pipeline_and_predict(folders, tokeni
         by_label = {entry["label"]: entry["score"] for entry in scores}
         torch.testing.assert_close(torch.tensor([by_label[label] for label in LABELS]), row, atol=1e-3, rtol=0)
     output = tmp_path / "predictions.jsonl"
-    assert main(["predict", "--model_name_or_path", str(int8_folder), "--texts", *QUESTIONS,
-                 "--output_file", str(output)]) == 0
+    assert (
+        main(
+            ["predict", "--model_name_or_path", str(int8_folder), "--texts", *QUESTIONS, "--output_file", str(output)]
+        )
+        == 0
+    )
     assert len(output.read_text().splitlines()) == len(QUESTIONS)
 
 
@@ -115,5 +144,7 @@ def test_int8_model_refuses_training(folders):
 
 def test_export_refuses_an_unknown_format(folders, tmp_path):
     _, fp32_folder, _ = folders
-    assert main(["export", "--format", "fp8", "--model_name_or_path", str(fp32_folder),
-                 "--output_dir", str(tmp_path)]) == 1
+    assert (
+        main(["export", "--format", "fp8", "--model_name_or_path", str(fp32_folder), "--output_dir", str(tmp_path)])
+        == 1
+    )

@@ -10,6 +10,7 @@ from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.export.pipelines import LengthSortedTextClassificationPipeline, text_classification_pipeline
 from hf_ulmfit.tokenization import train_tokenizer
 
+
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
 
@@ -22,8 +23,14 @@ def trec(data_dir):
 def folder(tmp_path_factory, trec):
     torch.manual_seed(0)
     tokenizer = train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
-    config = AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=12, hidden_size=20, num_layers=2,
-                           id2label=dict(enumerate(LABELS)), label2id={name: i for i, name in enumerate(LABELS)})
+    config = AwdLstmConfig(
+        vocab_size=len(tokenizer),
+        embedding_size=12,
+        hidden_size=20,
+        num_layers=2,
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
     path = tmp_path_factory.mktemp("classifier")
     AwdLstmForSequenceClassification(config).eval().save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -39,8 +46,9 @@ def test_sorted_pipeline_returns_the_plain_pipelines_results_in_order(folder, tr
     assert len(sorted_run) == len(texts)
     for expected, got in zip(plain, sorted_run):
         assert [entry["label"] for entry in got] == [entry["label"] for entry in expected]
-        torch.testing.assert_close([entry["score"] for entry in got], [entry["score"] for entry in expected],
-                                   atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            [entry["score"] for entry in got], [entry["score"] for entry in expected], atol=1e-6, rtol=0
+        )
     (single,) = classify(texts[0])  # a single text takes the plain path
     assert single["label"] == plain[0][0]["label"] and single["score"] == pytest.approx(plain[0][0]["score"], abs=1e-6)
 

@@ -15,10 +15,17 @@ def trainer(trec, tmp_path_factory):
     tokenizer = train_tokenizer(trec["train"], kind="unigram", vocab_size=500)
     documents = tokenize_dataset(trec["train"].select(range(300)), tokenizer, keep_columns=())
     torch.manual_seed(0)
-    model = AwdLstmForCausalLM(AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, drop_mult=0.5))
+    model = AwdLstmForCausalLM(
+        AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, drop_mult=0.5)
+    )
     args = UlmfitTrainingArguments(
-        output_dir=str(tmp_path_factory.mktemp("lr_find")), per_device_train_batch_size=8, bptt=20, use_cpu=True,
-        report_to=[], disable_tqdm=True, freeze_all_but_top_epochs=1,
+        output_dir=str(tmp_path_factory.mktemp("lr_find")),
+        per_device_train_batch_size=8,
+        bptt=20,
+        use_cpu=True,
+        report_to=[],
+        disable_tqdm=True,
+        freeze_all_but_top_epochs=1,
     )
     return LanguageModelTrainer(model=model, args=args, train_dataset=documents, processing_class=tokenizer)
 

@@ -14,6 +14,7 @@ from hf_ulmfit.evaluation import (
     precision_recall,
 )
 
+
 # 3 classes; class 2 is never predicted, class 3 only predicted (never true).
 REFERENCES = [0, 0, 0, 1, 1, 2, 2, 1]
 PREDICTIONS = [0, 0, 1, 1, 1, 1, 0, 3]

@@ -9,7 +9,13 @@ from torch import nn
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
 from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
-from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import AwdLstmCache, EmbeddingDropout, LockedDropout, WeightDroppedLstm
+from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import (
+    AwdLstmCache,
+    EmbeddingDropout,
+    LockedDropout,
+    WeightDroppedLstm,
+)
+
 
 VOCAB = 97
 
@@ -128,7 +134,9 @@ def test_forward_returns_a_cache_only_when_asked(rnn_type):
     assert model(ids).cache is None
     cached = model(ids, use_cache=True)
     assert isinstance(cached.cache, AwdLstmCache) and cached.cache.get_seq_length() == 7
-    assert all(torch.equal(a, b) for layer, other in zip(cached.state, cached.cache.state) for a, b in zip(layer, other))
+    assert all(
+        torch.equal(a, b) for layer, other in zip(cached.state, cached.cache.state) for a, b in zip(layer, other)
+    )
     with pytest.raises(ValueError, match="either as `state` or as `cache`"):
         model(ids, state=cached.state, cache=cached.cache)
 
@@ -171,7 +179,7 @@ def test_left_padded_batch_generates_as_each_prompt_alone(rnn_type):
     assert torch.equal(together[1, 9:], model.generate(long, **settings)[0, 9:])
 
 
-# --- padding -----------------------------------------------------------------------------------------------------------
+# --- padding ---------------------------------------------------------------------------------------------------------
 
 
 def _pad(rows, side, length):
@@ -225,7 +233,7 @@ def test_empty_row_is_refused_with_its_index(rnn_type):
         model(random_ids(3, 5), attention_mask=mask)
 
 
-# --- BPT3C ---------------------------------------------------------------------------------------------------------------
+# --- BPT3C -----------------------------------------------------------------------------------------------------------
 
 
 def _bytes_saved_for_backward(model, ids) -> int:
@@ -267,7 +275,7 @@ def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens(
     torch.testing.assert_close(features[0, 32:], kept.mean(0), rtol=1e-5, atol=1e-5)
 
 
-# --- dropouts ------------------------------------------------------------------------------------------------------------
+# --- dropouts --------------------------------------------------------------------------------------------------------
 
 
 def test_locked_dropout_shares_one_mask_across_time():
@@ -308,8 +316,14 @@ def test_weight_drop_applies_in_training_only_and_keeps_the_raw_weight():
     assert torch.equal(eval_out, layer(x, state)[0])
     # Eval equals a plain nn.LSTM with the same weights.
     reference = nn.LSTM(6, 5, batch_first=True)
-    reference.load_state_dict({"weight_ih_l0": layer.weight_ih, "weight_hh_l0": raw,
-                               "bias_ih_l0": layer.bias_ih, "bias_hh_l0": layer.bias_hh})
+    reference.load_state_dict(
+        {
+            "weight_ih_l0": layer.weight_ih,
+            "weight_hh_l0": raw,
+            "bias_ih_l0": layer.bias_ih,
+            "bias_hh_l0": layer.bias_hh,
+        }
+    )
     torch.testing.assert_close(eval_out, reference(x)[0])
     layer.train()
     assert not torch.allclose(layer(x, state)[0], layer(x, state)[0])
@@ -338,7 +352,7 @@ def test_qrnn_runs_no_python_loop_over_time():
     assert op_counts[1] < op_counts[0] * 1.5, op_counts
 
 
-# --- transfer, bf16 --------------------------------------------------------------------------------------------------------
+# --- transfer, bf16 --------------------------------------------------------------------------------------------------
 
 
 def test_language_model_checkpoint_transfers_its_encoder_to_the_classifier(tmp_path, rnn_type):

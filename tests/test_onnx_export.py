@@ -12,6 +12,7 @@ from hf_ulmfit.cli.main import main
 from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.tokenization import train_tokenizer
 
+
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
@@ -22,9 +23,14 @@ from hf_ulmfit.export.onnx import (  # noqa: E402  (after the skip: onnxruntime 
 )
 from hf_ulmfit.export.pipelines import text_classification_pipeline  # noqa: E402
 
+
 TOLERANCE = 1e-4
-QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?",
-             "Why does the sun shine so brightly in the summer months , when the days are long ?"]
+QUESTIONS = [
+    "How far is it from Denver to Aspen ?",
+    "Who wrote Hamlet ?",
+    "What is the capital of France ?",
+    "Why does the sun shine so brightly in the summer months , when the days are long ?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +41,9 @@ def tokenizer(data_dir):
 
 def tiny_config(tokenizer, **overrides):
     # bptt 4 and max_len 12: documents longer than max_len exercise BPT3C's pooling window in the graph.
-    return AwdLstmConfig(vocab_size=len(tokenizer), embedding_size=12, hidden_size=20, num_layers=3, bptt=4,
-                         max_len=12, **overrides)
+    return AwdLstmConfig(
+        vocab_size=len(tokenizer), embedding_size=12, hidden_size=20, num_layers=3, bptt=4, max_len=12, **overrides
+    )
 
 
 def saved(model, tokenizer, folder):
@@ -49,10 +56,14 @@ def saved(model, tokenizer, folder):
 def classifier_folders(request, tmp_path_factory, tokenizer):
     torch.manual_seed(0)
     labels = ["ABBR", "DESC", "ENTY"]
-    model = AwdLstmForSequenceClassification(tiny_config(
-        tokenizer, backwards=request.param, id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-    )).eval()
+    model = AwdLstmForSequenceClassification(
+        tiny_config(
+            tokenizer,
+            backwards=request.param,
+            id2label=dict(enumerate(labels)),
+            label2id={name: i for i, name in enumerate(labels)},
+        )
+    ).eval()
     for block in model.head.blocks:  # non-trivial BatchNorm statistics, as after training
         block.batch_norm.running_mean.uniform_(-0.5, 0.5)
         block.batch_norm.running_var.uniform_(0.5, 2.0)
@@ -70,7 +81,7 @@ def test_onnx_classifier_logits_match_pytorch_padded_or_not(classifier_folders, 
     input_ids = torch.randint(4, model.config.vocab_size, (batch_size, length), generator=generator)
     attention_mask = torch.ones_like(input_ids)
     if batch_size > 1:  # right padding on one row, left padding on another: lengths differ within the batch
-        attention_mask[0, length // 2:] = 0
+        attention_mask[0, length // 2 :] = 0
         attention_mask[-1, : length // 3] = 0
     with torch.no_grad():
         expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
@@ -85,11 +96,16 @@ def test_onnx_pipeline_and_predict_match_pytorch_pipeline(classifier_folders, tm
     got = text_classification_pipeline(str(onnx_folder))(QUESTIONS, top_k=None, batch_size=3)
     for expected_scores, got_scores in zip(expected, got):
         assert [entry["label"] for entry in got_scores] == [entry["label"] for entry in expected_scores]
-        np.testing.assert_allclose([e["score"] for e in got_scores], [e["score"] for e in expected_scores],
-                                   atol=TOLERANCE)
+        np.testing.assert_allclose(
+            [e["score"] for e in got_scores], [e["score"] for e in expected_scores], atol=TOLERANCE
+        )
     output = tmp_path / "predictions.jsonl"
-    assert main(["predict", "--model_name_or_path", str(onnx_folder), "--texts", *QUESTIONS,
-                 "--output_file", str(output)]) == 0
+    assert (
+        main(
+            ["predict", "--model_name_or_path", str(onnx_folder), "--texts", *QUESTIONS, "--output_file", str(output)]
+        )
+        == 0
+    )
     predictions = [json.loads(line) for line in output.read_text().splitlines()]
     assert [p["label"] for p in predictions] == [scores[0]["label"] for scores in expected]
 
@@ -101,7 +117,14 @@ def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
     export_to_onnx(str(folder), str(tmp_path / "lm-onnx"))
     onnx_model = OnnxAwdLstmForCausalLM(tmp_path / "lm-onnx")
     assert [value.name for value in onnx_model.session.get_inputs()] == [
-        "input_ids", "h_0", "c_0", "h_1", "c_1", "h_2", "c_2"]
+        "input_ids",
+        "h_0",
+        "c_0",
+        "h_1",
+        "c_1",
+        "h_2",
+        "c_2",
+    ]
     for batch_size in (1, 3):
         input_ids = torch.randint(4, model.config.vocab_size, (batch_size, 11))
         with torch.no_grad():

@@ -9,9 +9,32 @@ from hf_ulmfit.cli.main import main
 
 def test_shortened_quickstart_beats_the_no_pretraining_baseline(tmp_path, data_dir, capsys):
     out = tmp_path / "quickstart"
-    assert main(["quickstart", "--output_dir", str(out), "--data_dir", str(data_dir), "--wikipedia_articles", "40",
-                 "--vocab_size", "3000", "--embedding_size", "64", "--hidden_size", "128",
-                 "--finetune_epochs", "2", "--classifier_epochs", "4", "--pretrained_lm", "none"]) == 0
+    assert (
+        main(
+            [
+                "quickstart",
+                "--output_dir",
+                str(out),
+                "--data_dir",
+                str(data_dir),
+                "--wikipedia_articles",
+                "40",
+                "--vocab_size",
+                "3000",
+                "--embedding_size",
+                "64",
+                "--hidden_size",
+                "128",
+                "--finetune_epochs",
+                "2",
+                "--classifier_epochs",
+                "4",
+                "--pretrained_lm",
+                "none",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "quickstart_results.json").read_text())
     # The TREC-6 test set's largest class is 27.6% of it (138 of 500 DESC questions).
     assert summary["ulmfit_test_accuracy"] > 0.35
@@ -26,8 +49,22 @@ def test_shortened_quickstart_beats_the_no_pretraining_baseline(tmp_path, data_d
 
     # Started from a pretrained LM (here the one just made), the quickstart runs the stages' own defaults from it.
     again = tmp_path / "from-pretrained"
-    assert main(["quickstart", "--output_dir", str(again), "--data_dir", str(data_dir), "--max_train_samples", "300",
-                 "--pretrained_lm", str(out / "pretrained-lm")]) == 0
+    assert (
+        main(
+            [
+                "quickstart",
+                "--output_dir",
+                str(again),
+                "--data_dir",
+                str(data_dir),
+                "--max_train_samples",
+                "300",
+                "--pretrained_lm",
+                str(out / "pretrained-lm"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((again / "quickstart_results.json").read_text())
     assert summary["pretrained_lm"] == str(out / "pretrained-lm")
     assert not (again / "pretrained-lm").exists()

@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 
 from hf_ulmfit.cli.main import main
 
+
 KILLED_RUN = Path(__file__).parent / "killed_run.py"
 TINY_MODEL = ["--embedding_size", "16", "--hidden_size", "32"]
 QUIET = ["--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true", "--eval_strategy", "no"]
@@ -25,29 +26,83 @@ QUIET = ["--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true", "
 
 def pretrain_command(data_dir, out, *extra) -> list[str]:
     """8 steps over 3 Wikipedia articles (several epochs), a checkpoint every 2 steps."""
-    return [str(arg) for arg in (
-        "pretrain", "--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 3, "--max_eval_samples", 1,
-        "--vocab_size", 300, *TINY_MODEL, "--bptt", 16, "--per_device_train_batch_size", 4, "--max_steps", 8,
-        "--save_strategy", "steps", "--save_steps", 2, "--logging_steps", 1, *QUIET, "--output_dir", out, *extra,
-    )]
+    return [
+        str(arg)
+        for arg in (
+            "pretrain",
+            "--data_dir",
+            data_dir,
+            "--max_files",
+            1,
+            "--max_train_samples",
+            3,
+            "--max_eval_samples",
+            1,
+            "--vocab_size",
+            300,
+            *TINY_MODEL,
+            "--bptt",
+            16,
+            "--per_device_train_batch_size",
+            4,
+            "--max_steps",
+            8,
+            "--save_strategy",
+            "steps",
+            "--save_steps",
+            2,
+            "--logging_steps",
+            1,
+            *QUIET,
+            "--output_dir",
+            out,
+            *extra,
+        )
+    ]
 
 
 def classifier_command(data_dir, out, language_model, *extra) -> list[str]:
     """3 epochs of 4 steps with gradual unfreezing (one more layer group each epoch), a checkpoint every 2 steps;
     from scratch when `language_model` is None."""
     base_model = ["--model_name_or_path", language_model] if language_model else []
-    return [str(arg) for arg in (
-        "train-classifier", *base_model, "--dataset", "trec", "--data_dir", data_dir,
-        "--max_train_samples", 64, "--max_eval_samples", 32, "--per_device_train_batch_size", 16,
-        "--num_train_epochs", 3, "--gradual_unfreezing", "true", "--save_strategy", "steps", "--save_steps", 2,
-        "--logging_steps", 1, *QUIET, "--output_dir", out, *extra,
-    )]
+    return [
+        str(arg)
+        for arg in (
+            "train-classifier",
+            *base_model,
+            "--dataset",
+            "trec",
+            "--data_dir",
+            data_dir,
+            "--max_train_samples",
+            64,
+            "--max_eval_samples",
+            32,
+            "--per_device_train_batch_size",
+            16,
+            "--num_train_epochs",
+            3,
+            "--gradual_unfreezing",
+            "true",
+            "--save_strategy",
+            "steps",
+            "--save_steps",
+            2,
+            "--logging_steps",
+            1,
+            *QUIET,
+            "--output_dir",
+            out,
+            *extra,
+        )
+    ]
 
 
 def killed(point: str, command: list[str]) -> subprocess.CompletedProcess:
     """Run `command` in a new process that SIGKILLs itself at `point` (see killed_run.py)."""
-    completed = subprocess.run([sys.executable, str(KILLED_RUN), point, *command], capture_output=True, text=True,
-                               timeout=300)
+    completed = subprocess.run(
+        [sys.executable, str(KILLED_RUN), point, *command], capture_output=True, text=True, timeout=300
+    )
     assert completed.returncode == -9, completed.stderr[-3000:]
     return completed
 
@@ -109,8 +164,10 @@ def test_same_classifier_command_twice_gives_identical_weights(tmp_path, data_di
 def test_another_seed_gives_other_initial_weights(tmp_path, data_dir, reference_lm):
     assert main(pretrain_command(data_dir, tmp_path / "seed1", "--max_steps", 1, "--seed", 1)) == 0
     assert main(pretrain_command(data_dir, tmp_path / "seed2", "--max_steps", 1, "--seed", 2)) == 0
-    assert not torch.equal(weights(tmp_path / "seed1")["awd_lstm.embeddings.weight"],
-                           weights(tmp_path / "seed2")["awd_lstm.embeddings.weight"])
+    assert not torch.equal(
+        weights(tmp_path / "seed1")["awd_lstm.embeddings.weight"],
+        weights(tmp_path / "seed2")["awd_lstm.embeddings.weight"],
+    )
 
 
 # --- an existing output folder ---------------------------------------------------------------------------------------
@@ -135,7 +192,9 @@ def test_a_finished_run_is_not_continued(tmp_path, data_dir, reference_lm, capsy
     before = (out / "model.safetensors").read_bytes()
     assert main(pretrain_command(data_dir, out, "--learning_rate", "1e-3")) == 1
     error = capsys.readouterr().err
-    assert "finished pretrain run" in error and "--overwrite_output_dir" in error and "--resume_from_checkpoint" in error
+    assert (
+        "finished pretrain run" in error and "--overwrite_output_dir" in error and "--resume_from_checkpoint" in error
+    )
     assert main(pretrain_command(data_dir, out)) == 1  # the very same command: it finished, nothing to continue
     assert (out / "model.safetensors").read_bytes() == before
     assert sorted(path.name for path in out.glob("checkpoint-*")) == [f"checkpoint-{s}" for s in (2, 4, 6, 8)]
@@ -188,7 +247,7 @@ def test_resume_from_checkpoint_resumes_explicitly(tmp_path, data_dir, reference
     assert "no-checkpoint" in capsys.readouterr().err
 
 
-# --- kill -9 -----------------------------------------------------------------------------------------------------------
+# --- kill -9 ---------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -205,8 +264,9 @@ def test_pretraining_killed_mid_run_resumes_exactly(tmp_path, data_dir, referenc
 
 
 @pytest.mark.slow
-def test_classifier_with_gradual_unfreezing_killed_mid_run_resumes_exactly(tmp_path, data_dir, reference_lm,
-                                                                           reference_classifier):
+def test_classifier_with_gradual_unfreezing_killed_mid_run_resumes_exactly(
+    tmp_path, data_dir, reference_lm, reference_classifier
+):
     out = tmp_path / "killed-classifier"
     command = classifier_command(data_dir, out, reference_lm)
     killed("step:8", command)  # mid-epoch 2 of 3; checkpoint-6 was saved halfway through epoch 2

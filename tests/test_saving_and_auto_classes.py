@@ -22,6 +22,7 @@ from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
 from hf_ulmfit.tokenization import train_tokenizer
 
+
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]
 
 
@@ -128,7 +129,7 @@ def test_text_generation_pipeline(saved_folders, tokenizer):
     # (5.6 cuts the decoded full text after the prompt; 5.24 decodes the new tokens alone, and a Metaspace decoder
     # drops a text's leading space), so the words are compared.
     continuation = generate("Who wrote", max_new_tokens=6, do_sample=False, return_full_text=False)
-    new_tokens = tokens[0, prompt["input_ids"].shape[1]:]
+    new_tokens = tokens[0, prompt["input_ids"].shape[1] :]
     assert continuation[0]["generated_text"].split() == tokenizer.decode(new_tokens, skip_special_tokens=True).split()
 
 
@@ -179,7 +180,9 @@ def test_remote_code_loads_where_hf_ulmfit_cannot_be_imported(saved_folders, tok
     assert result["layer_type"] == type(lm.awd_lstm.layers[0]).__name__
     inputs = encode(tokenizer, QUESTIONS)
     torch.testing.assert_close(torch.tensor(result["lm"]), lm(**inputs).logits, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(torch.tensor(result["base"]), lm.awd_lstm(**inputs).last_hidden_state, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(result["base"]), lm.awd_lstm(**inputs).last_hidden_state, rtol=1e-5, atol=1e-5
+    )
     torch.testing.assert_close(torch.tensor(result["classifier"]), classifier(**inputs).logits, rtol=1e-5, atol=1e-5)
     expected = lm.generate(**inputs, max_new_tokens=4, do_sample=False, pad_token_id=1)
     assert torch.equal(torch.tensor(result["generated"]), expected)

@@ -29,7 +29,7 @@ def optimizer_with_groups(peaks):
 
 
 def lrs_over(scheduler, optimizer, steps):
-    """Learning rate of every group at each optimizer step, stepping as the Trainer does (optimizer, then scheduler)."""
+    """Learning rate of every group at each optimizer step, stepped as the Trainer does (optimizer, then scheduler)."""
     history = []
     for _ in range(steps):
         history.append([group["lr"] for group in optimizer.param_groups])
@@ -54,14 +54,18 @@ def test_slanted_triangular_matches_the_paper_formula_in_every_group():
 
 
 def test_discriminative_learning_rates_divide_by_2_6_per_group_down():
-    assert discriminative_learning_rates(1e-2, 5) == pytest.approx([1e-2 / 2.6**4, 1e-2 / 2.6**3, 1e-2 / 2.6**2, 1e-2 / 2.6, 1e-2])
+    assert discriminative_learning_rates(1e-2, 5) == pytest.approx(
+        [1e-2 / 2.6**4, 1e-2 / 2.6**3, 1e-2 / 2.6**2, 1e-2 / 2.6, 1e-2]
+    )
     assert discriminative_learning_rates(1e-3, 3, factor=1.0) == [1e-3] * 3
 
 
 def test_one_cycle_follows_fastai_lr_and_momentum():
     optimizer = optimizer_with_groups([1e-3, 1e-2])
     total = 100
-    scheduler = one_cycle_schedule(optimizer, total, pct_start=0.25, div_factor=25.0, final_div_factor=1e5, momentums=(0.8, 0.7, 0.8))
+    scheduler = one_cycle_schedule(
+        optimizer, total, pct_start=0.25, div_factor=25.0, final_div_factor=1e5, momentums=(0.8, 0.7, 0.8)
+    )
     history, momentums = [], []
     for _ in range(total):
         history.append([group["lr"] for group in optimizer.param_groups])
@@ -131,9 +135,18 @@ def test_qrnn_layer_groups_split_as_fastai_and_freeze_bottom_up():
 
 def test_gradual_unfreezing_stages():
     by_epoch = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, report_to=[])
-    assert [trainable_group_count(by_epoch, 5, epoch, 0) for epoch in (0.0, 0.5, 1.0, 2.99, 3.0, 7.0)] == [1, 1, 2, 3, 4, 5]
+    assert [trainable_group_count(by_epoch, 5, epoch, 0) for epoch in (0.0, 0.5, 1.0, 2.99, 3.0, 7.0)] == [
+        1,
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     assert by_epoch.ddp_find_unused_parameters is True  # frozen groups have no gradient under DDP
-    by_step = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, unfreeze_at_steps=[10, 20], report_to=[])
+    by_step = UlmfitTrainingArguments(
+        output_dir="unused", gradual_unfreezing=True, unfreeze_at_steps=[10, 20], report_to=[]
+    )
     assert [trainable_group_count(by_step, 4, 0.0, step) for step in (0, 9, 10, 19, 20, 100)] == [1, 1, 2, 2, 3, 3]
     recipe = UlmfitTrainingArguments(output_dir="unused", freeze_all_but_top_epochs=1, report_to=[])
     assert [trainable_group_count(recipe, 4, epoch, 0) for epoch in (0.0, 0.9, 1.0)] == [1, 1, 4]
@@ -151,8 +164,9 @@ def test_short_runs_spread_the_unfreezing_so_every_group_trains(caplog):
     groups = [{f"g{index}": torch.nn.Parameter(torch.zeros(1))} for index in range(5)]
 
     def schedule(epochs, **flags):
-        args = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, num_train_epochs=epochs,
-                                       report_to=[], **flags)
+        args = UlmfitTrainingArguments(
+            output_dir="unused", gradual_unfreezing=True, num_train_epochs=epochs, report_to=[], **flags
+        )
         callback = GradualUnfreezingCallback(groups)
         state = TrainerState(max_steps=10 * epochs, num_train_epochs=epochs)
         callback.on_train_begin(args, state, TrainerControl(), train_dataloader=range(10))
@@ -187,25 +201,35 @@ def test_per_stage_slanted_triangular_restarts_at_each_stage_at_its_share_of_the
 def test_per_stage_groups_default_to_one_more_each_stage_and_all_in_the_last():
     from hf_ulmfit.training import stage_trainable_groups
 
-    args = UlmfitTrainingArguments(output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1, 1, 2],
-                                   report_to=[])
+    args = UlmfitTrainingArguments(
+        output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1, 1, 2], report_to=[]
+    )
     assert args.num_train_epochs == 5
     assert stage_trainable_groups(args, 5) == [1, 2, 3, 5]
     assert [trainable_group_count(args, 5, 0.0, step, [10, 20, 30]) for step in (0, 9, 10, 20, 29, 30)] == [
-        1, 1, 2, 3, 3, 5
+        1,
+        1,
+        2,
+        3,
+        3,
+        5,
     ]
-    explicit = UlmfitTrainingArguments(output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1],
-                                       stage_trainable_groups=[1, 1], report_to=[])  # the ladder's "Last" row
+    explicit = UlmfitTrainingArguments(
+        output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1], stage_trainable_groups=[1, 1], report_to=[]
+    )  # the ladder's "Last" row
     assert stage_trainable_groups(explicit, 5) == [1, 1]
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    (dict(), "needs positive stage_epochs"),
-    (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
-    (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
-    (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),
-    (dict(fit_schedule="cyclic"), "fit_schedule must be one of"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (dict(), "needs positive stage_epochs"),
+        (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
+        (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
+        (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),
+        (dict(fit_schedule="cyclic"), "fit_schedule must be one of"),
+    ],
+)
 def test_per_stage_arguments_reject_inconsistent_stages(settings, message):
     settings = {"fit_schedule": "per_stage", **settings}
     with pytest.raises(ValueError, match=message):

@@ -58,7 +58,12 @@ def test_special_tokens_have_fastai_ids_and_bos_starts_every_text(trained):
     # fastai's field marker follows at id 4 and stays one token inside text (multi-column documents).
     assert tokenizer.convert_ids_to_tokens([4]) == ["xxfld"] == TRAINED_SPECIAL_TOKENS[4:]
     assert 4 in tokenizer("xxfld Subject line xxfld the body")["input_ids"][1:2]
-    assert (tokenizer.unk_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id) == (0, 1, 2, 3)
+    assert (tokenizer.unk_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id) == (
+        0,
+        1,
+        2,
+        3,
+    )
     encoded = tokenizer(texts[:20])["input_ids"]
     assert all(ids[0] == 2 for ids in encoded)
     assert all(3 not in ids and 1 not in ids for ids in encoded)  # no EOS, no padding unless asked
@@ -76,7 +81,7 @@ def test_saved_tokenizer_reloads_with_autotokenizer_and_gives_identical_ids(trai
     assert (reloaded.pad_token_id, reloaded.bos_token_id, reloaded.padding_side) == (1, 2, "right")
     padded = reloaded(held_out[:3], padding=True, return_tensors="pt")
     lengths = padded["attention_mask"].sum(1)
-    assert padded["input_ids"][0, lengths[0]:].eq(1).all()  # right padding with xxpad
+    assert padded["input_ids"][0, lengths[0] :].eq(1).all()  # right padding with xxpad
 
 
 def _normalized(tokenizer, text):
@@ -120,9 +125,7 @@ def test_word_vocabulary_follows_fastai_rules(imdb_sample):
     texts = imdb_sample[0]["text"]
     tokenizer = train_tokenizer(imdb_sample[0], kind="word", vocab_size=60_000)
     splitter = tokenizer.backend_tokenizer.pre_tokenizer
-    counts = Counter(
-        piece for text in texts for piece, _ in splitter.pre_tokenize_str(_normalized(tokenizer, text))
-    )
+    counts = Counter(piece for text in texts for piece, _ in splitter.pre_tokenize_str(_normalized(tokenizer, text)))
     vocab = tokenizer.get_vocab()
     words = set(vocab) - set(TRAINED_SPECIAL_TOKENS)
     assert words == {word for word, count in counts.items() if count >= 3}
@@ -188,7 +191,7 @@ def test_sample_lines_is_a_seeded_uniform_sample_of_lines():
     from hf_ulmfit.tokenization import sample_lines
 
     # 100 documents of 5 lines each, with a blank line (never drawn) after the second.
-    texts = ["\n".join(f"doc{d} line{l}" for l in range(5)).replace("line1\n", "line1\n\n") for d in range(100)]
+    texts = ["\n".join(f"doc{d} line{n}" for n in range(5)).replace("line1\n", "line1\n\n") for d in range(100)]
     dataset = datasets.Dataset.from_dict({"text": texts})
 
     def drawn(sample):

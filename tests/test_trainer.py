@@ -27,6 +27,7 @@ from hf_ulmfit.training import (
     one_cycle_multiplier,
 )
 
+
 LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
 
 
@@ -60,9 +61,18 @@ def classifier_model(tokenizer, seed=0, **config):
 
 def training_args(output_dir, **overrides):
     defaults = dict(
-        output_dir=str(output_dir), num_train_epochs=2, learning_rate=1e-2, per_device_train_batch_size=8,
-        per_device_eval_batch_size=8, bptt=20, use_cpu=True, report_to=[], save_strategy="no", disable_tqdm=True,
-        logging_steps=5, seed=0,
+        output_dir=str(output_dir),
+        num_train_epochs=2,
+        learning_rate=1e-2,
+        per_device_train_batch_size=8,
+        per_device_eval_batch_size=8,
+        bptt=20,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+        logging_steps=5,
+        seed=0,
     )
     return UlmfitTrainingArguments(**{**defaults, **overrides})
 
@@ -90,10 +100,14 @@ class StopAtStep(TrainerCallback):
             control.should_training_stop = True
 
 
-def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_parameters(tmp_path, tokenizer, classification_data):
+def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_parameters(
+    tmp_path, tokenizer, classification_data
+):
     model = classifier_model(tokenizer)
     args = training_args(tmp_path, learning_rate=1e-2, gradual_unfreezing=True)
-    trainer = ClassifierTrainer(model=model, args=args, train_dataset=classification_data["train"], processing_class=tokenizer)
+    trainer = ClassifierTrainer(
+        model=model, args=args, train_dataset=classification_data["train"], processing_class=tokenizer
+    )
     for parameter in model.awd_lstm.parameters():
         parameter.requires_grad_(False)  # frozen parameters must still be in the optimizer
     optimizer = trainer.create_optimizer()
@@ -107,14 +121,28 @@ def test_optimizer_has_one_discriminative_group_per_layer_group_with_frozen_para
         names = {id(p): n for n, p in model.named_parameters()}
         decays = {("bias" in names[id(p)] or "batch_norm" in names[id(p)]) for p in param_group["params"]}
         assert decays == {param_group["weight_decay"] == 0.0}
-    assert sorted(id(p) for g in optimizer.param_groups for p in g["params"]) == sorted(id(p) for p in model.parameters())
+    assert sorted(id(p) for g in optimizer.param_groups for p in g["params"]) == sorted(
+        id(p) for p in model.parameters()
+    )
 
     explicit = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
-    trainer = ClassifierTrainer(model=classifier_model(tokenizer), args=explicit, train_dataset=classification_data["train"], processing_class=tokenizer)
-    assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([1e-5, 2e-5, 3e-5, 4e-5, 5e-5])
+    trainer = ClassifierTrainer(
+        model=classifier_model(tokenizer),
+        args=explicit,
+        train_dataset=classification_data["train"],
+        processing_class=tokenizer,
+    )
+    assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx(
+        [1e-5, 2e-5, 3e-5, 4e-5, 5e-5]
+    )
     with pytest.raises(ValueError, match="5 layer groups"):
         bad = training_args(tmp_path, group_learning_rates=[1e-5, 2e-5])
-        ClassifierTrainer(model=classifier_model(tokenizer), args=bad, train_dataset=classification_data["train"], processing_class=tokenizer).create_optimizer()
+        ClassifierTrainer(
+            model=classifier_model(tokenizer),
+            args=bad,
+            train_dataset=classification_data["train"],
+            processing_class=tokenizer,
+        ).create_optimizer()
 
 
 def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenizer, lm_documents):
@@ -127,7 +155,9 @@ def test_learning_rates_follow_stlr_per_group_during_training(tmp_path, tokenize
             recorder.append([group["lr"] for group in optimizer.param_groups])
 
     args = training_args(tmp_path, num_train_epochs=1, learning_rate=4e-3, max_steps=20)
-    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[LearningRates()])
+    trainer = LanguageModelTrainer(
+        model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[LearningRates()]
+    )
     trainer.train()
     peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
     assert len(recorder) == 20
@@ -146,7 +176,13 @@ def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_trainin
             recorder.append([(group["lr"], group["betas"][0]) for group in optimizer.param_groups])
 
     args = training_args(tmp_path, learning_rate=4e-3, max_steps=20, lr_schedule="one_cycle")
-    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, processing_class=tokenizer, callbacks=[Hyperparameters()])
+    trainer = LanguageModelTrainer(
+        model=lm_model(tokenizer),
+        args=args,
+        train_dataset=train,
+        processing_class=tokenizer,
+        callbacks=[Hyperparameters()],
+    )
     trainer.train()
     peaks = [trainer.group_learning_rates()[g["layer_group"]] for g in trainer.optimizer.param_groups]
     for step, groups in enumerate(recorder):
@@ -157,8 +193,9 @@ def test_one_cycle_schedule_sets_learning_rates_and_adam_momentum_during_trainin
     assert recorder[5][-1][0] == pytest.approx(4e-3) and recorder[5][-1][1] == pytest.approx(0.7)
 
 
-def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_groups(tmp_path, tokenizer,
-                                                                                       lm_documents):
+def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_groups(
+    tmp_path, tokenizer, lm_documents
+):
     """fastai's fit_one_cycle per unfreezing stage, as one train(): stage 1 trains the top group for 1 epoch at 1e-2,
     stage 2 all four groups for 2 epochs at 1e-3, each with its own one-cycle of learning rate and momentum."""
     train = lm_documents[0].select(range(200))
@@ -170,15 +207,25 @@ def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_g
             trainable = [all(p.requires_grad for p in group.values()) for group in layer_groups(model)]
             recorder.append(([(group["lr"], group["betas"][0]) for group in optimizer.param_groups], trainable))
 
-    args = training_args(tmp_path, learning_rate=1e-2, lr_schedule="one_cycle", discriminative_lr_factor=1.0,
-                         fit_schedule="per_stage", stage_epochs=[1, 2], stage_learning_rates=[1e-2, 1e-3])
+    args = training_args(
+        tmp_path,
+        learning_rate=1e-2,
+        lr_schedule="one_cycle",
+        discriminative_lr_factor=1.0,
+        fit_schedule="per_stage",
+        stage_epochs=[1, 2],
+        stage_learning_rates=[1e-2, 1e-3],
+    )
     assert args.num_train_epochs == 3 and args.uses_freezing
-    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train,
-                                   callbacks=[Hyperparameters()])
+    trainer = LanguageModelTrainer(
+        model=lm_model(tokenizer), args=args, train_dataset=train, callbacks=[Hyperparameters()]
+    )
     trainer.train()
     assert len(recorder) == 3 * steps_per_epoch
-    stages = ((0, steps_per_epoch, 1e-2, [False, False, False, True]),
-              (steps_per_epoch, 2 * steps_per_epoch, 1e-3, [True] * 4))
+    stages = (
+        (0, steps_per_epoch, 1e-2, [False, False, False, True]),
+        (steps_per_epoch, 2 * steps_per_epoch, 1e-3, [True] * 4),
+    )
     for start, length, peak, trainable in stages:
         for step in range(length):
             groups, trained = recorder[start + step]
@@ -205,8 +252,9 @@ def test_classifier_trainer_needs_a_tokenizer_to_pad_batches(tmp_path, tokenizer
         ClassifierTrainer(model=classifier_model(tokenizer), args=training_args(tmp_path))
 
 
-def test_trainer_sampler_groups_batches_by_length_in_an_order_drawn_from_seed_and_epoch(tmp_path, tokenizer,
-                                                                                          classification_data):
+def test_trainer_sampler_groups_batches_by_length_in_an_order_drawn_from_seed_and_epoch(
+    tmp_path, tokenizer, classification_data
+):
     """The sampler ClassifierTrainer trains with: batches of similar length, longest first, every row once, the same
     order on every process for a (seed, epoch), a new order each epoch, and disjoint shares per process."""
     from accelerate.data_loader import BatchSamplerShard
@@ -217,8 +265,9 @@ def test_trainer_sampler_groups_batches_by_length_in_an_order_drawn_from_seed_an
 
     def sampler(seed):
         args = training_args(tmp_path, per_device_train_batch_size=32, seed=seed)
-        trainer = ClassifierTrainer(model=classifier_model(tokenizer), args=args, train_dataset=train,
-                                    processing_class=tokenizer)
+        trainer = ClassifierTrainer(
+            model=classifier_model(tokenizer), args=args, train_dataset=train, processing_class=tokenizer
+        )
         return trainer._get_train_sampler()
 
     trainer_sampler = sampler(0)
@@ -252,14 +301,17 @@ def test_gradual_unfreezing_leaves_frozen_groups_bit_identical(tmp_path, tokeniz
                 after_first_epoch.update(snapshot(model))
 
     args = training_args(tmp_path, num_train_epochs=2, gradual_unfreezing=True, weight_decay=0.1)
-    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[AfterFirstEpoch()])
+    trainer = LanguageModelTrainer(
+        model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[AfterFirstEpoch()]
+    )
     trainer.train()
     after = snapshot(model)
 
     def changed(state, prefix):
         return any(not torch.equal(state[n], before[n]) for n in before if n.startswith(prefix))
 
-    # LM groups: [lstm 0] [lstm 1] [lstm 2] [embedding + decoder]. Epoch 1 trains the top group only, epoch 2 adds lstm 2.
+    # LM groups: [lstm 0] [lstm 1] [lstm 2] [embedding + decoder]. Epoch 1 trains the top group only, epoch 2 adds
+    # lstm 2.
     assert changed(after_first_epoch, "awd_lstm.embeddings") and changed(after_first_epoch, "decoder")
     for prefix in ("awd_lstm.layers.0", "awd_lstm.layers.1", "awd_lstm.layers.2"):
         assert not changed(after_first_epoch, prefix), prefix
@@ -278,17 +330,23 @@ def manual_lm_evaluation(model, documents, batch_size, bptt):
             inputs, targets = batch["input_ids"].contiguous(), batch["shift_labels"].contiguous()
             outputs = model(input_ids=inputs, state=state)
             state = outputs.state
-            loss_sum += torch.nn.functional.cross_entropy(outputs.logits.flatten(0, 1), targets.flatten(), reduction="sum").item()
+            loss_sum += torch.nn.functional.cross_entropy(
+                outputs.logits.flatten(0, 1), targets.flatten(), reduction="sum"
+            ).item()
             correct += (outputs.logits.argmax(-1) == targets).sum().item()
             tokens += targets.numel()
     return loss_sum / tokens, correct / tokens
 
 
-def test_language_model_trains_with_carried_state_and_evaluates_loss_perplexity_accuracy(tmp_path, tokenizer, lm_documents):
+def test_language_model_trains_with_carried_state_and_evaluates_loss_perplexity_accuracy(
+    tmp_path, tokenizer, lm_documents
+):
     train, test = lm_documents
     model = lm_model(tokenizer)
     args = training_args(tmp_path, num_train_epochs=2, learning_rate=1e-2)
-    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    trainer = LanguageModelTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer
+    )
     before = trainer.evaluate()
     trainer.train()
     after = trainer.evaluate()
@@ -308,20 +366,28 @@ def test_language_model_trains_with_carried_state_and_evaluates_loss_perplexity_
 
 
 def lm_loss_by_hand(model, batch, state, alpha, beta):
-    outputs = model(input_ids=batch["input_ids"].contiguous(), shift_labels=batch["shift_labels"].contiguous(), state=state)
+    outputs = model(
+        input_ids=batch["input_ids"].contiguous(), shift_labels=batch["shift_labels"].contiguous(), state=state
+    )
     hidden = outputs.last_hidden_state
     ar = alpha * outputs.dropped_hidden_state.pow(2).mean()
     tar = beta * (hidden[:, 1:] - hidden[:, :-1]).pow(2).mean()
     return outputs.loss + ar + tar, outputs.state
 
 
-def test_ar_tar_are_added_in_training_and_scaled_like_the_loss_under_gradient_accumulation(tmp_path, tokenizer, lm_documents):
+def test_ar_tar_are_added_in_training_and_scaled_like_the_loss_under_gradient_accumulation(
+    tmp_path, tokenizer, lm_documents
+):
     train, _ = lm_documents
     model = lm_model(tokenizer, drop_mult=0.0)  # deterministic, so the gradient can be recomputed by hand
     reference = copy.deepcopy(model)
     recorder = GradientRecorder()
-    args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, ar_alpha=2.0, tar_beta=1.0)
-    trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    args = training_args(
+        tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, ar_alpha=2.0, tar_beta=1.0
+    )
+    trainer = LanguageModelTrainer(
+        model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder]
+    )
     trainer.train()
 
     stream = LanguageModelStream(train, batch_size=8, seq_len=20, shuffle=True, seed=0)
@@ -329,7 +395,9 @@ def test_ar_tar_are_added_in_training_and_scaled_like_the_loss_under_gradient_ac
     batches = iter(stream)
     reference.train()
     first, state = lm_loss_by_hand(reference, next(batches), None, 2.0, 1.0)
-    second, _ = lm_loss_by_hand(reference, next(batches), tuple(tuple(s.detach() for s in layer) for layer in state), 2.0, 1.0)
+    second, _ = lm_loss_by_hand(
+        reference, next(batches), tuple(tuple(s.detach() for s in layer) for layer in state), 2.0, 1.0
+    )
     ((first + second) / 2).backward()  # the accumulated gradient is the mean over micro-batches, AR/TAR included
     expected = {n: p.grad for n, p in reference.named_parameters()}
     [recorded] = recorder.gradients
@@ -347,8 +415,12 @@ def test_classifier_gradient_accumulation_averages_micro_batches(tmp_path, token
     model = classifier_model(tokenizer, drop_mult=0.0, classifier_dropout=0.0)
     reference = copy.deepcopy(model)
     recorder = GradientRecorder()
-    args = training_args(tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, train_sampling_strategy="sequential")
-    trainer = ClassifierTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder])
+    args = training_args(
+        tmp_path, gradient_accumulation_steps=2, max_steps=1, max_grad_norm=0.0, train_sampling_strategy="sequential"
+    )
+    trainer = ClassifierTrainer(
+        model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=[recorder]
+    )
     trainer.train()
 
     collate = ClassificationCollator(tokenizer)
@@ -368,8 +440,12 @@ def test_interrupted_language_model_run_resumes_exactly(tmp_path, tokenizer, lm_
 
     def run(output_dir, callbacks=(), resume=None):
         model = copy.deepcopy(initial)
-        args = training_args(output_dir, num_train_epochs=2, gradual_unfreezing=True, save_strategy="steps", save_steps=checkpoint_step)
-        trainer = LanguageModelTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
+        args = training_args(
+            output_dir, num_train_epochs=2, gradual_unfreezing=True, save_strategy="steps", save_steps=checkpoint_step
+        )
+        trainer = LanguageModelTrainer(
+            model=model, args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks)
+        )
         trainer.train(resume_from_checkpoint=resume)
         return trainer
 
@@ -390,10 +466,21 @@ def test_interrupted_classifier_run_resumes_exactly(tmp_path, tokenizer, classif
 
     def run(output_dir, callbacks=(), resume=None):
         args = training_args(
-            output_dir, num_train_epochs=2, per_device_train_batch_size=32, gradual_unfreezing=True, unfreeze_every_epochs=0.5,
-            save_strategy="steps", save_steps=17,
+            output_dir,
+            num_train_epochs=2,
+            per_device_train_batch_size=32,
+            gradual_unfreezing=True,
+            unfreeze_every_epochs=0.5,
+            save_strategy="steps",
+            save_steps=17,
         )
-        trainer = ClassifierTrainer(model=copy.deepcopy(initial), args=args, train_dataset=train, processing_class=tokenizer, callbacks=list(callbacks))
+        trainer = ClassifierTrainer(
+            model=copy.deepcopy(initial),
+            args=args,
+            train_dataset=train,
+            processing_class=tokenizer,
+            callbacks=list(callbacks),
+        )
         trainer.train(resume_from_checkpoint=resume)
         return trainer
 
@@ -410,7 +497,13 @@ def test_bf16_smoke(tmp_path, tokenizer, lm_documents):
     """bf16 autocast runs (CPUs without bf16 LSTM kernels fall back to fp32 for the recurrence)."""
     train, test = lm_documents
     args = training_args(tmp_path, bf16=True, max_steps=2, per_device_eval_batch_size=8)
-    trainer = LanguageModelTrainer(model=lm_model(tokenizer), args=args, train_dataset=train, eval_dataset=test.select(range(50)), processing_class=tokenizer)
+    trainer = LanguageModelTrainer(
+        model=lm_model(tokenizer),
+        args=args,
+        train_dataset=train,
+        eval_dataset=test.select(range(50)),
+        processing_class=tokenizer,
+    )
     result = trainer.train()
     assert torch.isfinite(torch.tensor(result.training_loss))
     assert torch.isfinite(torch.tensor(trainer.evaluate()["eval_loss"]))
@@ -422,11 +515,20 @@ def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenize
     majority = max(test["label"].count(label) for label in set(test["label"])) / len(test)
     # Trained from scratch, so no lower layers to protect: one learning rate for all groups (factor 1).
     args = training_args(
-        tmp_path, num_train_epochs=3, learning_rate=1e-2, discriminative_lr_factor=1.0, per_device_train_batch_size=64,
-        per_device_eval_batch_size=250, eval_strategy="epoch", logging_steps=10, seed=seed,
+        tmp_path,
+        num_train_epochs=3,
+        learning_rate=1e-2,
+        discriminative_lr_factor=1.0,
+        per_device_train_batch_size=64,
+        per_device_eval_batch_size=250,
+        eval_strategy="epoch",
+        logging_steps=10,
+        seed=seed,
     )
     model = classifier_model(tokenizer, seed=seed)
-    trainer = ClassifierTrainer(model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer)
+    trainer = ClassifierTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=test, processing_class=tokenizer
+    )
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     evaluations = [entry for entry in trainer.state.log_history if "eval_accuracy" in entry]

@@ -10,6 +10,7 @@ import importlib.abc
 import importlib.util
 import sys
 
+
 __version__ = "0.1.0"
 
 # Public name -> the submodule that defines it, loaded on first attribute access (PEP 562).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..recipes.parsing import parse_arguments
 
+
 # Only the standard library at import time: `hf-ulmfit --help` must not pay for torch and transformers. The table
 # below names each subcommand's dataclasses, function and defaults as "module:attribute" strings, imported on use.
 
@@ -61,9 +62,16 @@ def run_convert(args: ConvertFastaiArguments):
     from ..conversion import convert_fastai_checkpoint
 
     id2label = dict(enumerate(args.labels)) if args.labels else None
-    model, _ = convert_fastai_checkpoint(args.checkpoint, args.vocab, args.output_dir, task=args.task,
-                                         backwards=args.backwards, id2label=id2label, bptt=args.bptt,
-                                         max_len=args.max_len)
+    model, _ = convert_fastai_checkpoint(
+        args.checkpoint,
+        args.vocab,
+        args.output_dir,
+        task=args.task,
+        backwards=args.backwards,
+        id2label=id2label,
+        bptt=args.bptt,
+        max_len=args.max_len,
+    )
     print(f"converted {args.checkpoint} to a {type(model).__name__} in {args.output_dir}")
 
 
@@ -104,25 +112,41 @@ def stage(module: str, help: str) -> Command:
 
 
 COMMANDS = {
-    "tokenizer": Command("train a tokenizer on a dataset's text",
-                         (TokenizerCommandArguments, f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments"),
-                         run_tokenizer),
+    "tokenizer": Command(
+        "train a tokenizer on a dataset's text",
+        (TokenizerCommandArguments, f"{ARGUMENTS}:DataArguments", f"{ARGUMENTS}:TokenizerArguments"),
+        run_tokenizer,
+    ),
     "pretrain": stage("pretrain", "stage 1: pretrain a language model on a general corpus"),
     "finetune-lm": stage("finetune_lm", "stage 2: fine-tune the language model on the target text"),
     "train-classifier": stage("train_classifier", "stage 3: train the classifier with gradual unfreezing"),
-    "evaluate": Command("metrics of a classifier (or ensemble) or a language model on a split",
-                        (f"{RECIPES}.evaluate_model:EvaluateArguments", f"{ARGUMENTS}:DataArguments"),
-                        f"{RECIPES}.evaluate_model:run"),
-    "predict": Command("classify texts with a saved classifier (or ensemble)",
-                       (f"{RECIPES}.inference:PredictArguments",), f"{RECIPES}.inference:predict"),
-    "generate": Command("continue a prompt with a saved language model", (f"{RECIPES}.inference:GenerateArguments",),
-                        f"{RECIPES}.inference:generate"),
-    "export": Command("export a classifier or language model to ONNX, or a classifier to int8",
-                      ("hf_ulmfit.export.command:ExportArguments",), "hf_ulmfit.export.command:run"),
+    "evaluate": Command(
+        "metrics of a classifier (or ensemble) or a language model on a split",
+        (f"{RECIPES}.evaluate_model:EvaluateArguments", f"{ARGUMENTS}:DataArguments"),
+        f"{RECIPES}.evaluate_model:run",
+    ),
+    "predict": Command(
+        "classify texts with a saved classifier (or ensemble)",
+        (f"{RECIPES}.inference:PredictArguments",),
+        f"{RECIPES}.inference:predict",
+    ),
+    "generate": Command(
+        "continue a prompt with a saved language model",
+        (f"{RECIPES}.inference:GenerateArguments",),
+        f"{RECIPES}.inference:generate",
+    ),
+    "export": Command(
+        "export a classifier or language model to ONNX, or a classifier to int8",
+        ("hf_ulmfit.export.command:ExportArguments",),
+        "hf_ulmfit.export.command:run",
+    ),
     "push": Command("upload a saved model folder to the Hub", (PushArguments,), run_push),
     "convert-fastai": Command("convert a fastai AWD-LSTM checkpoint", (ConvertFastaiArguments,), run_convert),
-    "quickstart": Command("all three stages on TREC-6 with a small model, vs. no pretraining",
-                          (f"{RECIPES}.quickstart:QuickstartArguments",), f"{RECIPES}.quickstart:run"),
+    "quickstart": Command(
+        "all three stages on TREC-6 with a small model, vs. no pretraining",
+        (f"{RECIPES}.quickstart:QuickstartArguments",),
+        f"{RECIPES}.quickstart:run",
+    ),
 }
 
 
@@ -136,8 +160,13 @@ def usage() -> str:
 def parse(command_name: str, argv: list[str]) -> tuple:
     """Parse flags or a recipe file into the subcommand's dataclasses; stage defaults apply under both."""
     command = COMMANDS[command_name]
-    return parse_arguments(command.resolved_argument_classes(), command.resolved_defaults(), argv,
-                           prog=f"hf-ulmfit {command_name}", description=command.help)
+    return parse_arguments(
+        command.resolved_argument_classes(),
+        command.resolved_defaults(),
+        argv,
+        prog=f"hf-ulmfit {command_name}",
+        description=command.help,
+    )
 
 
 def main(argv: list[str] | None = None):

@@ -2,4 +2,5 @@
 
 from .fastai import FastaiConversionError, convert_fastai_checkpoint, load_fastai_state_dict, load_fastai_vocab
 
+
 __all__ = ["FastaiConversionError", "convert_fastai_checkpoint", "load_fastai_state_dict", "load_fastai_vocab"]

@@ -35,6 +35,7 @@ import torch
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from ..tokenization.fastai_compat import build_fastai_tokenizer
 
+
 TASKS = ("auto", "causal-lm", "sequence-classification")
 
 
@@ -148,8 +149,19 @@ def load_fastai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise FastaiConversionError(
             f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {str(err).splitlines()[0]}"
         ) from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, IndexError, KeyError, TypeError,
-            AttributeError, UnicodeDecodeError, MemoryError) as err:
+    except (
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as err:
         raise FastaiConversionError(
             f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {str(err).splitlines()[0]}"
         ) from err
@@ -187,6 +199,8 @@ def detect_rnn_type(state: Mapping[str, torch.Tensor], prefix: str) -> str:
 
 def _layer_keys(rnn_type: str) -> tuple[dict[str, str], tuple[str, ...]]:
     return (_QRNN_LAYER_KEYS, _QRNN_LAYER_KEYS_DROPPED) if rnn_type == "qrnn" else (_LAYER_KEYS, _LAYER_KEYS_DROPPED)
+
+
 _BATCH_NORM_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -240,12 +254,13 @@ def infer_config(state: Mapping[str, torch.Tensor], layout: str, prefix: str, **
         first_key, gates = f"{prefix}rnns.0.module.weight_ih_l0", 4
         first_ih = _require(state, first_key)
         if first_ih.dim() != 2 or first_ih.size(0) % 4:
-            raise FastaiConversionError(
-                f"{first_key} has shape {tuple(first_ih.shape)}, expected (4 * hidden, input)"
-            )
+            raise FastaiConversionError(f"{first_key} has shape {tuple(first_ih.shape)}, expected (4 * hidden, input)")
     hidden_size = first_ih.size(0) // gates if num_layers > 1 else config_kwargs.pop("hidden_size", 1152)
     config = dict(
-        vocab_size=vocab_size, embedding_size=embedding_size, hidden_size=hidden_size, num_layers=num_layers,
+        vocab_size=vocab_size,
+        embedding_size=embedding_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
         rnn_type=rnn_type,
     )
     if layout == "language-model":
@@ -453,8 +468,11 @@ def _check_vocab(itos: Sequence[str], config: AwdLstmConfig):
 
 
 def _reverse_names(layout: str, prefix: str, num_layers: int, rnn_type: str = "lstm") -> dict[str, str]:
-    names = {"awd_lstm.embeddings.weight": f"{prefix}encoder.weight", "decoder.weight": "1.decoder.weight",
-             "decoder.bias": "1.decoder.bias"}
+    names = {
+        "awd_lstm.embeddings.weight": f"{prefix}encoder.weight",
+        "decoder.weight": "1.decoder.weight",
+        "decoder.bias": "1.decoder.bias",
+    }
     for i in range(num_layers):
         for fastai_suffix, our_suffix in _layer_keys(rnn_type)[0].items():
             names[f"awd_lstm.layers.{i}.{our_suffix}"] = f"{prefix}rnns.{i}.{fastai_suffix}"

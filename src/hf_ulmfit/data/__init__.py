@@ -5,6 +5,7 @@ from .datasets import NAMED_DATASETS, load_text_dataset
 from .language_modeling import LanguageModelStream
 from .tokenize import tokenize_dataset
 
+
 __all__ = [
     "NAMED_DATASETS",
     "ClassificationCollator",

@@ -32,4 +32,6 @@ class ClassificationCollator(DataCollatorWithPadding):
     """`DataCollatorWithPadding` that ignores the ``length`` column (it is for the sampler, not the model)."""
 
     def __call__(self, features):
-        return super().__call__([{key: value for key, value in feature.items() if key != "length"} for feature in features])
+        return super().__call__(
+            [{key: value for key, value in feature.items() if key != "length"} for feature in features]
+        )

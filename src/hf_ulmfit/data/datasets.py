@@ -35,7 +35,14 @@ from ..tokenization.special_tokens import FIELD_TOKEN
 DATA_DIR_ENV = "HF_ULMFIT_DATA"
 #: Split whose labels define the classes; every other split must use only these.
 TRAIN_SPLIT = "train"
-_FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+_FILE_BUILDERS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".parquet": "parquet",
+    ".txt": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -191,13 +198,19 @@ def _load_named(name: str, spec: NamedDataset, data_dir, max_files: int | None) 
     folder = root / spec.folder if root is not None else None
     if folder is not None and folder.is_dir():
         split_files = {split: _expand(folder, patterns, max_files) for split, patterns in spec.split_files.items()}
-        missing = [f"{split}: {folder}/{' '.join(spec.split_files[split])}" for split, files in split_files.items() if not files]
+        missing = [
+            f"{split}: {folder}/{' '.join(spec.split_files[split])}"
+            for split, files in split_files.items()
+            if not files
+        ]
         if missing:
             raise FileNotFoundError(f"Dataset {name!r}: no file for split(s) {'; '.join(missing)}.")
         return _load_split_files("parquet", split_files)
     if spec.hub_path is not None and not _offline():
         return _load_from_hub(spec, max_files)
-    where = f"{folder} does not exist" if folder is not None else f"no data folder (pass data_dir= or set {DATA_DIR_ENV})"
+    where = (
+        f"{folder} does not exist" if folder is not None else f"no data folder (pass data_dir= or set {DATA_DIR_ENV})"
+    )
     hub = f" and the Hub ({spec.hub_path}) is offline" if spec.hub_path else " and it has no Hub counterpart"
     raise FileNotFoundError(f"Dataset {name!r} not found: {where}{hub}.")
 
@@ -208,7 +221,10 @@ def _expand(folder: Path, patterns: list[str], max_files: int | None) -> list[st
 
 
 def _offline() -> bool:
-    return any(os.environ.get(flag, "").upper() in ("1", "ON", "YES", "TRUE") for flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(flag, "").upper() in ("1", "ON", "YES", "TRUE")
+        for flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def _load_from_hub(spec: NamedDataset, max_files: int | None) -> datasets.DatasetDict:
@@ -247,16 +263,24 @@ def _builder_for(path: Path) -> str:
     try:
         return _FILE_BUILDERS[path.suffix.lower()]
     except KeyError:
-        raise ValueError(f"Unsupported file type {path.suffix!r} for {path}; use one of {sorted(_FILE_BUILDERS)}.") from None
+        raise ValueError(
+            f"Unsupported file type {path.suffix!r} for {path}; use one of {sorted(_FILE_BUILDERS)}."
+        ) from None
 
 
 def _load_split_files(builder: str, split_files: dict[str, list[str]]) -> datasets.DatasetDict:
-    extra = {"delimiter": "\t"} if builder == "csv" and all(f.endswith(".tsv") for fs in split_files.values() for f in fs) else {}
+    extra = (
+        {"delimiter": "\t"}
+        if builder == "csv" and all(f.endswith(".tsv") for fs in split_files.values() for f in fs)
+        else {}
+    )
     # One call per split: splits may differ in schema (imdb's unsupervised labels are all null).
     with _naming_undecodable_files([file for files in split_files.values() for file in files]):
         return datasets.DatasetDict(
-            {split: datasets.load_dataset(builder, data_files=files, split="train", **extra)
-             for split, files in split_files.items()}
+            {
+                split: datasets.load_dataset(builder, data_files=files, split="train", **extra)
+                for split, files in split_files.items()
+            }
         )
 
 
@@ -304,8 +328,9 @@ def _all_column_names(dataset: datasets.DatasetDict) -> set[str]:
     return {column for split in dataset.values() for column in split.column_names}
 
 
-def _require_column(dataset: datasets.DatasetDict, column: str, standard_name: str, role: str,
-                    splits=None) -> datasets.DatasetDict:
+def _require_column(
+    dataset: datasets.DatasetDict, column: str, standard_name: str, role: str, splits=None
+) -> datasets.DatasetDict:
     """Check that `column` is in every split of `splits` (default: all) and rename it to `standard_name`."""
     for split_name in splits if splits is not None else dataset:
         split = dataset[split_name]
@@ -315,7 +340,9 @@ def _require_column(dataset: datasets.DatasetDict, column: str, standard_name: s
             )
     if column != standard_name:
         if standard_name in _all_column_names(dataset):
-            raise ValueError(f"Cannot rename {column!r} to {standard_name!r}: a {standard_name!r} column already exists.")
+            raise ValueError(
+                f"Cannot rename {column!r} to {standard_name!r}: a {standard_name!r} column already exists."
+            )
         dataset = dataset.rename_column(column, standard_name)
     return dataset
 
@@ -335,8 +362,10 @@ def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> dat
     for split_name, split in dataset.items():
         for column in columns:
             if column not in split.column_names:
-                raise ValueError(f"Text column {column!r} not found in split {split_name!r}; available columns: "
-                                 f"{split.column_names}.")
+                raise ValueError(
+                    f"Text column {column!r} not found in split {split_name!r}; available columns: "
+                    f"{split.column_names}."
+                )
             values = split.data.column(column)
             if not (values.type == "string" or values.type == "large_string"):
                 raise ValueError(f"Column {column!r} of split {split_name!r} holds {values.type}, not strings.")
@@ -345,8 +374,12 @@ def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> dat
         raise ValueError(f"Cannot join {columns} into 'text': a 'text' column already exists.")
 
     def join(batch):
-        return {"text": ["".join(f"{FIELD_TOKEN} {value}" for value in values)
-                         for values in zip(*(batch[column] for column in columns))]}
+        return {
+            "text": [
+                "".join(f"{FIELD_TOKEN} {value}" for value in values)
+                for values in zip(*(batch[column] for column in columns))
+            ]
+        }
 
     for split_name, split in dataset.items():
         blank = None
@@ -354,14 +387,20 @@ def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> dat
             column_blank = pc.equal(pc.utf8_trim_whitespace(split.data.column(column)), "")
             blank = column_blank if blank is None else pc.and_(blank, column_blank)
         _raise_for_rows(split_name, "/".join(columns), blank, "empty text (every field blank)")
-    return dataset.map(join, batched=True, remove_columns=[column for column in columns if column != "text"],
-                       desc="Joining text columns")
+    return dataset.map(
+        join,
+        batched=True,
+        remove_columns=[column for column in columns if column != "text"],
+        desc="Joining text columns",
+    )
 
 
 def _raise_for_rows(split_name: str, column: str, bad, what: str) -> None:
     bad_rows = pc.indices_nonzero(pc.fill_null(bad, True)).to_pylist()
     if bad_rows:
-        shown = ", ".join(map(str, bad_rows[:10])) + (f" (and {len(bad_rows) - 10} more)" if len(bad_rows) > 10 else "")
+        shown = ", ".join(map(str, bad_rows[:10])) + (
+            f" (and {len(bad_rows) - 10} more)" if len(bad_rows) > 10 else ""
+        )
         raise ValueError(f"Split {split_name!r}, column {column!r}: {what} at row(s) {shown}.")
 
 
@@ -406,7 +445,9 @@ def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_
                 )
             split = split.cast_column("label", datasets.Value("string")).cast_column("label", class_label)
         elif split.features["label"].names != class_names:
-            raise ValueError(f"Split {split_name!r} has classes {split.features['label'].names}, train has {class_names}.")
+            raise ValueError(
+                f"Split {split_name!r} has classes {split.features['label'].names}, train has {class_names}."
+            )
         encoded[split_name] = split
     if len(class_names) < 2:
         raise ValueError(
@@ -433,21 +474,26 @@ def _mark_unlabelled(split: datasets.Dataset, class_label: datasets.ClassLabel) 
     """Labels of an unlabelled split become -1, the Hub's convention (imdb ``unsupervised``)."""
     if "label" in split.column_names:
         labels = split.data.column("label")
-        is_hub_unlabelled = isinstance(split.features["label"], datasets.ClassLabel) and pc.all(pc.equal(labels, -1)).as_py()
+        is_hub_unlabelled = (
+            isinstance(split.features["label"], datasets.ClassLabel) and pc.all(pc.equal(labels, -1)).as_py()
+        )
         if labels.null_count != len(labels) and not is_hub_unlabelled:
             raise ValueError("An unlabelled split holds labels; load it as a labelled split instead.")
         split = split.remove_columns("label")
     return split.add_column("label", [-1] * len(split), feature=class_label)
 
 
-def hold_out(dataset: datasets.DatasetDict, new_split: str, size: float | int, seed: int,
-             remedy: str = "add rows") -> datasets.DatasetDict:
+def hold_out(
+    dataset: datasets.DatasetDict, new_split: str, size: float | int, seed: int, remedy: str = "add rows"
+) -> datasets.DatasetDict:
     """Move a stratified (when labelled) share of train to ``new_split``, reproducibly.
 
     Too few rows (or classes too small to stratify) is a ValueError naming the split, its size and `remedy`.
     """
     train = dataset[TRAIN_SPLIT]
-    stratify = "label" if "label" in train.column_names and isinstance(train.features["label"], datasets.ClassLabel) else None
+    stratify = (
+        "label" if "label" in train.column_names and isinstance(train.features["label"], datasets.ClassLabel) else None
+    )
     rows = len(train)
     held = -(-size * rows // 1) if isinstance(size, float) else size  # the count `datasets` rounds a fraction up to
     if not (isinstance(size, float) and 0 < size < 1 or isinstance(size, int) and size >= 1):

@@ -156,11 +156,16 @@ def _flatten_documents(documents) -> tuple[np.ndarray, np.ndarray]:
         arrays = [np.asarray(document) for document in documents]
         for index, array in enumerate(arrays):
             if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-                raise ValueError(f"Document {index} is not a 1-D sequence of token ids (got {array.dtype}, shape {array.shape}).")
+                raise ValueError(
+                    f"Document {index} is not a 1-D sequence of token ids (got {array.dtype}, shape {array.shape})."
+                )
         lengths = np.array([len(array) for array in arrays], dtype=np.int64)
         tokens = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
     else:
-        raise TypeError(f"documents must be a datasets.Dataset or a sequence of token id sequences, got {type(documents).__name__}.")
+        raise TypeError(
+            "documents must be a datasets.Dataset or a sequence of token id sequences, got "
+            f"{type(documents).__name__}."
+        )
     if tokens.size and tokens.min() < 0:
         raise ValueError("Token ids must be non-negative.")
     dtype = np.int32 if not tokens.size or tokens.max() < 2**31 else np.int64

@@ -2,4 +2,5 @@
 
 from .metrics import accuracy, classification_metrics, confusion_matrix, load_metric, macro_f1, precision_recall
 
+
 __all__ = ["accuracy", "classification_metrics", "confusion_matrix", "load_metric", "macro_f1", "precision_recall"]

@@ -7,6 +7,7 @@ import evaluate
 
 from hf_ulmfit.evaluation.metrics import METRICS
 
+
 _DESCRIPTION = (
     "Classification metrics of hf-ulmfit, chosen by config_name: 'accuracy' (the fraction of predictions equal to "
     "their reference) or 'f1' (macro F1: the unweighted mean over the classes seen in references or predictions)."

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 # The `evaluate` module script: one metric class, the metric chosen by `config_name`.
 EVALUATE_MODULE = Path(__file__).parent / "evaluate_module.py"
 

@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 class ExportArguments:
     model_name_or_path: str = field(metadata={"help": "A saved classifier or language model folder."})
     output_dir: str = field(metadata={"help": "Folder for model.onnx, the config and the tokenizer."})
-    format: str = field(default="onnx", metadata={
-        "help": "onnx (classifier or LM, for onnxruntime) or int8 (a classifier with int8 LSTMs and embedding, "
-                "loaded by from_pretrained and pipeline)."})
+    format: str = field(
+        default="onnx",
+        metadata={
+            "help": "onnx (classifier or LM, for onnxruntime) or int8 (a classifier with int8 LSTMs and embedding, "
+            "loaded by from_pretrained and pipeline)."
+        },
+    )
     opset: int = field(default=17, metadata={"help": "ONNX opset version."})
 
 

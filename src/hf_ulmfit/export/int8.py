@@ -81,7 +81,9 @@ class Int8Lstm(nn.Module):
             self._cell_params = torch.ops.quantized.make_quantized_cell_params_dynamic(
                 _packed_linear(self.weight_ih_int8, self.weight_ih_scale, self.bias_ih),
                 _packed_linear(self.weight_hh_int8, self.weight_hh_scale, self.bias_hh),
-                self.bias_ih, self.bias_hh, REDUCE_RANGE,
+                self.bias_ih,
+                self.bias_hh,
+                REDUCE_RANGE,
             )
         return self._cell_params
 
@@ -91,13 +93,25 @@ class Int8Lstm(nn.Module):
         params = [self.cell_params()]
         hidden = hidden.float()
         if lengths is None:
-            output, h, c = torch.quantized_lstm(hidden, state, params, True, 1, 0.0, False, False, True,
-                                                dtype=torch.qint8, use_dynamic=True)
+            output, h, c = torch.quantized_lstm(
+                hidden, state, params, True, 1, 0.0, False, False, True, dtype=torch.qint8, use_dynamic=True
+            )
             return output, (h, c)
         packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=False)
         sorted_state = tuple(s.index_select(1, packed.sorted_indices) for s in state)
-        data, h, c = torch.quantized_lstm(packed.data, packed.batch_sizes, sorted_state, params, True, 1, 0.0, False,
-                                          False, dtype=torch.qint8, use_dynamic=True)
+        data, h, c = torch.quantized_lstm(
+            packed.data,
+            packed.batch_sizes,
+            sorted_state,
+            params,
+            True,
+            1,
+            0.0,
+            False,
+            False,
+            dtype=torch.qint8,
+            use_dynamic=True,
+        )
         output, _ = pad_packed_sequence(packed._replace(data=data), batch_first=True, total_length=hidden.size(1))
         return output, (h.index_select(1, packed.unsorted_indices), c.index_select(1, packed.unsorted_indices))
 
@@ -174,8 +188,13 @@ def quantize_classifier(model: AwdLstmForSequenceClassification) -> AwdLstmInt8F
             f"int8 export quantises LSTM layers and supports rnn_type='lstm' only; this classifier has "
             f"rnn_type={model.config.rnn_type!r}. Run AWD-QRNN models in PyTorch."
         )
-    config = AwdLstmInt8Config(**{key: value for key, value in model.config.to_dict().items()
-                                  if key not in ("model_type", "auto_map", "transformers_version", "architectures")})
+    config = AwdLstmInt8Config(
+        **{
+            key: value
+            for key, value in model.config.to_dict().items()
+            if key not in ("model_type", "auto_map", "transformers_version", "architectures")
+        }
+    )
     quantized = AwdLstmInt8ForSequenceClassification(config)
     encoder, source = quantized.awd_lstm, model.awd_lstm
     encoder.layers = nn.ModuleList(Int8Lstm.from_float(layer) for layer in source.layers)
@@ -188,9 +207,7 @@ def register_int8_auto_classes() -> None:
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     AutoConfig.register(AwdLstmInt8Config.model_type, AwdLstmInt8Config, exist_ok=True)
-    AutoModelForSequenceClassification.register(
-        AwdLstmInt8Config, AwdLstmInt8ForSequenceClassification, exist_ok=True
-    )
+    AutoModelForSequenceClassification.register(AwdLstmInt8Config, AwdLstmInt8ForSequenceClassification, exist_ok=True)
 
 
 def save_int8_classifier(model_name_or_path: str, output_dir: str) -> AwdLstmInt8ForSequenceClassification:

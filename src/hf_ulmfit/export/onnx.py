@@ -32,6 +32,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from ..models.awd_lstm.modeling_awd_lstm import masked_concat_pool
 
+
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
@@ -91,8 +92,15 @@ def export_classifier(model: AwdLstmForSequenceClassification, path: Path, opset
     attention_mask = torch.ones_like(input_ids)
     attention_mask[1, 6:] = 0
     text_axes = {0: "batch", 1: "length"}
-    _export(wrapper, (input_ids, attention_mask), path, ["input_ids", "attention_mask"], ["logits"],
-            {"input_ids": text_axes, "attention_mask": text_axes, "logits": {0: "batch"}}, opset)
+    _export(
+        wrapper,
+        (input_ids, attention_mask),
+        path,
+        ["input_ids", "attention_mask"],
+        ["logits"],
+        {"input_ids": text_axes, "attention_mask": text_axes, "logits": {0: "batch"}},
+        opset,
+    )
 
 
 def export_language_model(model: AwdLstmForCausalLM, path: Path, opset: int = OPSET) -> None:
@@ -101,8 +109,9 @@ def export_language_model(model: AwdLstmForCausalLM, path: Path, opset: int = OP
     inputs, outputs = state_names(len(model.awd_lstm.layers)), state_names(len(model.awd_lstm.layers), "next_")
     axes = {"input_ids": {0: "batch", 1: "length"}, "logits": {0: "batch", 1: "length"}}
     axes.update({name: {1: "batch"} for name in inputs + outputs})
-    _export(wrapper, (input_ids, *example_state(model, 2)), path, ["input_ids", *inputs], ["logits", *outputs], axes,
-            opset)
+    _export(
+        wrapper, (input_ids, *example_state(model, 2)), path, ["input_ids", *inputs], ["logits", *outputs], axes, opset
+    )
 
 
 def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_axes, opset):
@@ -111,8 +120,16 @@ def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_ax
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=".*(batch_size other than 1|advanced indexing).*")
-        torch.onnx.export(wrapper, example_inputs, str(path), dynamo=False, input_names=input_names,
-                          output_names=output_names, dynamic_axes=dynamic_axes, opset_version=opset)
+        torch.onnx.export(
+            wrapper,
+            example_inputs,
+            str(path),
+            dynamo=False,
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+        )
     wrapper.eval()
 
 
@@ -120,9 +137,11 @@ def load_for_export(model_name_or_path: str):
     """The saved model in eval mode: a classifier when its config says so, else the language model."""
     config = AutoConfig.from_pretrained(model_name_or_path)
     architectures = config.architectures or []
-    auto_class = AutoModelForSequenceClassification if any(
-        "SequenceClassification" in name for name in architectures
-    ) else AutoModelForCausalLM
+    auto_class = (
+        AutoModelForSequenceClassification
+        if any("SequenceClassification" in name for name in architectures)
+        else AutoModelForCausalLM
+    )
     model = auto_class.from_pretrained(model_name_or_path).eval()
     if not isinstance(model, (AwdLstmForSequenceClassification, AwdLstmForCausalLM)):
         raise ValueError(f"{model_name_or_path} holds a {type(model).__name__}, not an AWD-LSTM classifier or LM")
@@ -147,8 +166,9 @@ def export_to_onnx(model_name_or_path: str, output_dir: str, opset: int = OPSET)
     else:
         export_language_model(model, path, opset)
     model.config.save_pretrained(output)
-    tokenizer_files = [name for name in ("tokenizer.json", "tokenizer_config.json")
-                       if (Path(model_name_or_path) / name).is_file()]
+    tokenizer_files = [
+        name for name in ("tokenizer.json", "tokenizer_config.json") if (Path(model_name_or_path) / name).is_file()
+    ]
     if tokenizer_files:
         AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(output)
     return path
@@ -199,8 +219,10 @@ class OnnxAwdLstmForSequenceClassification(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        feed = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
-                "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
+        feed = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+        }
         (logits,) = self.session.run(["logits"], feed)
         return SequenceClassifierOutput(logits=torch.from_numpy(logits))
 

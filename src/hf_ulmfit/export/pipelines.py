@@ -42,5 +42,10 @@ def text_classification_pipeline(model_name_or_path: str, device=None, **pipelin
         )
     if _model_type(model_name_or_path) == "awd_lstm_int8":
         device = "cpu"  # PyTorch's int8 LSTM kernels run on the CPU only
-    return pipeline("text-classification", model=model_name_or_path, device=device,
-                    pipeline_class=LengthSortedTextClassificationPipeline, **pipeline_kwargs)
+    return pipeline(
+        "text-classification",
+        model=model_name_or_path,
+        device=device,
+        pipeline_class=LengthSortedTextClassificationPipeline,
+        **pipeline_kwargs,
+    )

@@ -5,12 +5,17 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+
 # Jinja templates shipped inside the package (package data), so wheel and editable installs read the same files.
 TEMPLATE_DIR = files("hf_ulmfit") / "model_cards"
 TEMPLATES = {"language-model": "language_model.md", "classifier": "classifier.md"}
 DATASET_IDS = {
-    "imdb": "stanfordnlp/imdb", "trec": "CogComp/trec", "sms_spam": "ucirvine/sms_spam",
-    "wikitext-2": "Salesforce/wikitext", "wikitext-103": "Salesforce/wikitext", "wikipedia": "wikipedia",
+    "imdb": "stanfordnlp/imdb",
+    "trec": "CogComp/trec",
+    "sms_spam": "ucirvine/sms_spam",
+    "wikitext-2": "Salesforce/wikitext",
+    "wikitext-103": "Salesforce/wikitext",
+    "wikipedia": "wikipedia",
 }
 METRIC_NAMES = {"accuracy": "Accuracy", "f1": "Macro F1", "perplexity": "Perplexity", "loss": "Loss"}
 

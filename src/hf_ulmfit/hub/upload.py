@@ -5,14 +5,26 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
+
 logger = logging.getLogger(__name__)
 
-REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "README.md",
-                  "configuration_awd_lstm.py", "modeling_awd_lstm.py")
+REQUIRED_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "README.md",
+    "configuration_awd_lstm.py",
+    "modeling_awd_lstm.py",
+)
 
 
-def push_folder(folder, repo_id: str, token: str | None = None, private: bool = False,
-                commit_message: str = "Upload ULMFiT model with hf-ulmfit") -> str:
+def push_folder(
+    folder,
+    repo_id: str,
+    token: str | None = None,
+    private: bool = False,
+    commit_message: str = "Upload ULMFiT model with hf-ulmfit",
+) -> str:
     """Create `repo_id` if needed and upload the folder's model files; returns the commit URL.
 
     Refuses a folder that lacks any file a user needs to load it (weights, config, model code for
@@ -25,7 +37,9 @@ def push_folder(folder, repo_id: str, token: str | None = None, private: bool = 
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
     commit = api.upload_folder(
-        folder_path=folder, repo_id=repo_id, commit_message=commit_message,
+        folder_path=folder,
+        repo_id=repo_id,
+        commit_message=commit_message,
         ignore_patterns=["checkpoint-*", "checkpoint-*/**", "runs/**", "*.pth", "*.bin", "*.pkl"],
     )
     logger.info("uploaded %s to %s", folder, commit.commit_url)

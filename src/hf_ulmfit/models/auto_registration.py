@@ -10,7 +10,6 @@ from transformers import (
 from .awd_lstm import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
 
 
-
 def register_auto_classes() -> None:
     """Make `AutoConfig`/`AutoModel*` resolve `model_type="awd_lstm"` to this package's classes."""
     AutoConfig.register(AwdLstmConfig.model_type, AwdLstmConfig, exist_ok=True)

@@ -9,18 +9,23 @@ from ..data.datasets import text_columns
 class DataArguments:
     dataset: str = field(
         default="trec",
-        metadata={"help": "A named dataset (imdb, trec, sms_spam, names, wikipedia, wikitext-2, wikitext-103) or a "
-                          "CSV/JSON/Parquet/text file or folder."},
+        metadata={
+            "help": "A named dataset (imdb, trec, sms_spam, names, wikipedia, wikitext-2, wikitext-103) or a "
+            "CSV/JSON/Parquet/text file or folder."
+        },
     )
     data_dir: str | None = field(default=None, metadata={"help": "Folder of the named datasets ($HF_ULMFIT_DATA)."})
     text_column: list[str] = field(
         default_factory=lambda: ["text"],
-        metadata={"help": "Column(s) holding the text. Several (`--text_column subject body` or `subject,body`) are "
-                          "joined into one text, each field starting with the marker xxfld."},
+        metadata={
+            "help": "Column(s) holding the text. Several (`--text_column subject body` or `subject,body`) are "
+            "joined into one text, each field starting with the marker xxfld."
+        },
     )
     label_column: str | None = field(default=None, metadata={"help": "Column holding the label (dataset default)."})
     validation_size: float = field(
-        default=0.1, metadata={"help": "Fraction of train held out for validation when the data has no validation split."}
+        default=0.1,
+        metadata={"help": "Fraction of train held out for validation when the data has no validation split."},
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation/test rows."})
@@ -51,9 +56,11 @@ class TokenizerArguments:
     lowercase: bool = field(default=False, metadata={"help": "Lowercase all text."})
     tokenizer_train_lines: int | None = field(
         default=None,
-        metadata={"help": "Train the tokenizer on a random sample of this many lines of the training text, seeded by "
-                          "--seed (default: 28,000 for unigram, whose training time grows with the text it sees; all "
-                          "text for word and char); 0 = all text."},
+        metadata={
+            "help": "Train the tokenizer on a random sample of this many lines of the training text, seeded by "
+            "--seed (default: 28,000 for unigram, whose training time grows with the text it sees; all "
+            "text for word and char); 0 = all text."
+        },
     )
 
 
@@ -64,7 +71,11 @@ class ModelArguments:
     num_layers: int = field(default=3, metadata={"help": "Number of LSTM layers."})
     drop_mult: float = field(default=1.0, metadata={"help": "Multiplier of all AWD-LSTM dropouts."})
     backwards: bool = field(default=False, metadata={"help": "Train a backward model (reads text from its end)."})
-    rnn_type: str = field(default="lstm", metadata={
-        "choices": ["lstm", "qrnn"],
-        "help": "Recurrent cell: lstm (AWD-LSTM) or qrnn (AWD-QRNN, as fastai's AWD_QRNN and MultiFiT, which used "
-                "--num_layers 4 --hidden_size 1550); see the README for which to pick."})
+    rnn_type: str = field(
+        default="lstm",
+        metadata={
+            "choices": ["lstm", "qrnn"],
+            "help": "Recurrent cell: lstm (AWD-LSTM) or qrnn (AWD-QRNN, as fastai's AWD_QRNN and MultiFiT, which used "
+            "--num_layers 4 --hidden_size 1550); see the README for which to pick.",
+        },
+    )

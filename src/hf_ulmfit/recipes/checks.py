@@ -11,6 +11,7 @@ import torch
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import SafetensorError, safe_open
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,18 +46,25 @@ def check_weights_files(name_or_path: str) -> None:
             with safe_open(str(file), framework="pt"):  # the header must cover the whole file
                 pass
         except SafetensorError as error:
-            raise OSError(f"{file} is not a readable safetensors file ({error}): it is truncated or corrupt; save or "
-                          "download the model again.") from None
+            raise OSError(
+                f"{file} is not a readable safetensors file ({error}): it is truncated or corrupt; save or "
+                "download the model again."
+            ) from None
 
 
 def check_finite_weights(model: torch.nn.Module, name_or_path: str) -> None:
     """Weights holding NaN or infinity (a diverged run) would give NaN scores: refuse them, naming the tensors."""
-    broken = [name for name, tensor in model.state_dict().items()
-              if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    broken = [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
     if broken:
         shown = ", ".join(broken[:5]) + (f" (and {len(broken) - 5} more)" if len(broken) > 5 else "")
-        raise ValueError(f"The weights of {name_or_path} hold NaN or infinite values in {shown}: the model is broken "
-                         "(a diverged training run?); train or download it again.")
+        raise ValueError(
+            f"The weights of {name_or_path} hold NaN or infinite values in {shown}: the model is broken "
+            "(a diverged training run?); train or download it again."
+        )
 
 
 def load_pretrained(model_class, name_or_path: str, what: str = "model", **kwargs):
@@ -72,6 +80,7 @@ def check_tokenizer_fits(tokenizer, config, where: str) -> None:
     """Every token id the tokenizer can produce must have an embedding row (else `IndexError` mid-run)."""
     if len(tokenizer) > config.vocab_size:
         raise ValueError(
-            f"The tokenizer of {where} has {len(tokenizer)} tokens but the model's embedding holds {config.vocab_size}: "
+            f"The tokenizer of {where} has {len(tokenizer)} tokens but the model's embedding holds "
+            f"{config.vocab_size}: "
             "they do not belong together. Use the tokenizer saved with the model."
         )

@@ -16,14 +16,24 @@ from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
 from .outputs import RUN_RECORD_FILE, save_stage_output, training_summary
 
+
 logger = logging.getLogger(__name__)
 
 RUN_ARGUMENTS_FILE = "ulmfit_arguments.json"
 # Arguments that change what a run reports, where it uploads or how many processes prepare data, not what it trains:
 # a re-run may change them and still continue the interrupted run.
 ARGUMENTS_A_RESUMED_RUN_MAY_CHANGE = {
-    "output_dir", "overwrite_output_dir", "resume_from_checkpoint", "local_rank", "report_to", "run_name",
-    "disable_tqdm", "push_to_hub", "save_total_limit", "num_proc", "dataloader_num_workers",
+    "output_dir",
+    "overwrite_output_dir",
+    "resume_from_checkpoint",
+    "local_rank",
+    "report_to",
+    "run_name",
+    "disable_tqdm",
+    "push_to_hub",
+    "save_total_limit",
+    "num_proc",
+    "dataloader_num_workers",
 }
 ARGUMENT_PREFIXES_A_RESUMED_RUN_MAY_CHANGE = ("logging_", "log_", "hub_")
 
@@ -148,13 +158,23 @@ def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
     lines = tokenizer_args.tokenizer_train_lines
     lines = default_train_lines(kind) if lines is None else lines
     if lines:
-        logger.info("training a %s tokenizer on a random sample of (at most) %d lines of the %d texts (seed %d; "
-                    "--tokenizer_train_lines 0 trains on all)", kind, lines, len(texts), seed)
+        logger.info(
+            "training a %s tokenizer on a random sample of (at most) %d lines of the %d texts (seed %d; "
+            "--tokenizer_train_lines 0 trains on all)",
+            kind,
+            lines,
+            len(texts),
+            seed,
+        )
     else:
         logger.info("training a %s tokenizer on all %d texts", kind, len(texts))
     return train_tokenizer(
-        texts, kind=kind, vocab_size=tokenizer_args.vocab_size, lowercase=tokenizer_args.lowercase,
-        max_lines=lines, seed=seed,
+        texts,
+        kind=kind,
+        vocab_size=tokenizer_args.vocab_size,
+        lowercase=tokenizer_args.lowercase,
+        max_lines=lines,
+        seed=seed,
     )
 
 
@@ -181,7 +201,14 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
 
 def model_summary(config: AwdLstmConfig) -> dict:
     names = [
-        "vocab_size", "rnn_type", "embedding_size", "hidden_size", "num_layers", "drop_mult", "backwards", "bptt",
+        "vocab_size",
+        "rnn_type",
+        "embedding_size",
+        "hidden_size",
+        "num_layers",
+        "drop_mult",
+        "backwards",
+        "bptt",
         "max_len",
     ]
     return {name: getattr(config, name) for name in names}
@@ -203,8 +230,13 @@ def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, train
 def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
     """Train with `trainer_class` on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run
     from its newest complete checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
-    trainer = trainer_class(model=model, args=training_args, train_dataset=tokenized["train"],
-                            eval_dataset=tokenized["validation"], processing_class=tokenizer)
+    trainer = trainer_class(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+    )
     resume = None
     if plan is not None:
         record_run_start(plan, training_args)
@@ -213,8 +245,9 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
             logger.info("the interrupted run left no complete checkpoint: training from the start")
     if resume:
         logger.info("resuming from %s", resume)
-    logger.info("process %d of %d: training on %s", training_args.process_index, training_args.world_size,
-                training_args.device)
+    logger.info(
+        "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
+    )
     trainer.train(resume_from_checkpoint=resume)
     return trainer, trainer.evaluate()
 
@@ -227,8 +260,18 @@ def metric_results(metrics: dict, prefix: str = "eval") -> dict:
     return {name: metrics[f"{prefix}_{name}"] for name in RESULT_METRICS if f"{prefix}_{name}" in metrics}
 
 
-def finish_stage(stage: str, trainer, tokenizer, tokenized, data_args, training_args, results: dict,
-                 hub_request: dict | None, tokenizer_details: dict | None = None, **details) -> dict:
+def finish_stage(
+    stage: str,
+    trainer,
+    tokenizer,
+    tokenized,
+    data_args,
+    training_args,
+    results: dict,
+    hub_request: dict | None,
+    tokenizer_details: dict | None = None,
+    **details,
+) -> dict:
     """Build the stage's run record (``ulmfit_run.json``: what was trained on what, and its `results`), then save
     the folder with it (`save_stage_output`). `details` are the stage's own entries (labels, base model, ...)."""
     train = tokenized["train"]

@@ -9,6 +9,7 @@ from ..data import load_text_dataset
 from ..data.datasets import hold_out
 from .arguments import DataArguments
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,8 +37,13 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
         )
     if "validation" not in dataset:
         size = data_args.validation_size
-        dataset = hold_out(dataset, "validation", int(size) if size >= 1 else size, data_args.split_seed,
-                           remedy="add rows, give a validation file (validation.csv), or change --validation_size")
+        dataset = hold_out(
+            dataset,
+            "validation",
+            int(size) if size >= 1 else size,
+            data_args.split_seed,
+            remedy="add rows, give a validation file (validation.csv), or change --validation_size",
+        )
     limits = {"train": data_args.max_train_samples}
     limits.update({split: data_args.max_eval_samples for split in dataset if split != "train"})
     for split, limit in limits.items():
@@ -60,7 +66,8 @@ def require_two_classes(train: datasets.Dataset, data_args: DataArguments) -> No
     if len(present) < 2:
         names = [train.features["label"].int2str(label) for label in present]
         raise ValueError(
-            f"The {len(train)} training rows of {data_args.dataset!r} hold a single class ({names}): a classifier needs "
+            f"The {len(train)} training rows of {data_args.dataset!r} hold a single class ({names}): a classifier "
+            "needs "
             "at least two. Raise --max_train_samples or check --label_column."
         )
 

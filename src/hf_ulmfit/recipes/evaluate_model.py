@@ -19,6 +19,7 @@ from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .corpus import drop_blank_documents, load_splits
 from .inference import class_probabilities, ensemble_labels, ensemble_paths
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,7 +30,9 @@ class EvaluateArguments:
         default=None, metadata={"help": "A backward classifier to ensemble with (probabilities averaged)."}
     )
     split: str = field(default="test", metadata={"help": "The split to evaluate."})
-    results_dir: str | None = field(default=None, metadata={"help": "Where to write results (default: the model folder)."})
+    results_dir: str | None = field(
+        default=None, metadata={"help": "Where to write results (default: the model folder)."}
+    )
     batch_size: int = field(default=64, metadata={"help": "Documents per batch."})
     max_batch_tokens: int = field(
         default=65_536, metadata={"help": "Classifiers: padded tokens per batch at most (documents x longest)."}
@@ -57,14 +60,18 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
     results = {
         "accuracy": accuracy(predictions, references),
         "f1": macro_f1(predictions, references),
-        "per_class": {label: {"precision": float(per_class["precision"][i]), "recall": float(per_class["recall"][i])}
-                      for i, label in enumerate(labels)},
+        "per_class": {
+            label: {"precision": float(per_class["precision"][i]), "recall": float(per_class["recall"][i])}
+            for i, label in enumerate(labels)
+        },
         "confusion_matrix": matrix.tolist(),
         "labels": labels,
         "ensemble": bool(args.backward_model_name_or_path),
     }
     print(format_report(results))
-    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{results_name(data_args.dataset, args.split)}.png")
+    plot_confusion_matrix(
+        matrix, labels, results_dir / f"confusion_matrix_{results_name(data_args.dataset, args.split)}.png"
+    )
     return results
 
 
@@ -113,14 +120,25 @@ def results_name(dataset: str, split: str) -> str:
 def format_report(results: dict) -> str:
     labels = results["labels"]
     width = max(len(label) for label in labels) + 2
-    lines = [f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}", "",
-             f"{'label':<{width}}precision  recall"]
-    lines += [f"{label:<{width}}{results['per_class'][label]['precision']:9.4f}  {results['per_class'][label]['recall']:6.4f}"
-              for label in labels]
-    lines += ["", "confusion matrix (rows: true label, columns: predicted)",
-              " " * width + "".join(f"{label[:7]:>8}" for label in labels)]
-    lines += [f"{label:<{width}}" + "".join(f"{count:8d}" for count in row)
-              for label, row in zip(labels, results["confusion_matrix"])]
+    lines = [
+        f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}",
+        "",
+        f"{'label':<{width}}precision  recall",
+    ]
+    lines += [
+        f"{label:<{width}}{results['per_class'][label]['precision']:9.4f}  "
+        f"{results['per_class'][label]['recall']:6.4f}"
+        for label in labels
+    ]
+    lines += [
+        "",
+        "confusion matrix (rows: true label, columns: predicted)",
+        " " * width + "".join(f"{label[:7]:>8}" for label in labels),
+    ]
+    lines += [
+        f"{label:<{width}}" + "".join(f"{count:8d}" for count in row)
+        for label, row in zip(labels, results["confusion_matrix"])
+    ]
     return "\n".join(lines)
 
 
@@ -137,8 +155,9 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: list[str], path: Path) -> 
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, str(count), ha="center", va="center",
-                  color="white" if count > matrix.max() / 2 else "black")
+        axes.text(
+            column, row, str(count), ha="center", va="center", color="white" if count > matrix.max() / 2 else "black"
+        )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

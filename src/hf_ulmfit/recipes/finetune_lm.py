@@ -10,21 +10,30 @@ from transformers import AutoTokenizer
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
+from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .common import finish_stage, metric_results, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import take_hub_request
 from .parsing import parse_arguments
 
+
 logger = logging.getLogger(__name__)
 
 # fastai's recipe: train the embedding and decoder alone first, then everything with discriminative learning rates.
 TRAINING_DEFAULTS = dict(
-    num_train_epochs=2, learning_rate=4e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
-    lr_schedule="one_cycle", freeze_all_but_top_epochs=1.0, max_grad_norm=0.4, eval_strategy="epoch",
-    logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    num_train_epochs=2,
+    learning_rate=4e-3,
+    per_device_train_batch_size=64,
+    per_device_eval_batch_size=64,
+    lr_schedule="one_cycle",
+    freeze_all_but_top_epochs=1.0,
+    max_grad_norm=0.4,
+    eval_strategy="epoch",
+    logging_strategy="epoch",
+    save_strategy="epoch",
+    report_to="none",
     bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="imdb", validation_size=0.1)
@@ -35,8 +44,10 @@ class FinetuneLmArguments:
     model_name_or_path: str = field(metadata={"help": "The pretrained language model folder (or Hub id)."})
     extra_text_splits: list[str] = field(
         default_factory=list,
-        metadata={"help": "More splits whose text the LM reads. Default: the dataset's 'unsupervised' split when it "
-                          "has one (imdb's 50k unlabelled reviews); 'none' reads the training split only."},
+        metadata={
+            "help": "More splits whose text the LM reads. Default: the dataset's 'unsupervised' split when it "
+            "has one (imdb's 50k unlabelled reviews); 'none' reads the training split only."
+        },
     )
     extend_vocabulary: bool = field(
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
@@ -51,8 +62,11 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 def main(args: list[str] | dict | str | None = None) -> dict:
     """`hf-ulmfit finetune-lm` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
     file, or a dict of argument names to values), then `run`."""
-    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
-                                prog="hf-ulmfit finetune-lm"))
+    return run(
+        *parse_arguments(
+            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit finetune-lm"
+        )
+    )
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
@@ -64,8 +78,11 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     extra_splits = extra_text_splits(args.extra_text_splits, dataset)
     dataset["train"] = language_model_texts(dataset, tuple(extra_splits))
     # The LM trains on train (+ extra splits) and reports validation; the other splits are not tokenised.
-    dataset = drop_blank_documents(DatasetDict({name: dataset[name] for name in ("train", "validation") if name in dataset})
-                                   .select_columns(["text"]))
+    dataset = drop_blank_documents(
+        DatasetDict({name: dataset[name] for name in ("train", "validation") if name in dataset}).select_columns(
+            ["text"]
+        )
+    )
     added_words = []
     if args.extend_vocabulary:
         tokenizer, added_words = extend_word_vocabulary(
@@ -78,10 +95,19 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     hub_request = take_hub_request(training_args)
     trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
-    return finish_stage("finetune-lm", trainer, tokenizer, tokenized, data_args, training_args,
-                        {"validation": metric_results(metrics)}, hub_request,
-                        tokenizer_details={"added_tokens": len(added_words)},
-                        text_splits=["train", *extra_splits], base_model=args.model_name_or_path)
+    return finish_stage(
+        "finetune-lm",
+        trainer,
+        tokenizer,
+        tokenized,
+        data_args,
+        training_args,
+        {"validation": metric_results(metrics)},
+        hub_request,
+        tokenizer_details={"added_tokens": len(added_words)},
+        text_splits=["train", *extra_splits],
+        base_model=args.model_name_or_path,
+    )
 
 
 def extra_text_splits(requested: list[str], dataset) -> list[str]:

@@ -35,8 +35,8 @@ class PredictArguments:
     )
     batch_size: int = field(default=32, metadata={"help": "Documents per batch."})
     max_batch_tokens: int = field(
-        default=65_536, metadata={"help": "Padded tokens per batch at most (documents x longest); a longer document "
-                                          "runs alone."},
+        default=65_536,
+        metadata={"help": "Padded tokens per batch at most (documents x longest); a longer document runs alone."},
     )
 
 
@@ -94,8 +94,9 @@ def length_batches(lengths: list[int], batch_size: int, max_batch_tokens: int) -
     return batches + [batch] if batch else batches
 
 
-def classify_token_ids(model, tokenizer, input_ids: list[list[int]], batch_size: int, max_batch_tokens: int,
-                       where: str) -> "np.ndarray":
+def classify_token_ids(
+    model, tokenizer, input_ids: list[list[int]], batch_size: int, max_batch_tokens: int, where: str
+) -> "np.ndarray":
     """Logits of every document (tokenised, with ``xxbos``), in the input order; batched by length."""
     import numpy as np
     import torch
@@ -137,8 +138,9 @@ def class_names(model_or_config) -> list[str]:
 
 def require_same_labels(labels: list[str], other_labels: list[str], path: str, other_path: str) -> None:
     if labels != other_labels:
-        raise ValueError(f"Cannot ensemble classifiers with different labels: {path} has {labels}, {other_path} has "
-                         f"{other_labels}.")
+        raise ValueError(
+            f"Cannot ensemble classifiers with different labels: {path} has {labels}, {other_path} has {other_labels}."
+        )
 
 
 def ensemble_paths(args) -> list[str]:
@@ -157,8 +159,9 @@ def ensemble_labels(paths: list[str]) -> list[str]:
     return labels[0]
 
 
-def class_probabilities(paths: str | list[str], texts: list[str], batch_size: int,
-                        max_batch_tokens: int) -> tuple["np.ndarray", list[str]]:
+def class_probabilities(
+    paths: str | list[str], texts: list[str], batch_size: int, max_batch_tokens: int
+) -> tuple["np.ndarray", list[str]]:
     """Class probabilities `(documents, labels)` of one saved classifier, or the average over several: ULMFiT's
     forward+backward ensemble. Each classifier reads the texts through its own tokenizer, batched by length
     (`length_batches`); one model is in memory at a time."""
@@ -189,7 +192,11 @@ def predict(args: PredictArguments) -> list[dict]:
     texts = read_texts(args)
     probabilities, labels = class_probabilities(paths, texts, args.batch_size, args.max_batch_tokens)
     results = [
-        {"text": text, "label": labels[int(row.argmax())], "scores": {label: float(p) for label, p in zip(labels, row)}}
+        {
+            "text": text,
+            "label": labels[int(row.argmax())],
+            "scores": {label: float(p) for label, p in zip(labels, row)},
+        }
         for text, row in zip(texts, probabilities)
     ]
     lines = [json.dumps(result) for result in results]
@@ -213,10 +220,16 @@ def generate(args: GenerateArguments) -> list[str]:
     inputs = tokenizer(args.prompt, return_tensors="pt").to(model.device)
     sampling = dict(temperature=args.temperature, top_k=args.top_k) if args.do_sample else {}
     sequences = model.generate(
-        **inputs, max_new_tokens=args.max_new_tokens, do_sample=args.do_sample, num_beams=args.num_beams,
-        num_return_sequences=args.num_return_sequences, **sampling,
+        **inputs,
+        max_new_tokens=args.max_new_tokens,
+        do_sample=args.do_sample,
+        num_beams=args.num_beams,
+        num_return_sequences=args.num_return_sequences,
+        **sampling,
     )
-    texts = [prompt_with_continuation(tokenizer, args.prompt, inputs["input_ids"][0], sequence) for sequence in sequences]
+    texts = [
+        prompt_with_continuation(tokenizer, args.prompt, inputs["input_ids"][0], sequence) for sequence in sequences
+    ]
     for text in texts:
         print(text)
     return texts
@@ -228,5 +241,5 @@ def prompt_with_continuation(tokenizer, prompt: str, prompt_ids, sequence) -> st
     decoded = tokenizer.decode(sequence, skip_special_tokens=True)
     decoded_prompt = tokenizer.decode(prompt_ids, skip_special_tokens=True)
     if decoded.startswith(decoded_prompt):
-        return prompt + decoded[len(decoded_prompt):]
+        return prompt + decoded[len(decoded_prompt) :]
     return decoded  # the tokenizer normalised the prompt (e.g. lowercasing): show what the model read

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..hub import push_folder, write_model_card
 
+
 logger = logging.getLogger(__name__)
 
 RUN_RECORD_FILE = "ulmfit_run.json"
@@ -14,9 +15,21 @@ RUN_RECORD_FILE = "ulmfit_run.json"
 def training_summary(training_args) -> dict:
     """The hyperparameters a model card reports."""
     names = [
-        "num_train_epochs", "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps",
-        "lr_schedule", "discriminative_lr_factor", "gradual_unfreezing", "freeze_all_but_top_epochs",
-        "ar_alpha", "tar_beta", "bptt", "weight_decay", "max_grad_norm", "seed", "bf16",
+        "num_train_epochs",
+        "learning_rate",
+        "per_device_train_batch_size",
+        "gradient_accumulation_steps",
+        "lr_schedule",
+        "discriminative_lr_factor",
+        "gradual_unfreezing",
+        "freeze_all_but_top_epochs",
+        "ar_alpha",
+        "tar_beta",
+        "bptt",
+        "weight_decay",
+        "max_grad_norm",
+        "seed",
+        "bf16",
     ]
     return {name: getattr(training_args, name) for name in names if hasattr(training_args, name)}
 

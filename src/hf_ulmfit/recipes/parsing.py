@@ -30,8 +30,13 @@ def argument_parser_class() -> type:
     return HfArgumentParser
 
 
-def parse_arguments(argument_classes: tuple, defaults: dict, args: list[str] | dict | None = None,
-                    prog: str | None = None, description: str | None = None) -> tuple:
+def parse_arguments(
+    argument_classes: tuple,
+    defaults: dict,
+    args: list[str] | dict | None = None,
+    prog: str | None = None,
+    description: str | None = None,
+) -> tuple:
     """Fill `argument_classes` from `args` (command-line flags, a single JSON/YAML recipe file among them, or a
     dict of argument names to values; None reads ``sys.argv``), with `defaults` under all three."""
     import yaml

@@ -4,22 +4,37 @@ import logging
 
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
-from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
+from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .common import (
-    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+    finish_stage,
+    metric_results,
+    new_config,
+    start_stage,
+    tokenizer_for_every_process,
+    train_and_evaluate,
 )
 from .corpus import drop_blank_documents, load_splits
 from .outputs import take_hub_request
 from .parsing import parse_arguments
 
+
 logger = logging.getLogger(__name__)
 
 # Training defaults of this stage (fastai trains a language model from scratch with one-cycle, all layers at once).
 TRAINING_DEFAULTS = dict(
-    num_train_epochs=1, learning_rate=5e-3, per_device_train_batch_size=64, per_device_eval_batch_size=64,
-    lr_schedule="one_cycle", discriminative_lr_factor=1.0, max_grad_norm=0.4, eval_strategy="epoch",
-    logging_strategy="steps", logging_steps=50, save_strategy="epoch", report_to="none",
+    num_train_epochs=1,
+    learning_rate=5e-3,
+    per_device_train_batch_size=64,
+    per_device_eval_batch_size=64,
+    lr_schedule="one_cycle",
+    discriminative_lr_factor=1.0,
+    max_grad_norm=0.4,
+    eval_strategy="epoch",
+    logging_strategy="steps",
+    logging_steps=50,
+    save_strategy="epoch",
+    report_to="none",
     bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
@@ -32,8 +47,11 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 def main(args: list[str] | dict | str | None = None) -> dict:
     """`hf-ulmfit pretrain` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
     file, or a dict of argument names to values), then `run`."""
-    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
-                                prog="hf-ulmfit pretrain"))
+    return run(
+        *parse_arguments(
+            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit pretrain"
+        )
+    )
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
@@ -46,5 +64,13 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
     model = AwdLstmForCausalLM(config)
     hub_request = take_hub_request(training_args)
     trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
-    return finish_stage("pretrain", trainer, tokenizer, tokenized, data_args, training_args,
-                        {"validation": metric_results(metrics)}, hub_request)
+    return finish_stage(
+        "pretrain",
+        trainer,
+        tokenizer,
+        tokenized,
+        data_args,
+        training_args,
+        {"validation": metric_results(metrics)},
+        hub_request,
+    )

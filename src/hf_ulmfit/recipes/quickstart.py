@@ -20,6 +20,7 @@ from ..training import UlmfitTrainingArguments
 from . import finetune_lm, pretrain, train_classifier
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,20 +28,28 @@ logger = logging.getLogger(__name__)
 class QuickstartArguments:
     output_dir: str = field(default="outputs/quickstart", metadata={"help": "Where the three stages write."})
     data_dir: str | None = field(default=None, metadata={"help": "Folder of the named datasets ($HF_ULMFIT_DATA)."})
-    wikipedia_articles: int = field(default=150, metadata={"help": "Wikipedia articles to pretrain on (from scratch only)."})
+    wikipedia_articles: int = field(
+        default=150, metadata={"help": "Wikipedia articles to pretrain on (from scratch only)."}
+    )
     vocab_size: int = field(default=4000, metadata={"help": "Unigram vocabulary size (from scratch only)."})
     embedding_size: int = field(default=64, metadata={"help": "Embedding width (from scratch only)."})
     hidden_size: int = field(default=192, metadata={"help": "Inner LSTM width (from scratch only)."})
     pretrain_epochs: float = field(default=1, metadata={"help": "Pretraining epochs (from scratch only)."})
-    finetune_epochs: float = field(default=3, metadata={"help": "LM fine-tuning epochs on the TREC questions (from scratch only)."})
-    classifier_epochs: float = field(default=8, metadata={"help": "Classifier epochs, gradual unfreezing (from scratch only)."})
+    finetune_epochs: float = field(
+        default=3, metadata={"help": "LM fine-tuning epochs on the TREC questions (from scratch only)."}
+    )
+    classifier_epochs: float = field(
+        default=8, metadata={"help": "Classifier epochs, gradual unfreezing (from scratch only)."}
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only N TREC training questions."})
     seed: int = field(default=42, metadata={"help": "Seed of every stage."})
     pretrained_lm: str = field(
         default="auto",
-        metadata={"help": "A pretrained LM folder (or Hub id) to start from; 'auto': the first one found in "
-                          "$HF_ULMFIT_MODELS or the models/ folder beside the data folder; 'none': pretrain a small "
-                          "LM on Wikipedia first (all three stages from scratch)."},
+        metadata={
+            "help": "A pretrained LM folder (or Hub id) to start from; 'auto': the first one found in "
+            "$HF_ULMFIT_MODELS or the models/ folder beside the data folder; 'none': pretrain a small "
+            "LM on Wikipedia first (all three stages from scratch)."
+        },
     )
 
 
@@ -59,8 +68,11 @@ def find_pretrained_lm(data_dir: str | None) -> str | None:
         if not (config.is_file() and (folder / "model.safetensors").is_file()):
             continue
         settings = json.loads(config.read_text())
-        if (settings.get("model_type") == "awd_lstm" and not settings.get("backwards")
-                and "AwdLstmForCausalLM" in settings.get("architectures", [])):
+        if (
+            settings.get("model_type") == "awd_lstm"
+            and not settings.get("backwards")
+            and "AwdLstmForCausalLM" in settings.get("architectures", [])
+        ):
             return str(folder)
     return None
 
@@ -75,15 +87,24 @@ def resolve_pretrained_lm(args: "QuickstartArguments") -> str | None:
 
 def _training_args(output_dir: Path, seed: int, **settings) -> UlmfitTrainingArguments:
     # A re-run of the demo trains every stage afresh (nothing is checkpointed to resume from).
-    base = dict(output_dir=str(output_dir), overwrite_output_dir=True, seed=seed, report_to="none", save_strategy="no",
-                eval_strategy="epoch", logging_strategy="epoch", disable_tqdm=False)
+    base = dict(
+        output_dir=str(output_dir),
+        overwrite_output_dir=True,
+        seed=seed,
+        report_to="none",
+        save_strategy="no",
+        eval_strategy="epoch",
+        logging_strategy="epoch",
+        disable_tqdm=False,
+    )
     return UlmfitTrainingArguments(**{**base, **settings})
 
 
 def run(args: QuickstartArguments) -> dict:
     out = Path(args.output_dir)
-    trec = DataArguments(dataset="trec", data_dir=args.data_dir, max_train_samples=args.max_train_samples,
-                         split_seed=args.seed)
+    trec = DataArguments(
+        dataset="trec", data_dir=args.data_dir, max_train_samples=args.max_train_samples, split_seed=args.seed
+    )
     pretrained = resolve_pretrained_lm(args)
     if pretrained is None:
         ulmfit, baseline = _from_scratch(args, out, trec)
@@ -111,35 +132,69 @@ def _from_scratch(args: QuickstartArguments, out: Path, trec: DataArguments) -> 
     model_args = ModelArguments(embedding_size=args.embedding_size, hidden_size=args.hidden_size)
     print("== 1/4 pretraining the language model on Wikipedia", flush=True)
     pretrain.run(
-        DataArguments(dataset="wikipedia", data_dir=args.data_dir, max_files=1, max_train_samples=args.wikipedia_articles,
-                      validation_size=0.05, max_eval_samples=20, split_seed=args.seed),
+        DataArguments(
+            dataset="wikipedia",
+            data_dir=args.data_dir,
+            max_files=1,
+            max_train_samples=args.wikipedia_articles,
+            validation_size=0.05,
+            max_eval_samples=20,
+            split_seed=args.seed,
+        ),
         TokenizerArguments(tokenizer_kind="unigram", vocab_size=args.vocab_size),
         model_args,
-        _training_args(out / "pretrained-lm", args.seed, num_train_epochs=args.pretrain_epochs, learning_rate=1e-2,
-                       per_device_train_batch_size=32, per_device_eval_batch_size=32, lr_schedule="one_cycle",
-                       discriminative_lr_factor=1.0, bptt=72, max_grad_norm=0.4),
+        _training_args(
+            out / "pretrained-lm",
+            args.seed,
+            num_train_epochs=args.pretrain_epochs,
+            learning_rate=1e-2,
+            per_device_train_batch_size=32,
+            per_device_eval_batch_size=32,
+            lr_schedule="one_cycle",
+            discriminative_lr_factor=1.0,
+            bptt=72,
+            max_grad_norm=0.4,
+        ),
     )
     print("== 2/4 fine-tuning the language model on TREC-6 questions", flush=True)
     finetune_lm.run(
         finetune_lm.FinetuneLmArguments(model_name_or_path=str(out / "pretrained-lm")),
         trec,
-        _training_args(out / "finetuned-lm", args.seed, num_train_epochs=args.finetune_epochs, learning_rate=1e-2,
-                       per_device_train_batch_size=16, per_device_eval_batch_size=16, lr_schedule="one_cycle",
-                       freeze_all_but_top_epochs=min(1.0, args.finetune_epochs / 2), bptt=36, max_grad_norm=0.4),
+        _training_args(
+            out / "finetuned-lm",
+            args.seed,
+            num_train_epochs=args.finetune_epochs,
+            learning_rate=1e-2,
+            per_device_train_batch_size=16,
+            per_device_eval_batch_size=16,
+            lr_schedule="one_cycle",
+            freeze_all_but_top_epochs=min(1.0, args.finetune_epochs / 2),
+            bptt=36,
+            max_grad_norm=0.4,
+        ),
     )
-    classifier_settings = dict(num_train_epochs=args.classifier_epochs, learning_rate=1e-2,
-                               per_device_train_batch_size=32, per_device_eval_batch_size=64,
-                               lr_schedule="slanted_triangular", max_grad_norm=0.4)
+    classifier_settings = dict(
+        num_train_epochs=args.classifier_epochs,
+        learning_rate=1e-2,
+        per_device_train_batch_size=32,
+        per_device_eval_batch_size=64,
+        lr_schedule="slanted_triangular",
+        max_grad_norm=0.4,
+    )
     print("== 3/4 training the classifier with gradual unfreezing", flush=True)
     ulmfit = train_classifier.run(
         train_classifier.TrainClassifierArguments(model_name_or_path=str(out / "finetuned-lm")),
-        trec, TokenizerArguments(), ModelArguments(),  # the language model brings its tokenizer and sizes
+        trec,
+        TokenizerArguments(),
+        ModelArguments(),  # the language model brings its tokenizer and sizes
         _training_args(out / "classifier", args.seed, gradual_unfreezing=True, **classifier_settings),
     )
     print("== 4/4 the same classifier without pretraining (baseline)", flush=True)
     baseline = train_classifier.run(
         train_classifier.TrainClassifierArguments(model_name_or_path=None),
-        trec, TokenizerArguments(tokenizer_name_or_path=str(out / "pretrained-lm")), model_args,
+        trec,
+        TokenizerArguments(tokenizer_name_or_path=str(out / "pretrained-lm")),
+        model_args,
         _training_args(out / "baseline-classifier", args.seed, gradual_unfreezing=False, **classifier_settings),
     )
     return ulmfit, baseline
@@ -148,19 +203,28 @@ def _from_scratch(args: QuickstartArguments, out: Path, trec: DataArguments) -> 
 def _from_pretrained(args: QuickstartArguments, pretrained: str, out: Path, trec: DataArguments) -> tuple[dict, dict]:
     """Stages 2 and 3 from a pretrained LM with the stages' own defaults (what `hf-ulmfit finetune-lm` and
     `train-classifier` do without flags), then the same classifier (architecture, tokenizer) from random weights."""
-    common = {"dataset": "trec", "data_dir": args.data_dir, "max_train_samples": args.max_train_samples,
-              "split_seed": args.seed, "seed": args.seed, "overwrite_output_dir": True, "save_strategy": "no",
-              "disable_tqdm": False}
+    common = {
+        "dataset": "trec",
+        "data_dir": args.data_dir,
+        "max_train_samples": args.max_train_samples,
+        "split_seed": args.seed,
+        "seed": args.seed,
+        "overwrite_output_dir": True,
+        "save_strategy": "no",
+        "disable_tqdm": False,
+    }
     print(f"== 1/3 fine-tuning the pretrained language model {pretrained} on TREC-6 questions", flush=True)
     finetune_lm.main({**common, "model_name_or_path": pretrained, "output_dir": str(out / "finetuned-lm")})
     print("== 2/3 training the classifier (the train-classifier defaults: gradual unfreezing, STLR)", flush=True)
-    ulmfit = train_classifier.main({**common, "model_name_or_path": str(out / "finetuned-lm"),
-                                    "output_dir": str(out / "classifier")})
+    ulmfit = train_classifier.main(
+        {**common, "model_name_or_path": str(out / "finetuned-lm"), "output_dir": str(out / "classifier")}
+    )
     print("== 3/3 the same classifier without pretraining (baseline)", flush=True)
     config = json.loads((Path(pretrained) / "config.json").read_text()) if Path(pretrained).is_dir() else {}
     sizes = {key: config[key] for key in ("embedding_size", "hidden_size", "num_layers", "rnn_type") if key in config}
-    baseline = train_classifier.main({**common, **sizes, "tokenizer_name_or_path": pretrained,
-                                      "output_dir": str(out / "baseline-classifier")})
+    baseline = train_classifier.main(
+        {**common, **sizes, "tokenizer_name_or_path": pretrained, "output_dir": str(out / "baseline-classifier")}
+    )
     return ulmfit, baseline
 
 
@@ -170,4 +234,7 @@ def show_predictions(classifier_dir: Path, data_dir: str | None, count: int = 5)
     classify = pipeline("text-classification", model=str(classifier_dir), device="cpu")
     print(f'pipeline("text-classification", model="{classifier_dir}"):')
     for example, prediction in zip(test, classify(list(test["text"]))):
-        print(f"  {prediction['label']:>5} ({prediction['score']:.2f})  true {names[example['label']]:>5}  {example['text']}")
+        print(
+            f"  {prediction['label']:>5} ({prediction['score']:.2f})  true {names[example['label']]:>5}  "
+            f"{example['text']}"
+        )

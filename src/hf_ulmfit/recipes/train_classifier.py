@@ -7,15 +7,21 @@ from transformers import AutoConfig, AutoTokenizer
 
 from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
+from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
-from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .common import (
-    finish_stage, metric_results, new_config, start_stage, tokenizer_for_every_process, train_and_evaluate,
+    finish_stage,
+    metric_results,
+    new_config,
+    start_stage,
+    tokenizer_for_every_process,
+    train_and_evaluate,
 )
 from .corpus import load_splits
 from .outputs import take_hub_request
 from .parsing import parse_arguments
+
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +30,18 @@ logger = logging.getLogger(__name__)
 # classifier trained from scratch, whose random encoder must train from the first step. With fewer epochs than layer
 # groups, the unfreezing is spread over the run's steps, so every group trains by the end (unfreeze_all_by_end).
 TRAINING_DEFAULTS = dict(
-    num_train_epochs=5, learning_rate=1e-2, per_device_train_batch_size=64, per_device_eval_batch_size=64,
-    lr_schedule="slanted_triangular", gradual_unfreezing=None, unfreeze_all_by_end=True, max_grad_norm=0.4, eval_strategy="epoch",
-    logging_strategy="epoch", save_strategy="epoch", report_to="none",
+    num_train_epochs=5,
+    learning_rate=1e-2,
+    per_device_train_batch_size=64,
+    per_device_eval_batch_size=64,
+    lr_schedule="slanted_triangular",
+    gradual_unfreezing=None,
+    unfreeze_all_by_end=True,
+    max_grad_norm=0.4,
+    eval_strategy="epoch",
+    logging_strategy="epoch",
+    save_strategy="epoch",
+    report_to="none",
     bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
@@ -36,8 +51,10 @@ DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
 class TrainClassifierArguments:
     model_name_or_path: str | None = field(
         default=None,
-        metadata={"help": "The fine-tuned language model folder. Without one, a classifier is trained from scratch "
-                          "(the no-pretraining baseline), with a tokenizer trained on the task's text."},
+        metadata={
+            "help": "The fine-tuned language model folder. Without one, a classifier is trained from scratch "
+            "(the no-pretraining baseline), with a tokenizer trained on the task's text."
+        },
     )
     classifier_drop_mult: float = field(
         default=0.5, metadata={"help": "Multiplier of fastai's classifier dropouts (fastai: 0.5)."}
@@ -51,8 +68,13 @@ class TrainClassifierArguments:
 def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments, tokenizer, labels: list[str]):
     """The classifier: the LM's encoder with a new head, or a fresh model for the from-scratch baseline."""
     settings = dict(
-        num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)},
-        drop_mult=args.classifier_drop_mult, bptt=args.classifier_bptt, max_len=args.classifier_max_len, **CLASSIFIER_DROPOUTS,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        drop_mult=args.classifier_drop_mult,
+        bptt=args.classifier_bptt,
+        max_len=args.classifier_max_len,
+        **CLASSIFIER_DROPOUTS,
     )
     if args.model_name_or_path:
         return load_pretrained(AwdLstmForSequenceClassification, args.model_name_or_path, "language model", **settings)
@@ -63,24 +85,34 @@ def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args) ->
     """The stage's unfreezing default (``gradual_unfreezing=None``): on with a pretrained encoder, off from scratch.
     Freezing a random encoder trains only the head on random features: warn when asked for explicitly."""
     if training_args.gradual_unfreezing is None:
-        training_args.gradual_unfreezing = (bool(args.model_name_or_path) and training_args.fit_schedule == "whole_run"
-                                            and training_args.freeze_all_but_top_epochs is None)
+        training_args.gradual_unfreezing = (
+            bool(args.model_name_or_path)
+            and training_args.fit_schedule == "whole_run"
+            and training_args.freeze_all_but_top_epochs is None
+        )
         training_args.unfreeze_all_by_end = True
         if training_args.gradual_unfreezing and training_args.ddp_find_unused_parameters is None:
             training_args.ddp_find_unused_parameters = True  # frozen groups get no gradient (see unfreezing.py)
     elif not args.model_name_or_path and training_args.uses_freezing:
-        logger.warning("gradual unfreezing of a classifier trained from scratch: its encoder is random, so while it is "
-                       "frozen only the head trains on random features. Pass --gradual_unfreezing false to train all "
-                       "layers from the start.")
+        logger.warning(
+            "gradual unfreezing of a classifier trained from scratch: its encoder is random, so while it is "
+            "frozen only the head trains on random features. Pass --gradual_unfreezing false to train all "
+            "layers from the start."
+        )
 
 
-def reject_new_model_settings(args: TrainClassifierArguments, tokenizer_args: TokenizerArguments,
-                              model_args: ModelArguments) -> None:
+def reject_new_model_settings(
+    args: TrainClassifierArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments
+) -> None:
     """With a language model, its tokenizer and sizes are used: settings of a new model would be ignored silently."""
     if not args.model_name_or_path:
         return
-    given = [f"--{spec.name}" for arguments in (tokenizer_args, model_args) for spec in fields(arguments)
-             if getattr(arguments, spec.name) != spec.default]
+    given = [
+        f"--{spec.name}"
+        for arguments in (tokenizer_args, model_args)
+        for spec in fields(arguments)
+        if getattr(arguments, spec.name) != spec.default
+    ]
     if given:
         raise ValueError(
             f"{', '.join(given)} set(s) up a new model, but --model_name_or_path {args.model_name_or_path} brings its "
@@ -89,7 +121,11 @@ def reject_new_model_settings(args: TrainClassifierArguments, tokenizer_args: To
 
 
 ARGUMENT_CLASSES = (
-    TrainClassifierArguments, DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments,
+    TrainClassifierArguments,
+    DataArguments,
+    TokenizerArguments,
+    ModelArguments,
+    UlmfitTrainingArguments,
 )
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 
@@ -97,12 +133,20 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 def main(args: list[str] | dict | str | None = None) -> dict:
     """`hf-ulmfit train-classifier` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
     file, or a dict of argument names to values), then `run`."""
-    return run(*parse_arguments(ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args,
-                                prog="hf-ulmfit train-classifier"))
+    return run(
+        *parse_arguments(
+            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit train-classifier"
+        )
+    )
 
 
-def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args: TokenizerArguments,
-        model_args: ModelArguments, training_args):
+def run(
+    args: TrainClassifierArguments,
+    data_args: DataArguments,
+    tokenizer_args: TokenizerArguments,
+    model_args: ModelArguments,
+    training_args,
+):
     reject_new_model_settings(args, tokenizer_args, model_args)
     resolve_gradual_unfreezing(args, training_args)
     plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
@@ -127,5 +171,15 @@ def run(args: TrainClassifierArguments, data_args: DataArguments, tokenizer_args
     results = {"validation": metric_results(metrics)}
     if "test" in tokenized:
         results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
-    return finish_stage("train-classifier", trainer, tokenizer, tokenized, data_args, training_args, results,
-                        hub_request, labels=labels, base_model=args.model_name_or_path)
+    return finish_stage(
+        "train-classifier",
+        trainer,
+        tokenizer,
+        tokenized,
+        data_args,
+        training_args,
+        results,
+        hub_request,
+        labels=labels,
+        base_model=args.model_name_or_path,
+    )

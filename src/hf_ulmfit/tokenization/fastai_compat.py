@@ -43,6 +43,7 @@ from transformers import PreTrainedTokenizerFast
 from .special_tokens import BOS_TOKEN, UNK_TOKEN
 from .train import wrap_tokenizer
 
+
 #: fastai's special tokens, in fastai 2.x's vocabulary order (fastai 1.x puts xxmaj xxup before xxrep xxwrep).
 FASTAI_SPECIAL_TOKENS = ["xxunk", "xxpad", "xxbos", "xxeos", "xxfld", "xxrep", "xxwrep", "xxup", "xxmaj"]
 TK_REP, TK_WREP, TK_UP, TK_MAJ = "xxrep", "xxwrep", "xxup", "xxmaj"
@@ -138,7 +139,7 @@ def _case_markers() -> list:
 
 
 def fastai_normalizer() -> normalizers.Normalizer:
-    """fastai's `defaults.text_proc_rules` (without the `xxbos` that lowercase() prepends: the post-processor adds it)."""
+    """fastai's `defaults.text_proc_rules`, less the `xxbos` that lowercase() prepends (the post-processor adds it)."""
     return normalizers.Sequence(
         _fix_html()
         # A leading space, stripped at the end: tokenizers cannot insert text at offset 0 with a zero-width match,

@@ -18,6 +18,7 @@ fastai applies Python rules before spaCy (``fix_html``, ``replace_rep``, ``repla
 
 from tokenizers import Regex, normalizers
 
+
 # A character (not whitespace, not a digit) followed by three more copies of itself: delete it. Applied left to
 # right this leaves exactly three copies of any longer run; lookahead + back-reference work in tokenizers' Oniguruma.
 _CHARACTER_REPEAT = Regex(r"([^\s\d])(?=\1{3})")
@@ -38,4 +39,3 @@ def build_normalizer(*, fix_html: bool = True, collapse_repeats: bool = True, lo
     if lowercase:
         steps.append(normalizers.Lowercase())
     return normalizers.Sequence(steps)
-

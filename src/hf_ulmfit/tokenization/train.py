@@ -1,7 +1,8 @@
 """Train a ULMFiT tokenizer with the `tokenizers` library and wrap it as a transformers fast tokenizer.
 
-Three kinds, all with ``xxunk xxpad xxbos xxeos`` at ids 0-3 (and the field marker ``xxfld`` at 4) and a post-processor that starts every encoded text
-with ``xxbos`` (fastai starts each document with it; no ``xxeos`` unless ``tokenizer.add_eos_token = True``):
+Three kinds, all with ``xxunk xxpad xxbos xxeos`` at ids 0-3 (and the field marker ``xxfld`` at 4) and a
+post-processor that starts every encoded text with ``xxbos`` (fastai starts each document with it; no ``xxeos``
+unless ``tokenizer.add_eos_token = True``):
 
 - ``"unigram"`` (default): a subword unigram model, as MultiFiT (15,000 pieces). Words carry SentencePiece's
   ``▁`` marker for a preceding space, so decoding gives the normalised text back exactly.
@@ -57,7 +58,8 @@ _DEFAULT_MIN_FREQUENCY = {"unigram": None, "word": 3, "char": 1}
 _DEFAULT_TRAIN_LINES = {"unigram": 28_000, "word": None, "char": None}
 
 # Unigram scores (log-probabilities) are kept to this many decimals: the trainer's sums vary in the last bits from run
-# to run, which reorders pieces of equal score; rounded and ordered by (score, piece), the same text gives the same ids.
+# to run, which reorders pieces of equal score; rounded and ordered by (score, piece), the same text gives the same
+# ids.
 _UNIGRAM_SCORE_DECIMALS = 6
 # The trainer gives the characters it must keep the lowest scores, this far apart (or equal), in a hash (random) order.
 _REQUIRED_CHARACTER_SCORE_STEP = 1e-4
@@ -66,7 +68,9 @@ _REQUIRED_CHARACTER_SCORE_STEP = 1e-4
 SPACE_MARKER = "▁"
 # A word (letters, marks, digits, underscore) or any other single character, each optionally preceded by the space
 # marker; a lone marker covers a space before nothing (end of text). Every character of the text is matched.
-_WORD_OR_SYMBOL = Regex(rf"{SPACE_MARKER}?[\p{{L}}\p{{M}}\p{{N}}_]+|{SPACE_MARKER}?[^\p{{L}}\p{{M}}\p{{N}}_{SPACE_MARKER}]|{SPACE_MARKER}")
+_WORD_OR_SYMBOL = Regex(
+    rf"{SPACE_MARKER}?[\p{{L}}\p{{M}}\p{{N}}_]+|{SPACE_MARKER}?[^\p{{L}}\p{{M}}\p{{N}}_{SPACE_MARKER}]|{SPACE_MARKER}"
+)
 _ANY_CHARACTER = Regex(r"[\s\S]")
 
 
@@ -211,11 +215,15 @@ def _reproducible_unigram(tokenizer: Tokenizer) -> models.Unigram:
     characters in text order (see `_UNIGRAM_SCORE_DECIMALS`, `_REQUIRED_CHARACTER_SCORE_STEP`)."""
     model = json.loads(tokenizer.to_str())["model"]
     special, pieces = model["vocab"][: len(TRAINED_SPECIAL_TOKENS)], model["vocab"][len(TRAINED_SPECIAL_TOKENS) :]
-    pieces = sorted(((piece, round(score, _UNIGRAM_SCORE_DECIMALS)) for piece, score in pieces),
-                    key=lambda entry: (-entry[1], entry[0]))
+    pieces = sorted(
+        ((piece, round(score, _UNIGRAM_SCORE_DECIMALS)) for piece, score in pieces),
+        key=lambda entry: (-entry[1], entry[0]),
+    )
     start = len(pieces) - 1
-    while start > 0 and len(pieces[start - 1][0]) == len(pieces[start][0]) == 1 and _is_required_character_step(
-        pieces[start - 1][1] - pieces[start][1]
+    while (
+        start > 0
+        and len(pieces[start - 1][0]) == len(pieces[start][0]) == 1
+        and _is_required_character_step(pieces[start - 1][1] - pieces[start][1])
     ):
         start -= 1
     ladder = pieces[start:]
@@ -235,7 +243,10 @@ def _build_untrained(kind: str, vocab_size: int, min_frequency: int, show_progre
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE_MARKER, prepend_scheme="always")
         tokenizer.decoder = decoders.Metaspace(replacement=SPACE_MARKER, prepend_scheme="always")
         trainer = trainers.UnigramTrainer(
-            vocab_size=vocab_size, special_tokens=TRAINED_SPECIAL_TOKENS, unk_token=UNK_TOKEN, show_progress=show_progress
+            vocab_size=vocab_size,
+            special_tokens=TRAINED_SPECIAL_TOKENS,
+            unk_token=UNK_TOKEN,
+            show_progress=show_progress,
         )
     elif kind == "word":
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
@@ -253,14 +264,20 @@ def _build_untrained(kind: str, vocab_size: int, min_frequency: int, show_progre
             ]
         )
         trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=TRAINED_SPECIAL_TOKENS, show_progress=show_progress
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=TRAINED_SPECIAL_TOKENS,
+            show_progress=show_progress,
         )
     else:  # char
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
         tokenizer.pre_tokenizer = pre_tokenizers.Split(_ANY_CHARACTER, behavior="isolated")
         tokenizer.decoder = decoders.Fuse()
         trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=TRAINED_SPECIAL_TOKENS, show_progress=show_progress
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=TRAINED_SPECIAL_TOKENS,
+            show_progress=show_progress,
         )
     return tokenizer, trainer
 
@@ -304,4 +321,6 @@ def _number_of_batches(texts, batch_size: int) -> int | None:
 def _check_special_token_ids(tokenizer: Tokenizer) -> None:
     for expected_id, token in enumerate(TRAINED_SPECIAL_TOKENS):
         if tokenizer.token_to_id(token) != expected_id:
-            raise RuntimeError(f"Special token {token!r} got id {tokenizer.token_to_id(token)}, expected {expected_id}.")
+            raise RuntimeError(
+                f"Special token {token!r} got id {tokenizer.token_to_id(token)}, expected {expected_id}."
+            )

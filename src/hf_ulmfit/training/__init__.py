@@ -3,6 +3,9 @@ schedules, gradual unfreezing, AR/TAR, carried-state language-model training, an
 
 from ..evaluation import classification_metrics
 from .arguments import FIT_SCHEDULES, LR_SCHEDULES, UlmfitTrainingArguments
+from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
+from .classifier_trainer import ClassifierTrainer
+from .language_model_trainer import LanguageModelTrainer
 from .layer_groups import discriminative_learning_rates, layer_group_prefixes, layer_groups, set_trainable_groups
 from .lr_finder import LrFinderResult, lr_find, suggest_learning_rate
 from .regularization import activation_regularization, temporal_activation_regularization
@@ -15,11 +18,9 @@ from .schedules import (
     slanted_triangular_schedule,
     stage_start_steps,
 )
-from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .trainer import UlmfitTrainer
-from .classifier_trainer import ClassifierTrainer
-from .language_model_trainer import LanguageModelTrainer
 from .unfreezing import GradualUnfreezingCallback, stage_trainable_groups, trainable_group_count
+
 
 __all__ = [
     "FIT_SCHEDULES",

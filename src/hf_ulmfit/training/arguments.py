@@ -12,6 +12,7 @@ from transformers import TrainingArguments
 
 from .precision import resolve_bf16
 
+
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")
 FIT_SCHEDULES = ("whole_run", "per_stage")
 
@@ -20,9 +21,14 @@ FIT_SCHEDULES = ("whole_run", "per_stage")
 class UlmfitTrainingArguments(TrainingArguments):
     lr_schedule: str = field(
         default="slanted_triangular",
-        metadata={"help": "'slanted_triangular' (ULMFiT paper) or 'one_cycle' (fastai, with momentum cycling).", "choices": list(LR_SCHEDULES)},
+        metadata={
+            "help": "'slanted_triangular' (ULMFiT paper) or 'one_cycle' (fastai, with momentum cycling).",
+            "choices": list(LR_SCHEDULES),
+        },
     )
-    stlr_cut_frac: float = field(default=0.1, metadata={"help": "STLR: fraction of the steps spent increasing the LR."})
+    stlr_cut_frac: float = field(
+        default=0.1, metadata={"help": "STLR: fraction of the steps spent increasing the LR."}
+    )
     stlr_ratio: float = field(default=32, metadata={"help": "STLR: how much smaller the lowest LR is than the peak."})
     one_cycle_pct_start: float = field(default=0.25, metadata={"help": "One-cycle: fraction of the steps warming up."})
     one_cycle_div_factor: float = field(default=25.0, metadata={"help": "One-cycle: starting LR = peak / this."})
@@ -39,9 +45,11 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     gradual_unfreezing: bool | None = field(
         default=False,
-        metadata={"help": "Train only the top layer group first, then unfreeze one more group at a time (see "
-                          "unfreeze_all_by_end for runs with fewer epochs than groups). None: the stage decides "
-                          "(train-classifier: on with a pretrained encoder, off from scratch)."},
+        metadata={
+            "help": "Train only the top layer group first, then unfreeze one more group at a time (see "
+            "unfreeze_all_by_end for runs with fewer epochs than groups). None: the stage decides "
+            "(train-classifier: on with a pretrained encoder, off from scratch)."
+        },
     )
     unfreeze_every_epochs: float = field(default=1.0, metadata={"help": "Gradual unfreezing: epochs per stage."})
     unfreeze_at_steps: list[int] | None = field(
@@ -49,19 +57,23 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     unfreeze_all_by_end: bool = field(
         default=False,
-        metadata={"help": "Gradual unfreezing: when the epochs are too few to unfreeze one group per epoch, unfreeze at "
-                          "evenly spaced steps instead, so every group trains by the end (train-classifier's default)."},
+        metadata={
+            "help": "Gradual unfreezing: when the epochs are too few to unfreeze one group per epoch, unfreeze at "
+            "evenly spaced steps instead, so every group trains by the end (train-classifier's default)."
+        },
     )
     freeze_all_but_top_epochs: float | None = field(
         default=None, metadata={"help": "fastai's LM recipe: train only the top group for this many epochs, then all."}
     )
     fit_schedule: str = field(
         default="whole_run",
-        metadata={"help": "'whole_run' (ULMFiT paper): one lr_schedule cycle over the whole run, the trainable groups "
-                          "set by gradual_unfreezing or freeze_all_but_top_epochs. 'per_stage' (fastai's repeated "
-                          "fit_one_cycle): one lr_schedule cycle per stage of stage_epochs, at its "
-                          "stage_learning_rates, training its stage_trainable_groups.",
-                  "choices": list(FIT_SCHEDULES)},
+        metadata={
+            "help": "'whole_run' (ULMFiT paper): one lr_schedule cycle over the whole run, the trainable groups "
+            "set by gradual_unfreezing or freeze_all_but_top_epochs. 'per_stage' (fastai's repeated "
+            "fit_one_cycle): one lr_schedule cycle per stage of stage_epochs, at its "
+            "stage_learning_rates, training its stage_trainable_groups.",
+            "choices": list(FIT_SCHEDULES),
+        },
     )
     stage_epochs: list[float] | None = field(
         default=None, metadata={"help": "per_stage: epochs of each stage (num_train_epochs becomes their sum)."}
@@ -71,8 +83,10 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     stage_trainable_groups: list[int] | None = field(
         default=None,
-        metadata={"help": "per_stage: layer groups (from the top) trained in each stage (default: 1, 2, ... and all "
-                          "groups in the last stage, as fastai's freeze_to(-1), freeze_to(-2), ..., unfreeze())."},
+        metadata={
+            "help": "per_stage: layer groups (from the top) trained in each stage (default: 1, 2, ... and all "
+            "groups in the last stage, as fastai's freeze_to(-1), freeze_to(-2), ..., unfreeze())."
+        },
     )
     ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
     tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
@@ -90,20 +104,27 @@ class UlmfitTrainingArguments(TrainingArguments):
     # None (the stages' default): bf16 exactly where it trains faster (see `precision.resolve_bf16`).
     bf16: bool | None = field(
         default=False,
-        metadata={"help": "bf16 autocast. The hf-ulmfit stages default to bf16 where it is faster (CUDA GPUs with "
-                          "bf16, CPUs with AMX) and fp32 elsewhere, and log which; true/false forces it."},
+        metadata={
+            "help": "bf16 autocast. The hf-ulmfit stages default to bf16 where it is faster (CUDA GPUs with "
+            "bf16, CPUs with AMX) and fp32 elsewhere, and log which; true/false forces it."
+        },
     )
     # ULMFiT batches classification documents of similar length together.
     train_sampling_strategy: str = field(
         default="group_by_length",
-        metadata={"help": "Sampler for classification batches.", "choices": ["random", "sequential", "group_by_length", "batch_rebalance"]},
+        metadata={
+            "help": "Sampler for classification batches.",
+            "choices": ["random", "sequential", "group_by_length", "batch_rebalance"],
+        },
     )
 
     def __post_init__(self):
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if len(self.one_cycle_momentums) != 3:
-            raise ValueError(f"one_cycle_momentums needs 3 values (start, middle, end), got {self.one_cycle_momentums}.")
+            raise ValueError(
+                f"one_cycle_momentums needs 3 values (start, middle, end), got {self.one_cycle_momentums}."
+            )
         if self.gradual_unfreezing and self.freeze_all_but_top_epochs is not None:
             raise ValueError("Choose gradual_unfreezing or freeze_all_but_top_epochs, not both.")
         if self.fit_schedule not in FIT_SCHEDULES:
@@ -133,8 +154,10 @@ class UlmfitTrainingArguments(TrainingArguments):
             if values is not None and len(values) != len(self.stage_epochs):
                 raise ValueError(f"{name} has {len(values)} values for {len(self.stage_epochs)} stage_epochs.")
         if self.gradual_unfreezing or self.freeze_all_but_top_epochs is not None or self.unfreeze_at_steps:
-            raise ValueError("fit_schedule='per_stage' sets the trainable groups per stage (stage_trainable_groups): "
-                             "drop gradual_unfreezing, freeze_all_but_top_epochs and unfreeze_at_steps.")
+            raise ValueError(
+                "fit_schedule='per_stage' sets the trainable groups per stage (stage_trainable_groups): "
+                "drop gradual_unfreezing, freeze_all_but_top_epochs and unfreeze_at_steps."
+            )
         self.num_train_epochs = float(sum(self.stage_epochs))
 
     @property

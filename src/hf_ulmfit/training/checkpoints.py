@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+
 logger = logging.getLogger(__name__)
 
 CARRIED_STATE_FILE = "carried_state_{rank}.safetensors"
@@ -58,8 +59,9 @@ def last_complete_checkpoint(output_dir: str | os.PathLike, required_files: list
         missing = missing_checkpoint_files(checkpoint, required_files)
         if not missing:
             return checkpoint
-        logger.warning("skipping the incomplete checkpoint %s (no %s): its save was interrupted",
-                       checkpoint, ", ".join(missing))
+        logger.warning(
+            "skipping the incomplete checkpoint %s (no %s): its save was interrupted", checkpoint, ", ".join(missing)
+        )
     return None
 
 

@@ -36,7 +36,9 @@ class ClassifierTrainer(UlmfitTrainer):
     def _get_train_sampler(self, train_dataset=None):
         train_dataset = train_dataset if train_dataset is not None else self.train_dataset
         column = self.args.length_column_name
-        if self.args.train_sampling_strategy != "group_by_length" or column not in getattr(train_dataset, "column_names", ()):
+        if self.args.train_sampling_strategy != "group_by_length" or column not in getattr(
+            train_dataset, "column_names", ()
+        ):
             return super()._get_train_sampler(train_dataset)
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         self.train_sampler = EpochSeededLengthGroupedSampler(

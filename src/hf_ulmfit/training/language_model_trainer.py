@@ -51,7 +51,11 @@ class LanguageModelTrainer(UlmfitTrainer):
         # tensors to the device in `_prepare_inputs`. The stream's batches are strided views of its rows; the loss
         # flattens the targets with `view`, so each batch is made contiguous (a copy of batch_size x bptt ids).
         return DataLoader(
-            stream, batch_size=None, collate_fn=contiguous_batch, num_workers=0, pin_memory=self.args.dataloader_pin_memory
+            stream,
+            batch_size=None,
+            collate_fn=contiguous_batch,
+            num_workers=0,
+            pin_memory=self.args.dataloader_pin_memory,
         )
 
     def get_train_dataloader(self) -> DataLoader:
@@ -92,7 +96,9 @@ class LanguageModelTrainer(UlmfitTrainer):
 
     # ---- Evaluation -------------------------------------------------------------------------------------------------
 
-    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"):
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
         return self.language_model_evaluation(dataloader, metric_key_prefix)
 
     @torch.no_grad()

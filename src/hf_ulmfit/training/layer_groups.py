@@ -11,6 +11,7 @@ from torch import nn
 
 from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 
+
 NamedParameters = dict[str, nn.Parameter]
 
 
@@ -21,7 +22,9 @@ def layer_group_prefixes(model: nn.Module) -> list[tuple[str, ...]]:
         return lstm_layers + [("awd_lstm.embeddings.", "decoder.")]
     if isinstance(model, AwdLstmForSequenceClassification):
         return [("awd_lstm.embeddings.",)] + lstm_layers + [("head.",)]
-    raise TypeError(f"No ULMFiT layer groups for {type(model).__name__}: expected an AWD-LSTM language model or classifier.")
+    raise TypeError(
+        f"No ULMFiT layer groups for {type(model).__name__}: expected an AWD-LSTM language model or classifier."
+    )
 
 
 def layer_groups(model: nn.Module) -> list[NamedParameters]:

@@ -22,8 +22,15 @@ class LrFinderResult:
     plot_path: str | None
 
 
-def lr_find(trainer, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
-            plot_path: str | None = "lr_find.png", smoothing: float = 0.98, stop_factor: float = 4.0) -> LrFinderResult:
+def lr_find(
+    trainer,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    plot_path: str | None = "lr_find.png",
+    smoothing: float = 0.98,
+    stop_factor: float = 4.0,
+) -> LrFinderResult:
     """Run the range test on `trainer`'s model and training data, then put the model and optimizer back as they were.
 
     Every layer group keeps its discriminative share of the learning rate (the reported one is the top group's), and

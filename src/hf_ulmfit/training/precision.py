@@ -18,6 +18,7 @@ import time
 
 import torch
 
+
 logger = logging.getLogger(__name__)
 
 # bf16 must beat fp32 by this much in the probe to be chosen (timing noise on shared cores is a few percent).
@@ -79,10 +80,12 @@ def resolve_bf16(requested: bool | None, on_cpu: bool) -> bool:
         return bool(requested)
     faster, reason = cpu_bf16_verdict() if on_cpu else cuda_bf16_verdict()
     if requested is None:
-        logger.info("precision: %s, because %s (set --bf16 true/false to choose)", "bf16" if faster else "fp32",
-                    reason)
+        logger.info(
+            "precision: %s, because %s (set --bf16 true/false to choose)", "bf16" if faster else "fp32", reason
+        )
         return faster
     if requested and on_cpu and not faster:
-        logger.warning("--bf16 true: bf16 autocast is slower than fp32 here, because %s; --bf16 false trains faster",
-                       reason)
+        logger.warning(
+            "--bf16 true: bf16 autocast is slower than fp32 here, because %s; --bf16 false trains faster", reason
+        )
     return requested

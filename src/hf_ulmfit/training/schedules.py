@@ -14,7 +14,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def slanted_triangular_multiplier(step: int, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32) -> float:
+def slanted_triangular_multiplier(
+    step: int, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32
+) -> float:
     """STLR (Howard & Ruder 2018, eq. 3): a linear rise over the first `cut_frac` of the steps, then a linear decay
     `ratio` times longer; the multiplier goes from 1/ratio up to 1 at step `cut` and back down to 1/ratio."""
     cut = max(1, math.floor(num_training_steps * cut_frac))
@@ -56,7 +58,11 @@ def _one_cycle_phase(step: int, num_training_steps: int, pct_start: float) -> tu
 
 
 def one_cycle_multiplier(
-    step: int, num_training_steps: int, pct_start: float = 0.25, div_factor: float = 25.0, final_div_factor: float = 1e5
+    step: int,
+    num_training_steps: int,
+    pct_start: float = 0.25,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e5,
 ) -> float:
     """fastai's one-cycle: cosine from peak/div_factor up to the peak, then cosine down to peak/final_div_factor."""
     phase, fraction = _one_cycle_phase(step, num_training_steps, pct_start)
@@ -66,7 +72,10 @@ def one_cycle_multiplier(
 
 
 def one_cycle_momentum(
-    step: int, num_training_steps: int, pct_start: float = 0.25, momentums: tuple[float, float, float] = (0.8, 0.7, 0.8)
+    step: int,
+    num_training_steps: int,
+    pct_start: float = 0.25,
+    momentums: tuple[float, float, float] = (0.8, 0.7, 0.8),
 ) -> float:
     """Adam's beta1 over the cycle: cosine from momentums[0] down to [1] while the learning rate rises, back to [2]."""
     phase, fraction = _one_cycle_phase(step, num_training_steps, pct_start)
@@ -74,8 +83,12 @@ def one_cycle_momentum(
 
 
 def slanted_triangular_schedule(
-    optimizer: Optimizer, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32,
-    stage_starts: tuple[int, ...] = (0,), stage_scales: tuple[float, ...] = (1.0,),
+    optimizer: Optimizer,
+    num_training_steps: int,
+    cut_frac: float = 0.1,
+    ratio: float = 32,
+    stage_starts: tuple[int, ...] = (0,),
+    stage_scales: tuple[float, ...] = (1.0,),
 ) -> LambdaLR:
     """The slanted triangular learning rate over `num_training_steps` optimizer updates (one per stage)."""
 

@@ -39,21 +39,43 @@ class UlmfitTrainer(Trainer):
     # Our loss is a mean over each micro-batch; the Trainer divides it by the gradient accumulation steps.
     loss_is_scaled_for_ga = False
 
-    def __init__(self, model=None, args: UlmfitTrainingArguments = None, data_collator=None, train_dataset=None,
-                 eval_dataset=None, processing_class=None, compute_metrics=None, callbacks=None, **kwargs):
+    def __init__(
+        self,
+        model=None,
+        args: UlmfitTrainingArguments = None,
+        data_collator=None,
+        train_dataset=None,
+        eval_dataset=None,
+        processing_class=None,
+        compute_metrics=None,
+        callbacks=None,
+        **kwargs,
+    ):
         if self.model_class is None:
-            raise TypeError("UlmfitTrainer is the shared base: train a classifier with ClassifierTrainer and a "
-                            "language model with LanguageModelTrainer.")
+            raise TypeError(
+                "UlmfitTrainer is the shared base: train a classifier with ClassifierTrainer and a "
+                "language model with LanguageModelTrainer."
+            )
         if not isinstance(args, UlmfitTrainingArguments):
             raise TypeError(f"{type(self).__name__} needs UlmfitTrainingArguments, got {type(args).__name__}.")
         if not isinstance(model, self.model_class):
-            raise TypeError(f"{type(self).__name__} trains an {self.model_class.__name__}, got {type(model).__name__} "
-                            "(ClassifierTrainer trains classifiers, LanguageModelTrainer language models).")
+            raise TypeError(
+                f"{type(self).__name__} trains an {self.model_class.__name__}, got {type(model).__name__} "
+                "(ClassifierTrainer trains classifiers, LanguageModelTrainer language models)."
+            )
         if data_collator is None:
             data_collator = self.default_data_collator(processing_class)
-        super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
-                         eval_dataset=eval_dataset, processing_class=processing_class,
-                         compute_metrics=compute_metrics or self.default_compute_metrics, callbacks=callbacks, **kwargs)
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            compute_metrics=compute_metrics or self.default_compute_metrics,
+            callbacks=callbacks,
+            **kwargs,
+        )
         self.layer_groups = layer_groups(model)
         if args.uses_freezing:
             self.add_callback(GradualUnfreezingCallback(self.layer_groups))
@@ -77,7 +99,9 @@ class UlmfitTrainer(Trainer):
                     f"{len(self.layer_groups)} layer groups."
                 )
             return list(self.args.group_learning_rates)
-        return discriminative_learning_rates(self.args.learning_rate, len(self.layer_groups), self.args.discriminative_lr_factor)
+        return discriminative_learning_rates(
+            self.args.learning_rate, len(self.layer_groups), self.args.discriminative_lr_factor
+        )
 
     def create_optimizer(self, model=None):
         """AdamW with one learning rate per layer group; weights decay (decoupled), biases and norms do not.
@@ -93,7 +117,9 @@ class UlmfitTrainer(Trainer):
                     params = [p for name, p in group.items() if (name in decay_names) == decays]
                     if params:
                         weight_decay = self.args.weight_decay if decays else 0.0
-                        param_groups.append({"params": params, "lr": lr, "weight_decay": weight_decay, "layer_group": index})
+                        param_groups.append(
+                            {"params": params, "lr": lr, "weight_decay": weight_decay, "layer_group": index}
+                        )
             self.optimizer = torch.optim.AdamW(
                 param_groups, betas=(self.args.adam_beta1, self.args.adam_beta2), eps=self.args.adam_epsilon
             )
@@ -105,8 +131,10 @@ class UlmfitTrainer(Trainer):
             optimizer = optimizer or self.optimizer
             stages = {}
             if self.args.fit_schedule == "per_stage":
-                stages = dict(stage_starts=stage_start_steps(self.args.stage_epochs, num_training_steps),
-                              stage_scales=self.args.stage_scales())
+                stages = dict(
+                    stage_starts=stage_start_steps(self.args.stage_epochs, num_training_steps),
+                    stage_scales=self.args.stage_scales(),
+                )
             if self.args.lr_schedule == "slanted_triangular":
                 self.lr_scheduler = slanted_triangular_schedule(
                     optimizer, num_training_steps, self.args.stlr_cut_frac, self.args.stlr_ratio, **stages
@@ -169,8 +197,10 @@ class UlmfitTrainer(Trainer):
         if resume_from_checkpoint:
             missing = missing_checkpoint_files(resume_from_checkpoint, self.checkpoint_required_files())
             if missing:
-                raise ValueError(f"Cannot resume from {resume_from_checkpoint}: it has no {', '.join(missing)} "
-                                 "(not a checkpoint, or one whose save was interrupted).")
+                raise ValueError(
+                    f"Cannot resume from {resume_from_checkpoint}: it has no {', '.join(missing)} "
+                    "(not a checkpoint, or one whose save was interrupted)."
+                )
             self.load_extra_state(resume_from_checkpoint)
         return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
 

@@ -7,9 +7,9 @@ reduction for good, and the ranks would drift apart once it is unfrozen. Frozen 
 they stay bit-identical.
 
 The paper unfreezes one more group per epoch. A run with fewer epochs than that needs (5 groups: 4 epochs or fewer)
-ends with the bottom groups, the embedding first of all, never trained. With ``unfreeze_all_by_end`` (train-classifier's
-default) the callback then unfreezes at evenly spaced steps instead (`spread_unfreezing_steps`), so that every group
-trains for the last part of any run; without it, it warns.
+ends with the bottom groups, the embedding first of all, never trained. With ``unfreeze_all_by_end``
+(train-classifier's default) the callback then unfreezes at evenly spaced steps instead (`spread_unfreezing_steps`),
+so that every group trains for the last part of any run; without it, it warns.
 
 fastai's recipe (``fit_schedule="per_stage"``) trains in stages instead, each with its own trainable groups; the
 callback unfreezes at the steps where the stages begin (`schedules.stage_start_steps`).
@@ -23,11 +23,13 @@ from transformers import TrainerCallback
 from .layer_groups import NamedParameters, set_trainable_groups
 from .schedules import stage_start_steps
 
+
 logger = logging.getLogger(__name__)
 
 
-def trainable_group_count(args, num_groups: int, epoch: float, global_step: int,
-                          stage_steps: list[int] | None = None) -> int:
+def trainable_group_count(
+    args, num_groups: int, epoch: float, global_step: int, stage_steps: list[int] | None = None
+) -> int:
     """How many layer groups (from the top) train at this point of training.
 
     ``epoch`` is the fraction of epochs done (`TrainerState.epoch`), ``global_step`` the optimizer steps done;
@@ -54,8 +56,10 @@ def stage_trainable_groups(args, num_groups: int) -> list[int]:
         stages = len(args.stage_epochs)
         return [min(stage + 1, num_groups) for stage in range(stages - 1)] + [num_groups]
     if not all(1 <= count <= num_groups for count in args.stage_trainable_groups):
-        raise ValueError(f"stage_trainable_groups {args.stage_trainable_groups}: each must be 1 to {num_groups}, "
-                         "the model's layer groups.")
+        raise ValueError(
+            f"stage_trainable_groups {args.stage_trainable_groups}: each must be 1 to {num_groups}, "
+            "the model's layer groups."
+        )
     return list(args.stage_trainable_groups)
 
 
@@ -84,7 +88,9 @@ class GradualUnfreezingCallback(TrainerCallback):
         self.unfreeze_at_steps = None
 
     def _apply(self, args, state):
-        count = trainable_group_count(args, len(self.groups), state.epoch or 0.0, state.global_step, self.unfreeze_at_steps)
+        count = trainable_group_count(
+            args, len(self.groups), state.epoch or 0.0, state.global_step, self.unfreeze_at_steps
+        )
         set_trainable_groups(self.groups, count)
 
     def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
@@ -105,14 +111,21 @@ class GradualUnfreezingCallback(TrainerCallback):
             logger.warning(
                 "%g epochs unfreeze one layer group every %g epoch(s): the bottom %d of %d groups never train. Pass "
                 "unfreeze_all_by_end=True (or unfreeze_at_steps) to spread the unfreezing over the run.",
-                epochs, args.unfreeze_every_epochs, never, num_groups,
+                epochs,
+                args.unfreeze_every_epochs,
+                never,
+                num_groups,
             )
             return None
         steps = spread_unfreezing_steps(num_groups, state.max_steps)
         logger.info(
             "%g epochs are too few to unfreeze %d layer groups one every %g epoch(s): unfreezing one more group at "
             "steps %s of %d instead, so that every group trains for the last part of the run.",
-            epochs, num_groups, args.unfreeze_every_epochs, steps, state.max_steps,
+            epochs,
+            num_groups,
+            args.unfreeze_every_epochs,
+            steps,
+            state.max_steps,
         )
         return steps
 

@@ -1,13 +1,18 @@
-"""The README's main job, shortened: three ULMFiT stages on TREC-6 beat the same classifier without pretraining."""
+"""The README's main job: ULMFiT on TREC-6 from the shared pretrained LM beats the same classifier without
+pretraining; from scratch (--pretrained_lm none, shortened) all three stages run and save."""
 
 import json
+from pathlib import Path
 
+import pytest
 from transformers import pipeline
 
 from hf_ulmfit.cli.main import main
 
 
-def test_shortened_quickstart_beats_the_no_pretraining_baseline(tmp_path, data_dir, capsys):
+def test_shortened_quickstart_from_scratch_runs_all_three_stages(tmp_path, data_dir, capsys):
+    # A 40-article LM buys too little to beat the baseline reliably (measured 0.504 against 0.512 at one thread and
+    # 0.522 against 0.464 at two): the claim is checked from the shared pretrained LM below, with a margin.
     out = tmp_path / "quickstart"
     assert (
         main(
@@ -38,7 +43,6 @@ def test_shortened_quickstart_beats_the_no_pretraining_baseline(tmp_path, data_d
     summary = json.loads((out / "quickstart_results.json").read_text())
     # The TREC-6 test set's largest class is 27.6% of it (138 of 500 DESC questions).
     assert summary["ulmfit_test_accuracy"] > 0.35
-    assert summary["ulmfit_test_accuracy"] > summary["baseline_test_accuracy"]
     printed = capsys.readouterr().out
     assert "ULMFiT (3 stages)" in printed and "without pretraining" in printed
     assert 'pipeline("text-classification"' in printed
@@ -47,32 +51,31 @@ def test_shortened_quickstart_beats_the_no_pretraining_baseline(tmp_path, data_d
     classify = pipeline("text-classification", model=str(out / "classifier"), device="cpu")
     assert classify("Who wrote Hamlet ?")[0]["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
 
-    # Started from a pretrained LM (here the one just made), the quickstart runs the stages' own defaults from it.
-    again = tmp_path / "from-pretrained"
-    assert (
-        main(
-            [
-                "quickstart",
-                "--output_dir",
-                str(again),
-                "--data_dir",
-                str(data_dir),
-                "--max_train_samples",
-                "300",
-                "--pretrained_lm",
-                str(out / "pretrained-lm"),
-            ]
-        )
-        == 0
-    )
-    summary = json.loads((again / "quickstart_results.json").read_text())
-    assert summary["pretrained_lm"] == str(out / "pretrained-lm")
-    assert not (again / "pretrained-lm").exists()
+
+def test_quickstart_from_the_shared_pretrained_lm_beats_the_no_pretraining_baseline(tmp_path, data_dir, capsys):
+    """The README's main job as a user runs it: no --pretrained_lm, so it finds the pretrained LM in
+    ../shared/models, fine-tunes it and trains the classifier with the stages' own defaults (500 labels here)."""
+    from hf_ulmfit.recipes.quickstart import find_pretrained_lm
+
+    pretrained = find_pretrained_lm(str(data_dir))
+    if pretrained is None:
+        pytest.skip(f"no pretrained LM beside {data_dir}")
+    out = tmp_path / "from-pretrained"
+    arguments = ["--output_dir", str(out), "--data_dir", str(data_dir), "--max_train_samples", "500"]
+    assert main(["quickstart", *arguments]) == 0
+    summary = json.loads((out / "quickstart_results.json").read_text())
+    assert summary["pretrained_lm"] == pretrained
+    assert not (out / "pretrained-lm").exists()
     assert "== 1/3 fine-tuning the pretrained language model" in capsys.readouterr().out
-    record = json.loads((again / "classifier" / "ulmfit_run.json").read_text())
+    # Real transfer: measured 0.67 against 0.19 with 500 labels (the largest class is 27.6% of the test set).
+    assert summary["ulmfit_test_accuracy"] > 0.5
+    assert summary["ulmfit_test_accuracy"] > summary["baseline_test_accuracy"] + 0.2
+    record = json.loads((out / "classifier" / "ulmfit_run.json").read_text())
     assert record["training"]["num_train_epochs"] == 5 and record["training"]["gradual_unfreezing"]  # the defaults
-    baseline = json.loads((again / "baseline-classifier" / "ulmfit_run.json").read_text())
-    assert baseline["model"]["hidden_size"] == 128 and baseline["tokenizer"]["vocab_size"] == 3000
+    baseline = json.loads((out / "baseline-classifier" / "ulmfit_run.json").read_text())
+    pretrained_config = json.loads((Path(pretrained) / "config.json").read_text())
+    assert baseline["model"]["hidden_size"] == pretrained_config["hidden_size"]
+    assert baseline["base_model"] is None
 
 
 def _fake_model(folder, **config):

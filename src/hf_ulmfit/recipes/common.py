@@ -36,6 +36,16 @@ ARGUMENTS_A_RESUMED_RUN_MAY_CHANGE = {
     "dataloader_num_workers",
 }
 ARGUMENT_PREFIXES_A_RESUMED_RUN_MAY_CHANGE = ("logging_", "log_", "hub_")
+# The training defaults the three stages share (each adds its own schedule, epochs and learning rate).
+STAGE_TRAINING_DEFAULTS = dict(
+    per_device_train_batch_size=64,
+    per_device_eval_batch_size=64,
+    max_grad_norm=0.4,
+    eval_strategy="epoch",
+    save_strategy="epoch",
+    report_to="none",
+    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
+)
 
 
 def seed_everything(training_args) -> None:

@@ -13,28 +13,22 @@ from ..tokenization.vocabulary import extend_word_vocabulary
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import finish_stage, metric_results, start_stage, train_and_evaluate
+from .common import STAGE_TRAINING_DEFAULTS, finish_stage, metric_results, start_stage, train_and_evaluate
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .outputs import take_hub_request
-from .parsing import parse_arguments
+from .parsing import stage_entry_point
 
 
 logger = logging.getLogger(__name__)
 
 # fastai's recipe: train the embedding and decoder alone first, then everything with discriminative learning rates.
 TRAINING_DEFAULTS = dict(
+    **STAGE_TRAINING_DEFAULTS,
     num_train_epochs=2,
     learning_rate=4e-3,
-    per_device_train_batch_size=64,
-    per_device_eval_batch_size=64,
     lr_schedule="one_cycle",
     freeze_all_but_top_epochs=1.0,
-    max_grad_norm=0.4,
-    eval_strategy="epoch",
     logging_strategy="epoch",
-    save_strategy="epoch",
-    report_to="none",
-    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="imdb", validation_size=0.1)
 
@@ -59,14 +53,7 @@ ARGUMENT_CLASSES = (FinetuneLmArguments, DataArguments, UlmfitTrainingArguments)
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 
 
-def main(args: list[str] | dict | str | None = None) -> dict:
-    """`hf-ulmfit finetune-lm` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
-    file, or a dict of argument names to values), then `run`."""
-    return run(
-        *parse_arguments(
-            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit finetune-lm"
-        )
-    )
+main = stage_entry_point(__name__, "hf-ulmfit finetune-lm")
 
 
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):

@@ -55,3 +55,20 @@ def parse_arguments(
             raise SystemExit(f"{prog}: {path} must hold a mapping of argument names to values")
         return parser.parse_dict({**defaults, **recipe})
     return parser.parse_args_into_dataclasses(args)
+
+
+def stage_entry_point(module_name: str, prog: str):
+    """A stage's `main`: the arguments its module's `ARGUMENT_CLASSES` and `DEFAULTS` resolve (as `hf-ulmfit STAGE`
+    does), passed to its `run`. The module's names are looked up at each call, so the three stay the CLI's."""
+
+    def main(args: list[str] | dict | str | None = None) -> dict:
+        stage = importlib.import_module(module_name)
+        arguments = [args] if isinstance(args, str) else args
+        return stage.run(*parse_arguments(stage.ARGUMENT_CLASSES, stage.DEFAULTS, arguments, prog=prog))
+
+    main.__doc__ = (
+        f"`{prog}` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe file, or a "
+        "dict of argument names to values), then `run`."
+    )
+    main.__module__ = module_name
+    return main

@@ -7,6 +7,7 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .common import (
+    STAGE_TRAINING_DEFAULTS,
     finish_stage,
     metric_results,
     new_config,
@@ -16,26 +17,20 @@ from .common import (
 )
 from .corpus import drop_blank_documents, load_splits
 from .outputs import take_hub_request
-from .parsing import parse_arguments
+from .parsing import stage_entry_point
 
 
 logger = logging.getLogger(__name__)
 
 # Training defaults of this stage (fastai trains a language model from scratch with one-cycle, all layers at once).
 TRAINING_DEFAULTS = dict(
+    **STAGE_TRAINING_DEFAULTS,
     num_train_epochs=1,
     learning_rate=5e-3,
-    per_device_train_batch_size=64,
-    per_device_eval_batch_size=64,
     lr_schedule="one_cycle",
     discriminative_lr_factor=1.0,
-    max_grad_norm=0.4,
-    eval_strategy="epoch",
     logging_strategy="steps",
     logging_steps=50,
-    save_strategy="epoch",
-    report_to="none",
-    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
@@ -44,14 +39,7 @@ ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, UlmfitTra
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 
 
-def main(args: list[str] | dict | str | None = None) -> dict:
-    """`hf-ulmfit pretrain` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
-    file, or a dict of argument names to values), then `run`."""
-    return run(
-        *parse_arguments(
-            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit pretrain"
-        )
-    )
+main = stage_entry_point(__name__, "hf-ulmfit pretrain")
 
 
 def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):

@@ -11,6 +11,7 @@ from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
+    STAGE_TRAINING_DEFAULTS,
     finish_stage,
     metric_results,
     new_config,
@@ -20,7 +21,7 @@ from .common import (
 )
 from .corpus import load_splits
 from .outputs import take_hub_request
-from .parsing import parse_arguments
+from .parsing import stage_entry_point
 
 
 logger = logging.getLogger(__name__)
@@ -30,19 +31,13 @@ logger = logging.getLogger(__name__)
 # classifier trained from scratch, whose random encoder must train from the first step. With fewer epochs than layer
 # groups, the unfreezing is spread over the run's steps, so every group trains by the end (unfreeze_all_by_end).
 TRAINING_DEFAULTS = dict(
+    **STAGE_TRAINING_DEFAULTS,
     num_train_epochs=5,
     learning_rate=1e-2,
-    per_device_train_batch_size=64,
-    per_device_eval_batch_size=64,
     lr_schedule="slanted_triangular",
     gradual_unfreezing=None,
     unfreeze_all_by_end=True,
-    max_grad_norm=0.4,
-    eval_strategy="epoch",
     logging_strategy="epoch",
-    save_strategy="epoch",
-    report_to="none",
-    bf16=None,  # bf16 where it trains faster, fp32 elsewhere, logged (training/precision.py)
 )
 DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
 
@@ -130,14 +125,7 @@ ARGUMENT_CLASSES = (
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 
 
-def main(args: list[str] | dict | str | None = None) -> dict:
-    """`hf-ulmfit train-classifier` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe
-    file, or a dict of argument names to values), then `run`."""
-    return run(
-        *parse_arguments(
-            ARGUMENT_CLASSES, DEFAULTS, [args] if isinstance(args, str) else args, prog="hf-ulmfit train-classifier"
-        )
-    )
+main = stage_entry_point(__name__, "hf-ulmfit train-classifier")
 
 
 def run(

@@ -14,7 +14,7 @@ from ..tokenization import default_train_lines, train_tokenizer
 from ..training.checkpoints import checkpoint_folders
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
-from .outputs import RUN_RECORD_FILE, save_stage_output, training_summary
+from .outputs import RUN_RECORD_FILE, save_stage_output, take_hub_request, training_summary
 
 
 logger = logging.getLogger(__name__)
@@ -299,3 +299,37 @@ def finish_stage(
     }
     save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
     return record
+
+
+def train_and_finish_stage(
+    stage: str,
+    trainer_class,
+    model,
+    tokenizer,
+    tokenized,
+    data_args,
+    training_args,
+    plan: RunPlan,
+    evaluate_test: bool = False,
+    tokenizer_details: dict | None = None,
+    **details,
+) -> dict:
+    """A stage's end: train and evaluate (`train_and_evaluate`; with `evaluate_test`, on the test split too when there
+    is one), then save the folder with its run record (`finish_stage`), uploaded where --push_to_hub asks."""
+    hub_request = take_hub_request(training_args)
+    trainer, metrics = train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan)
+    results = {"validation": metric_results(metrics)}
+    if evaluate_test and "test" in tokenized:
+        results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
+    return finish_stage(
+        stage,
+        trainer,
+        tokenizer,
+        tokenized,
+        data_args,
+        training_args,
+        results,
+        hub_request,
+        tokenizer_details,
+        **details,
+    )

@@ -13,9 +13,8 @@ from ..tokenization.vocabulary import extend_word_vocabulary
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import STAGE_TRAINING_DEFAULTS, finish_stage, metric_results, start_stage, train_and_evaluate
+from .common import STAGE_TRAINING_DEFAULTS, start_stage, train_and_finish_stage
 from .corpus import drop_blank_documents, language_model_texts, load_splits
-from .outputs import take_hub_request
 from .parsing import stage_entry_point
 
 
@@ -80,17 +79,15 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
             logger.info("added %d target-domain words to the vocabulary", len(added_words))
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
-    hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
-    return finish_stage(
+    return train_and_finish_stage(
         "finetune-lm",
-        trainer,
+        LanguageModelTrainer,
+        model,
         tokenizer,
         tokenized,
         data_args,
         training_args,
-        {"validation": metric_results(metrics)},
-        hub_request,
+        plan,
         tokenizer_details={"added_tokens": len(added_words)},
         text_splits=["train", *extra_splits],
         base_model=args.model_name_or_path,

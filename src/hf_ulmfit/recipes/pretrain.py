@@ -8,15 +8,12 @@ from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .common import (
     STAGE_TRAINING_DEFAULTS,
-    finish_stage,
-    metric_results,
     new_config,
     start_stage,
     tokenizer_for_every_process,
-    train_and_evaluate,
+    train_and_finish_stage,
 )
 from .corpus import drop_blank_documents, load_splits
-from .outputs import take_hub_request
 from .parsing import stage_entry_point
 
 
@@ -50,15 +47,6 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
-    hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(LanguageModelTrainer, model, tokenizer, tokenized, training_args, plan)
-    return finish_stage(
-        "pretrain",
-        trainer,
-        tokenizer,
-        tokenized,
-        data_args,
-        training_args,
-        {"validation": metric_results(metrics)},
-        hub_request,
+    return train_and_finish_stage(
+        "pretrain", LanguageModelTrainer, model, tokenizer, tokenized, data_args, training_args, plan
     )

@@ -12,15 +12,12 @@ from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
     STAGE_TRAINING_DEFAULTS,
-    finish_stage,
-    metric_results,
     new_config,
     start_stage,
     tokenizer_for_every_process,
-    train_and_evaluate,
+    train_and_finish_stage,
 )
 from .corpus import load_splits
-from .outputs import take_hub_request
 from .parsing import stage_entry_point
 
 
@@ -154,20 +151,16 @@ def run(
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels)
-    hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(ClassifierTrainer, model, tokenizer, tokenized, training_args, plan)
-    results = {"validation": metric_results(metrics)}
-    if "test" in tokenized:
-        results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
-    return finish_stage(
+    return train_and_finish_stage(
         "train-classifier",
-        trainer,
+        ClassifierTrainer,
+        model,
         tokenizer,
         tokenized,
         data_args,
         training_args,
-        results,
-        hub_request,
+        plan,
+        evaluate_test=True,
         labels=labels,
         base_model=args.model_name_or_path,
     )

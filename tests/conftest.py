@@ -1,5 +1,6 @@
 """Test-wide settings: offline, the shared local datasets, and few threads (CI has 2 cores)."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -38,3 +39,16 @@ def trec(data_dir):
     from hf_ulmfit.data import load_text_dataset
 
     return load_text_dataset("trec", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """Imports a script of benchmarks/ (a folder of scripts, not a package) by name: ``load_benchmark("claims")``."""
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,7 +1,6 @@
 """benchmarks/claims.py (issue 13) end to end on a tiny slice: ladder rows run as library recipes, results are
 recorded per run and resumed, and the report writes its table and plots. The numbers mean nothing at this size."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,16 +8,6 @@ import pytest
 from safetensors.torch import load_file
 
 from hf_ulmfit.recipes import pretrain
-
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "claims.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("claims", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +37,8 @@ def tiny_lm(tmp_path_factory, data_dir) -> Path:
 
 
 @pytest.mark.slow
-def test_ladder_and_report_on_a_tiny_slice(tiny_lm, tmp_path, data_dir, capsys):
-    claims = load_script()
+def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, data_dir, capsys):
+    claims = load_benchmark("claims")
     out = tmp_path / "claims"
     rows = ["ulmfit", "from-scratch", "last"]
     common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--seeds", "0", "--data-dir", str(data_dir)]

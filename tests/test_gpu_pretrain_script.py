@@ -1,22 +1,10 @@
 """benchmarks/gpu_pretrain.py is meant for a CUDA machine; its --quick mode must run anywhere (here: on the CPU)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_pretrain.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("gpu_pretrain", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_quick_mode_measures_both_precisions_on_the_cpu(tmp_path, capsys):
-    script = load_script()
+def test_quick_mode_measures_both_precisions_on_the_cpu(load_benchmark, tmp_path, capsys):
+    script = load_benchmark("gpu_pretrain")
     report = script.main(["--quick", "--use_cpu", "--models", "small", "--scratch", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)
     assert printed == report

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_flags import QUICK_TRAINING, TINY_MODEL
 from hub_server import FakeHub
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
@@ -16,21 +17,6 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 from hf_ulmfit.cli.main import main
 
 
-TINY_MODEL = ["--embedding_size", "16", "--hidden_size", "32"]
-QUICK_TRAINING = [
-    "--per_device_train_batch_size",
-    "16",
-    "--per_device_eval_batch_size",
-    "32",
-    "--save_strategy",
-    "no",
-    "--disable_tqdm",
-    "true",
-    "--report_to",
-    "none",
-    "--use_cpu",
-    "true",
-]
 FIXTURES = Path(__file__).parent / "fixtures" / "fastai"
 
 

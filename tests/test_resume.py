@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_flags import TINY_MODEL
 from safetensors.torch import load_file
 
 from hf_ulmfit.cli.main import main
 
 
 KILLED_RUN = Path(__file__).parent / "killed_run.py"
-TINY_MODEL = ["--embedding_size", "16", "--hidden_size", "32"]
 QUIET = ["--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true", "--eval_strategy", "no"]
 
 

@@ -13,23 +13,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from cli_flags import QUICK_TRAINING
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-QUICK_TRAINING = [
-    "--per_device_train_batch_size",
-    "16",
-    "--per_device_eval_batch_size",
-    "32",
-    "--save_strategy",
-    "no",
-    "--disable_tqdm",
-    "true",
-    "--report_to",
-    "none",
-    "--use_cpu",
-    "true",
-]
 
 
 def _run(command, cwd, **kwargs):

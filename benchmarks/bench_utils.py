@@ -157,6 +157,16 @@ def peak_memory_result(side: str, mode: str, model, head, logits_of, loss_of, do
     }
 
 
+def imdb_tokenize_frame(n: int):
+    """The first `n` IMDb train then unsupervised reviews as a one-column (`text`) DataFrame: the input of (e)."""
+    import pandas as pd
+
+    frame = pd.concat(
+        [pd.read_parquet(DATA / "imdb" / f"{split}.parquet", columns=["text"]) for split in ("train", "unsupervised")]
+    )
+    return frame.iloc[:n].reset_index(drop=True)
+
+
 def trec_questions(n: int) -> list[str]:
     """The first `n` TREC-6 test questions: the short texts of the one-at-a-time classification measurement."""
     import pandas as pd

@@ -232,12 +232,12 @@ class Experiments:
             "machine": machine_facts(),
             "versions": versions(),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, default=str))
-        print(
-            f"   {path.relative_to(self.out)}: validation error {result['validation_error']:.2f}%, test error "
-            f"{result['test_error'] if result['test_error'] is None else round(result['test_error'], 2)}%",
-            flush=True,
+        test_error = result["test_error"] if result["test_error"] is None else round(result["test_error"], 2)
+        save_result(
+            path,
+            result,
+            f"{path.relative_to(self.out)}: validation error {result['validation_error']:.2f}%, "
+            f"test error {test_error}%",
         )
         return result
 
@@ -423,13 +423,19 @@ class Experiments:
                     "machine": machine_facts(),
                     "versions": versions(),
                 }
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(result, indent=2, default=str))
-                print(
-                    f"   {task} seed {seed}: forward {result['forward_accuracy']:.4f}, backward "
+                save_result(
+                    path,
+                    result,
+                    f"{task} seed {seed}: forward {result['forward_accuracy']:.4f}, backward "
                     f"{result['backward_accuracy']:.4f}, ensemble {result['ensemble_accuracy']:.4f}",
-                    flush=True,
                 )
+
+
+def save_result(path: Path, result: dict, line: str) -> None:
+    """Write one run's JSON record (its presence marks the run done) and print its one-line summary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(f"   {line}", flush=True)
 
 
 def ensemble_results(forward_dir: str, backward_dir: str, dataset: str, settings: dict, results_dir: Path) -> dict:

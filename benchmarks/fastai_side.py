@@ -23,6 +23,7 @@ from bench_utils import (  # noqa: E402
     MAX_LEN,
     PREPARED,
     Stopwatch,
+    imdb_tokenize_frame,
     matmul_gflops,
     peak_memory_result,
     run_subcommand,
@@ -220,10 +221,7 @@ def memory(args):
 def tokenize(args):
     from fastai.text.all import defaults, tokenize_df
 
-    frame = pd.concat(
-        [pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")]
-    )
-    frame = frame.iloc[: args.n].reset_index(drop=True)
+    frame = imdb_tokenize_frame(args.n)
     with Stopwatch() as watch:
         tokenized, counter = tokenize_df(frame, "text", n_workers=defaults.cpus)
     write_result(

@@ -27,6 +27,7 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     PREPARED,
     Stopwatch,
+    imdb_tokenize_frame,
     matmul_gflops,
     peak_memory_result,
     run_subcommand,
@@ -422,15 +423,11 @@ def memory(args):
 
 def tokenize(args):
     import datasets
-    import pandas as pd
     from transformers import AutoTokenizer
 
     from hf_ulmfit.data import tokenize_dataset
 
-    frame = pd.concat(
-        [pd.read_parquet(DATA / "imdb" / f"{s}.parquet", columns=["text"]) for s in ("train", "unsupervised")]
-    )
-    frame = frame.iloc[: args.n].reset_index(drop=True)
+    frame = imdb_tokenize_frame(args.n)
     dataset = datasets.Dataset.from_pandas(frame, preserve_index=False)
     if args.kind == "fastai_compat":
         from hf_ulmfit.tokenization.fastai_compat import build_fastai_tokenizer

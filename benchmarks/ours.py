@@ -300,9 +300,10 @@ def classify(args):
     """(b) Text in, probabilities out, through `pipeline("text-classification")` for every deployable form:
     IMDb test reviews batched in the order given (the pipeline batches them by length inside), and TREC-6 questions
     one at a time, with where a question's time goes (tokenizer, model forward, the rest of the pipeline)."""
+    import transformers
     from transformers import pipeline
 
-    import hf_ulmfit  # noqa: F401  (registers the Auto classes the pipeline needs)
+    import hf_ulmfit  # also registers the Auto classes the pipeline needs
     from hf_ulmfit.export.pipelines import text_classification_pipeline
 
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
@@ -337,6 +338,11 @@ def classify(args):
                 form["single_model_ms"] = 1000 * median_seconds(lambda batch: classify_.model(**batch), encoded)
         result["forms"][name] = form
     result["question_tokens_median"] = float(np.median([len(plain.tokenizer(q)["input_ids"]) for q in questions]))
+    result["versions"] = {
+        "hf_ulmfit": hf_ulmfit.__version__,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+    }
     write_result(args.out, result)
 
 

@@ -93,8 +93,19 @@ class Report:
         self.rows.append((name, ours, theirs, ratio, target, met))
 
 
+def run_command(run: dict) -> str:
+    """The command that made the results: run.sh for every benchmark, run_all.py for a subset."""
+    flags = (" --quick" if run.get("mode") == "quick" else "") + (" --use-cpu" if run.get("use_cpu") else "")
+    if run.get("only"):
+        return f"python benchmarks/run_all.py{flags} --only {' '.join(run['only'])}"
+    return f"bash benchmarks/run.sh{flags}"
+
+
 def lm_throughput_section(report: Report):
     """(a) language-model training tokens/s, fp32 on both sides and bf16 on ours where it ran."""
+    names = [f"lm_throughput_{vocab}" for vocab in (60_000, 30_000)]
+    if not any(report.runs(name, side) for name in names for side in ("ours", "fastai")):
+        return
     throughput = {}
     for vocab in (60_000, 30_000):
         ours = med([t for r in report.runs(f"lm_throughput_{vocab}", "ours") for t in r["tokens_per_second"]])
@@ -498,10 +509,11 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
     lines = [
         "# Benchmarks: hf-ulmfit vs fastai 2.8 (reference ULMFiT)",
         "",
-        f"Produced by `bash benchmarks/run.sh{' --quick' if mode == 'quick' else ''}` ({mode} mode), "
-        f"{run.get('started', '?')} to {run.get('finished', '?')}. Reproduce with `bash benchmarks/run.sh` (full) or "
-        "`bash benchmarks/run.sh --quick` (minutes). Both libraries ran in the same run on the same machine, on the "
-        "same data, alternating measurement by measurement; figures are medians, ratios are hf-ulmfit / fastai "
+        f"Produced by `{run_command(run)}` ({mode} mode), "
+        f"{run.get('started', '?')} to {run.get('finished', '?')}. Reproduce with that command; "
+        "`bash benchmarks/run.sh` runs every benchmark (`--quick`: minutes). Both libraries ran in the same run on "
+        "the same machine, on the same data, alternating measurement by measurement; figures are medians, ratios are "
+        "hf-ulmfit / fastai "
         "(higher is better for hf-ulmfit; for memory, fastai / hf-ulmfit).",
         "",
         "## Machine",

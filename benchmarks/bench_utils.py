@@ -32,6 +32,15 @@ def cpu_flags() -> set[str]:
     return set(match.group(1).split()) if match else set()
 
 
+def native_bf16(use_cpu: bool) -> bool:
+    """The device the measurements run on computes bf16 in hardware (a bf16 GPU; a CPU with AVX512-BF16 or AMX)."""
+    import torch
+
+    if torch.cuda.is_available() and not use_cpu:
+        return torch.cuda.is_bf16_supported()
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def write_result(path: str | os.PathLike, result: dict) -> None:
     result = {**result, "load_average": os.getloadavg(), "python": sys.version.split()[0]}
     Path(path).parent.mkdir(parents=True, exist_ok=True)

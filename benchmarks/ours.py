@@ -29,6 +29,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     imdb_tokenize_frame,
     matmul_gflops,
+    native_bf16,
     peak_memory_result,
     run_subcommand,
     steady_step_seconds,
@@ -279,7 +280,7 @@ def classifier_forms(device: torch.device) -> dict[str, tuple[str, dict]]:
 
     folder = PREPARED / "ours_classifier"
     forms = {"fp32": (str(folder), {})}
-    if device.type == "cuda" and torch.cuda.is_bf16_supported() or device.type == "cpu" and native_cpu_bf16():
+    if native_bf16(use_cpu=device.type == "cpu"):
         forms["bf16"] = (str(folder), {"dtype": torch.bfloat16})
     if device.type == "cpu":
         for name, export in (("int8", save_int8_classifier), ("onnx", export_to_onnx)):
@@ -288,12 +289,6 @@ def classifier_forms(device: torch.device) -> dict[str, tuple[str, dict]]:
                 export(str(folder), str(target))
             forms[name] = (str(target), {"threads": torch.get_num_threads()} if name == "onnx" else {})
     return forms
-
-
-def native_cpu_bf16() -> bool:
-    from bench_utils import cpu_flags
-
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def classify(args):

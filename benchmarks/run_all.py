@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import PREPARED, RESULTS, ROOT, WORK, cpu_flags  # noqa: E402
+from bench_utils import PREPARED, RESULTS, ROOT, WORK, native_bf16  # noqa: E402
 
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
@@ -105,15 +105,6 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
         return None
     print(f"{elapsed:.0f}s")
     return json.loads(out.read_text())
-
-
-def native_bf16(use_cpu: bool) -> bool:
-    """The device the measurements run on computes bf16 in hardware (a bf16 GPU; a CPU with AVX512-BF16 or AMX)."""
-    import torch
-
-    if torch.cuda.is_available() and not use_cpu:
-        return torch.cuda.is_bf16_supported()
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def alternate(rounds: int, command: str, name: str, ours_args=(), fastai_args=(), sides=("ours", "fastai")):

@@ -86,17 +86,71 @@ def test_unsplit_datasets_get_a_reproducible_stratified_test_split(name, total, 
     assert other_seed["test"]["text"][:] != dataset["test"]["text"][:]
 
 
+WIKIPEDIA_ARTICLES = 30_729
+HELD_OUT_ARTICLES = 300  # the last of wiki-07.parquet: wikipedia's test split
+WIKITEXT_TEST_TITLES = {"Nero": "wiki-03.parquet", "American Beauty (1999 film)": "wiki-06.parquet"}
+
+
+def held_out_ids(data_dir) -> list[int]:
+    return pq.read_table(data_dir / "wikipedia" / "wiki-07.parquet", columns=["id"]).column("id").to_pylist()[-300:]
+
+
 def test_wikipedia_shards(data_dir):
     shard_rows = [pq.read_metadata(path).num_rows for path in sorted((data_dir / "wikipedia").glob("wiki-*.parquet"))]
-    assert len(shard_rows) == 8 and sum(shard_rows) == 30_729
+    assert len(shard_rows) == 8 and sum(shard_rows) == WIKIPEDIA_ARTICLES
     two_shards = load_text_dataset("wikipedia", data_dir=data_dir, max_files=2)
-    assert list(two_shards) == ["train"] and len(two_shards["train"]) == shard_rows[0] + shard_rows[1]
+    assert list(two_shards) == ["train", "test"] and len(two_shards["train"]) == shard_rows[0] + shard_rows[1]
     assert {"id", "title", "text"} <= set(two_shards["train"].column_names)
 
 
+def test_wikipedia_test_split_is_the_last_300_articles_of_the_last_shard_even_with_one_shard(data_dir):
+    one_shard = load_text_dataset("wikipedia", data_dir=data_dir, max_files=1)
+    assert len(one_shard["train"]) == pq.read_metadata(data_dir / "wikipedia" / "wiki-00.parquet").num_rows
+    assert one_shard["test"]["id"][:] == held_out_ids(data_dir)
+    last = pq.read_table(data_dir / "wikipedia" / "wiki-07.parquet", columns=["text"]).column("text")
+    assert one_shard["test"]["text"][-1] == last[-1].as_py()
+    assert sum(len(text.split()) for text in one_shard["test"]["text"]) == pytest.approx(519_000, rel=0.01)
+
+
+def test_wikipedia_train_leaves_out_the_test_split_and_the_wikitext_test_articles(data_dir, caplog):
+    # Seven shards: wiki-03 and wiki-06 hold the WikiText test articles, wiki-07 (held out) is not read.
+    with caplog.at_level("INFO", logger="hf_ulmfit.data.datasets"):
+        seven = load_text_dataset("wikipedia", data_dir=data_dir, max_files=7)
+    shard_rows = [pq.read_metadata(path).num_rows for path in sorted((data_dir / "wikipedia").glob("wiki-*.parquet"))]
+    assert len(seven["train"]) == sum(shard_rows[:7]) - len(WIKITEXT_TEST_TITLES)
+    assert not set(seven["train"]["title"][:]) & set(WIKITEXT_TEST_TITLES)
+    assert "excluded 2 articles from train" in caplog.text and "WikiText" in caplog.text
+    for title, shard in WIKITEXT_TEST_TITLES.items():  # they are there to leave out
+        titles = pq.read_table(data_dir / "wikipedia" / shard, columns=["title"]).column("title").to_pylist()
+        assert titles.count(title) == 1
+
+
+def test_wikipedia_from_the_hub_keeps_wikitext_s_own_test_split(monkeypatch):
+    from hf_ulmfit.data import datasets as data_module
+
+    wikitext = datasets.DatasetDict(
+        {
+            split: datasets.Dataset.from_dict({"text": [f"{split} {i}" for i in range(16)]})
+            for split in ("train", "validation", "test")
+        }
+    )
+    monkeypatch.setattr(data_module.datasets, "load_dataset", lambda path, config: wikitext)
+    loaded = data_module._load_from_hub(NAMED_DATASETS["wikipedia"], max_files=2)
+    assert list(loaded) == ["train", "test"]
+    assert loaded["test"]["text"][:] == wikitext["test"]["text"][:]
+    assert len(loaded["train"]) == 4  # 2 of 8 shards' share
+
+
 @pytest.mark.slow
-def test_whole_wikipedia_loads(data_dir):
-    assert len(load_text_dataset("wikipedia", data_dir=data_dir)["train"]) == 30_729
+def test_whole_wikipedia_loads(data_dir, caplog):
+    with caplog.at_level("INFO", logger="hf_ulmfit.data.datasets"):
+        wikipedia = load_text_dataset("wikipedia", data_dir=data_dir)
+    train = wikipedia["train"]
+    assert len(train) == WIKIPEDIA_ARTICLES - HELD_OUT_ARTICLES - len(WIKITEXT_TEST_TITLES) == 30_427
+    assert len(wikipedia["test"]) == HELD_OUT_ARTICLES
+    assert not set(train["id"][:]) & set(held_out_ids(data_dir))
+    assert not set(train["title"][:]) & set(WIKITEXT_TEST_TITLES)
+    assert "excluded 300 articles from train: the test split" in caplog.text
 
 
 def test_validation_split_is_stratified_and_disjoint(data_dir):

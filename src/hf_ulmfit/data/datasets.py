@@ -8,6 +8,10 @@ Two sources:
 - Any CSV, JSON/JSONL, Parquet or text file, or a folder of them (splits from file names, as `datasets` infers:
   ``train.csv``, ``test.csv``, ``validation.csv``...), with configurable text and label columns.
 
+A named dataset may hold out a fixed ``test`` split from one of its files (wikipedia: the last 300 articles of
+``wiki-07.parquet``) and leave named articles out of train (wikipedia: the two that WikiText's test split also holds);
+both are removed from train with `datasets` filters over the id and title columns, and the counts are logged.
+
 Datasets without a test split (sms_spam, names, a single file) get a stratified one, made with a fixed seed;
 ``validation_size`` carves a validation split out of train the same way. Text kept in several columns (an email's
 subject and body) is joined into one ``text``, each field starting with the field marker ``xxfld`` (fastai's
@@ -17,6 +21,7 @@ class, labels in an evaluation split that train never saw, and too few rows to h
 dropped silently.
 """
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +37,8 @@ from datasets.exceptions import DatasetGenerationError
 from ..tokenization.special_tokens import FIELD_TOKEN
 
 
+logger = logging.getLogger(__name__)
+
 DATA_DIR_ENV = "HF_ULMFIT_DATA"
 #: Split whose labels define the classes; every other split must use only these.
 TRAIN_SPLIT = "train"
@@ -43,6 +50,19 @@ _FILE_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",
 }
+
+
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """A split made of the last `count` rows of one local file, which train never holds (rows matched by `id_column`).
+
+    It is read from that file alone, so it is the same whatever ``max_files`` loads of train.
+    """
+
+    split: str
+    file: str
+    count: int
+    id_column: str = "id"
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,12 @@ class NamedDataset:
     #: Hub column name -> our name.
     hub_renames: dict[str, str] = field(default_factory=dict)
     hub_splits: dict[str, str] = field(default_factory=dict)
+    #: Local files only: a split held out of one file (and removed from train).
+    held_out: HeldOutSplit | None = None
+    #: Local files only: rows of train whose `title_column` is one of these are removed, for `exclusion_reason`.
+    excluded_titles: tuple[str, ...] = ()
+    title_column: str = "title"
+    exclusion_reason: str = ""
 
 
 NAMED_DATASETS: dict[str, NamedDataset] = {
@@ -88,10 +114,14 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
         folder="wikipedia",
         split_files={"train": ["wiki-*.parquet"]},
         label_column=None,
-        # The local 2015 dump stands in for WikiText-103's training articles.
+        # The local 2015 dump stands in for WikiText-103's training articles; its last 300 articles (~519k words)
+        # are the held-out test split, and WikiText-103's test articles found in it are left out of train.
+        held_out=HeldOutSplit(split="test", file="wiki-07.parquet", count=300),
+        excluded_titles=("Nero", "American Beauty (1999 film)"),
+        exclusion_reason="they are articles of WikiText's test split",
         hub_path="Salesforce/wikitext",
         hub_config="wikitext-103-raw-v1",
-        hub_splits={"train": "train"},
+        hub_splits={"train": "train", "test": "test"},
         allow_empty_text=True,
     ),
     "wikitext-2": NamedDataset(
@@ -205,7 +235,12 @@ def _load_named(name: str, spec: NamedDataset, data_dir, max_files: int | None) 
         ]
         if missing:
             raise FileNotFoundError(f"Dataset {name!r}: no file for split(s) {'; '.join(missing)}.")
-        return _load_split_files("parquet", split_files)
+        dataset = _load_split_files("parquet", split_files)
+        if spec.held_out is not None:
+            dataset = _hold_out_file_rows(name, dataset, folder, spec.held_out, split_files.get(TRAIN_SPLIT, []))
+        if spec.excluded_titles and TRAIN_SPLIT in dataset:
+            dataset[TRAIN_SPLIT] = _exclude_titles(name, dataset[TRAIN_SPLIT], spec)
+        return dataset
     if spec.hub_path is not None and not _offline():
         return _load_from_hub(spec, max_files)
     where = (
@@ -213,6 +248,65 @@ def _load_named(name: str, spec: NamedDataset, data_dir, max_files: int | None) 
     )
     hub = f" and the Hub ({spec.hub_path}) is offline" if spec.hub_path else " and it has no Hub counterpart"
     raise FileNotFoundError(f"Dataset {name!r} not found: {where}{hub}.")
+
+
+def _hold_out_file_rows(
+    name: str, dataset: datasets.DatasetDict, folder: Path, held_out: HeldOutSplit, train_files: list[str]
+) -> datasets.DatasetDict:
+    """Add the `held_out` split (the last rows of its file) and remove its rows from train when train read that
+    file. Both are views of the memory-mapped Arrow files: a slice, and a batched filter over the id column."""
+    path = folder / held_out.file
+    if not path.is_file():
+        raise FileNotFoundError(f"Dataset {name!r}: the {held_out.split!r} split is held out of {path}, not found.")
+    if held_out.split in dataset:
+        raise ValueError(f"Dataset {name!r} has a {held_out.split!r} split already; it cannot hold one out.")
+    with _naming_undecodable_files([str(path)]):
+        rows = datasets.load_dataset("parquet", data_files=[str(path)], split="train")
+    if len(rows) < held_out.count:
+        raise ValueError(
+            f"Dataset {name!r}: {path} has {len(rows)} rows, fewer than the {held_out.count} held out as "
+            f"{held_out.split!r}."
+        )
+    split = rows.select(range(len(rows) - held_out.count, len(rows)))
+    dataset = datasets.DatasetDict({**dataset, held_out.split: split})
+    if TRAIN_SPLIT in dataset and any(Path(file).resolve() == path.resolve() for file in train_files):
+        held_ids = set(split.data.column(held_out.id_column).to_pylist())
+        before = len(dataset[TRAIN_SPLIT])
+        dataset[TRAIN_SPLIT] = dataset[TRAIN_SPLIT].filter(
+            lambda ids: [row_id not in held_ids for row_id in ids],
+            batched=True,
+            input_columns=[held_out.id_column],
+            desc=f"Removing the held-out {held_out.split} rows from train",
+        )
+        logger.info(
+            "%s: excluded %d articles from train: the %s split (the last %d of %s)",
+            name,
+            before - len(dataset[TRAIN_SPLIT]),
+            held_out.split,
+            held_out.count,
+            held_out.file,
+        )
+    return dataset
+
+
+def _exclude_titles(name: str, train: datasets.Dataset, spec: NamedDataset) -> datasets.Dataset:
+    """Train without the rows whose title is in ``spec.excluded_titles`` (a batched filter over the title column)."""
+    excluded = set(spec.excluded_titles)
+    kept = train.filter(
+        lambda titles: [title not in excluded for title in titles],
+        batched=True,
+        input_columns=[spec.title_column],
+        desc="Removing excluded titles from train",
+    )
+    if len(kept) != len(train):
+        logger.info(
+            "%s: excluded %d articles from train (titles among %s): %s",
+            name,
+            len(train) - len(kept),
+            list(spec.excluded_titles),
+            spec.exclusion_reason or "excluded by the dataset's definition",
+        )
+    return kept
 
 
 def _expand(folder: Path, patterns: list[str], max_files: int | None) -> list[str]:

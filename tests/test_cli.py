@@ -124,12 +124,24 @@ def test_pretrain_writes_a_loadable_language_model_with_card(pretrained_lm):
     assert record["stage"] == "pretrain" and record["dataset"] == "wikipedia" and record["train_documents"] == 5
     assert record["tokenizer"]["kind"] == "WordLevel"
     assert record["results"]["validation"]["perplexity"] > 1
+    # The held-out test split (wikipedia's last 300 articles of wiki-07, here 2 of them: --max_eval_samples 2) is
+    # evaluated at the end, per token and per word.
+    test = record["results"]["test"]
+    assert 1 < test["perplexity"] < test["word_perplexity"] < float("inf")
+    assert test["tokens_per_word"] > 1  # a word-level tokenizer splits punctuation off and adds xxbos
+    log_word_perplexity = np.log(test["perplexity"]) * test["tokens_per_word"]
+    assert test["word_perplexity"] == pytest.approx(np.exp(log_word_perplexity), rel=1e-6)
     model = AutoModelForCausalLM.from_pretrained(pretrained_lm)
     assert model.config.embedding_size == 16
     generate = pipeline("text-generation", model=str(pretrained_lm), device="cpu")
     assert generate("The city", max_new_tokens=3, do_sample=False)[0]["generated_text"].startswith("The city")
     card = (pretrained_lm / "README.md").read_text()
     assert "model-index" in card and "Perplexity" in card and "wikipedia" in card
+    assert (
+        "split: test" in card
+        and "Word perplexity" in card
+        and f"word_perplexity {test['word_perplexity']:.4g}" in card
+    )
 
 
 def test_pretrain_with_rnn_type_qrnn_gives_an_awd_qrnn_that_a_classifier_trains_on(workdir, data_dir):
@@ -319,7 +331,7 @@ def test_evaluate_ensembles_a_forward_and_a_backward_classifier(classifier, work
     assert results["ensemble"] is True and sum(map(sum, results["confusion_matrix"])) == 500
 
 
-def test_evaluate_language_model_reports_perplexity(finetuned_lm, data_dir, workdir):
+def test_evaluate_language_model_reports_perplexity(finetuned_lm, data_dir, workdir, capsys):
     assert (
         run_cli(
             "evaluate",
@@ -338,6 +350,13 @@ def test_evaluate_language_model_reports_perplexity(finetuned_lm, data_dir, work
     )
     results = json.loads((workdir / "lm-results" / "eval_results_trec_test.json").read_text())
     assert results["perplexity"] == pytest.approx(torch.tensor(results["loss"]).exp().item(), rel=1e-4)
+    # Per word: the loss of the split's tokens (xxbos included) over its whitespace-separated words.
+    questions = load_text_dataset("trec", data_dir=data_dir)["test"]["text"][:]
+    tokenizer = AutoTokenizer.from_pretrained(finetuned_lm)
+    tokens_per_word = sum(map(len, tokenizer(questions)["input_ids"])) / sum(len(q.split()) for q in questions)
+    assert results["tokens_per_word"] == pytest.approx(tokens_per_word, rel=1e-12)
+    assert results["word_perplexity"] == pytest.approx(np.exp(results["loss"] * tokens_per_word), rel=1e-9)
+    assert f"word perplexity {results['word_perplexity']:.2f}" in capsys.readouterr().out
 
 
 def test_predict_and_generate_print_results(classifier, finetuned_lm, workdir, capsys):

@@ -1,5 +1,9 @@
-"""Classification metrics: offline `evaluate` modules and the numpy report, checked against hand-computed values."""
+"""Classification metrics (offline `evaluate` modules and the numpy report) and language models' per-word
+perplexity, checked against hand-computed values."""
 
+import math
+
+import datasets
 import evaluate
 import numpy as np
 import pytest
@@ -9,9 +13,12 @@ from hf_ulmfit.evaluation import (
     accuracy,
     classification_metrics,
     confusion_matrix,
+    count_words,
     load_metric,
     macro_f1,
     precision_recall,
+    word_level_metrics,
+    word_perplexity,
 )
 
 
@@ -65,3 +72,21 @@ def test_bad_inputs_are_named():
         confusion_matrix([0, 5], [0, 1], num_labels=3)
     with pytest.raises(ValueError, match="No local metric"):
         load_metric("bleu")
+
+
+def test_word_perplexity_spreads_the_text_loss_over_its_words():
+    # Two words read as three tokens of probability 1/2, 1/4 and 1/8: the text's loss is 6 ln 2 nats, 3 ln 2 a word,
+    # so the word perplexity is 2**3 = 8 (token perplexity 2**2 = 4).
+    mean_token_loss = (math.log(2) + math.log(4) + math.log(8)) / 3
+    assert math.exp(mean_token_loss) == pytest.approx(4)
+    assert word_perplexity(mean_token_loss, num_tokens=3, num_words=2) == pytest.approx(8)
+    assert word_level_metrics(mean_token_loss, 3, 2) == {"tokens_per_word": 1.5, "word_perplexity": pytest.approx(8)}
+    assert word_perplexity(2.0, num_tokens=6, num_words=4) == pytest.approx(math.exp(3.0))
+    assert word_perplexity(1e6, 10, 1) == math.exp(700.0)  # capped, as the Trainer caps token perplexity
+    with pytest.raises(ValueError, match="0 words"):
+        word_perplexity(1.0, 5, 0)
+
+
+def test_count_words_counts_whitespace_separated_words_in_batches():
+    texts = ["The cat  sat.", "\n", " on\tthe mat ", "x"]
+    assert count_words(datasets.Dataset.from_dict({"text": texts, "other": [1, 2, 3, 4]}), batch_size=3) == 7

@@ -17,7 +17,13 @@ DATASET_IDS = {
     "wikitext-103": "Salesforce/wikitext",
     "wikipedia": "wikipedia",
 }
-METRIC_NAMES = {"accuracy": "Accuracy", "f1": "Macro F1", "perplexity": "Perplexity", "loss": "Loss"}
+METRIC_NAMES = {
+    "accuracy": "Accuracy",
+    "f1": "Macro F1",
+    "perplexity": "Perplexity",
+    "word_perplexity": "Word perplexity",
+    "loss": "Loss",
+}
 
 
 def _template_text(kind: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, enable_full_determinism, set_seed
 
+from ..evaluation import word_level_metrics
 from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import default_train_lines, train_tokenizer
 from ..training.checkpoints import checkpoint_folders
@@ -270,6 +271,16 @@ def metric_results(metrics: dict, prefix: str = "eval") -> dict:
     return {name: metrics[f"{prefix}_{name}"] for name in RESULT_METRICS if f"{prefix}_{name}" in metrics}
 
 
+def add_word_level_metrics(results: dict, tokenized, word_counts: dict[str, int]) -> dict:
+    """A language model's ``tokens_per_word`` and ``word_perplexity`` (`word_level_metrics`) added to each split of
+    `results` that `word_counts` gives the words of; tokens are those of the tokenised split (``length``)."""
+    for split, words in word_counts.items():
+        if split in results:
+            tokens = int(sum(tokenized[split]["length"]))
+            results[split].update(word_level_metrics(results[split]["loss"], tokens, words))
+    return results
+
+
 def finish_stage(
     stage: str,
     trainer,
@@ -312,15 +323,21 @@ def train_and_finish_stage(
     plan: RunPlan,
     evaluate_test: bool = False,
     tokenizer_details: dict | None = None,
+    word_counts: dict[str, int] | None = None,
     **details,
 ) -> dict:
     """A stage's end: train and evaluate (`train_and_evaluate`; with `evaluate_test`, on the test split too when there
-    is one), then save the folder with its run record (`finish_stage`), uploaded where --push_to_hub asks."""
+    is one), then save the folder with its run record (`finish_stage`), uploaded where --push_to_hub asks.
+
+    `word_counts` (split -> whitespace-separated words of its texts; language models) adds each of those splits'
+    tokens per word and per-word perplexity to its results."""
     hub_request = take_hub_request(training_args)
     trainer, metrics = train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan)
     results = {"validation": metric_results(metrics)}
     if evaluate_test and "test" in tokenized:
         results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
+    if word_counts:
+        results = add_word_level_metrics(results, tokenized, word_counts)
     return finish_stage(
         stage,
         trainer,

@@ -11,7 +11,7 @@ import numpy as np
 from transformers import AutoConfig, AutoTokenizer
 
 from ..data import tokenize_dataset
-from ..evaluation import accuracy, confusion_matrix, macro_f1, precision_recall
+from ..evaluation import accuracy, confusion_matrix, count_words, macro_f1, precision_recall, word_level_metrics
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
@@ -86,7 +86,12 @@ def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -
     with tempfile.TemporaryDirectory() as workdir:
         metrics = _trainer(model, tokenizer, args.batch_size, workdir).evaluate(tokenized)
     results = {name: metrics[f"eval_{name}"] for name in ("loss", "perplexity", "accuracy")}
-    print(f"perplexity {results['perplexity']:.2f}  next-token accuracy {results['accuracy']:.4f}")
+    tokens = int(sum(tokenized["length"]))
+    results.update(word_level_metrics(results["loss"], tokens, count_words(dataset[args.split])))
+    print(
+        f"perplexity {results['perplexity']:.2f}  next-token accuracy {results['accuracy']:.4f}  "
+        f"tokens per word {results['tokens_per_word']:.3f}  word perplexity {results['word_perplexity']:.2f}"
+    )
     return results
 
 

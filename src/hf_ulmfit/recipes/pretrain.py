@@ -3,6 +3,7 @@
 import logging
 
 from ..data import tokenize_dataset
+from ..evaluation import count_words
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
@@ -47,6 +48,28 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     config = new_config(model_args, tokenizer)
     model = AwdLstmForCausalLM(config)
-    return train_and_finish_stage(
-        "pretrain", LanguageModelTrainer, model, tokenizer, tokenized, data_args, training_args, plan
+    # Per-word perplexity of the evaluated splits: the held-out test split (wikipedia's last 300 articles of wiki-07)
+    # is evaluated once training ends.
+    word_counts = {split: count_words(dataset[split]) for split in ("validation", "test") if split in dataset}
+    record = train_and_finish_stage(
+        "pretrain",
+        LanguageModelTrainer,
+        model,
+        tokenizer,
+        tokenized,
+        data_args,
+        training_args,
+        plan,
+        evaluate_test=True,
+        word_counts=word_counts,
     )
+    for split, results in record["results"].items():
+        logger.info(
+            "%s: %d words, perplexity %.2f, %.3f tokens per word, word perplexity %.2f",
+            split,
+            word_counts[split],
+            results["perplexity"],
+            results["tokens_per_word"],
+            results["word_perplexity"],
+        )
+    return record

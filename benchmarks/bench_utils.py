@@ -234,6 +234,13 @@ ARGUMENTS = {
     ],
     "prepare_accuracy": [WIKI_TOKENS, QUICK],
     "accuracy": [WIKI_TOKENS, QUICK, USE_CPU],
+    "pretrain_curve": [
+        _argument("--minutes", type=float, required=True, help="training wall-clock budget"),
+        _argument("--points", type=int, default=4, help="snapshots along the run, the last at the budget"),
+        _argument("--held-out-articles", type=int, default=60),
+        _argument("--recipe", required=True, only="ours"),
+        USE_CPU,
+    ],
 }
 
 
@@ -251,3 +258,98 @@ def run_subcommand(side: str, commands: dict, description: str, argv: list[str] 
                 subparser.add_argument(*flags, **options)
     args = parser.parse_args(argv)
     commands[args.command](args)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Time to quality (pretrain_quality.py): the corpus both sides pretrain on, the held-out text they are scored on.
+# ---------------------------------------------------------------------------------------------------------------------
+
+TRAIN_SHARD, HELD_OUT_FILE, HELD_OUT_ARTICLES = "wikipedia/wiki-00.parquet", "wikipedia/wiki-07.parquet", 300
+
+
+def held_out_texts(articles: int = HELD_OUT_ARTICLES) -> list[str]:
+    """The last `articles` articles of wiki-07 (of its last 300, which no run here trains on), in file order."""
+    import pandas as pd
+
+    if not 0 < articles <= HELD_OUT_ARTICLES:
+        raise ValueError(f"held-out articles must be in 1..{HELD_OUT_ARTICLES}, got {articles}")
+    return pd.read_parquet(DATA / HELD_OUT_FILE, columns=["text"])["text"].tolist()[-articles:]
+
+
+def training_articles(seed: int) -> list[str]:
+    """The articles of wiki-00 in a seeded random order. Each side builds its vocabulary on all of them (as a user
+    does with a corpus) and trains on as many from the front as its budget reads."""
+    import numpy as np
+    import pandas as pd
+
+    texts = [text for text in pd.read_parquet(DATA / TRAIN_SHARD, columns=["text"])["text"] if text.strip()]
+    return [texts[i] for i in np.random.default_rng(seed).permutation(len(texts))]
+
+
+def articles_with_words(articles: list[str], words: int) -> list[str]:
+    """The first articles that hold at least `words` whitespace-separated words between them."""
+    taken, count = [], 0
+    for article in articles:
+        if count >= words:
+            break
+        taken.append(article)
+        count += len(article.split())
+    if count < words:
+        raise ValueError(f"the training shard holds {count} words, fewer than the {words} the budget needs")
+    return taken
+
+
+def words_in(texts: list[str]) -> int:
+    return sum(len(text.split()) for text in texts)
+
+
+def word_perplexity(mean_token_loss: float, tokens: int, words: int) -> float:
+    """exp(total token NLL / words): the mean token loss spread over every token of the text, per whitespace word,
+    so that tokenizers of any granularity compare."""
+    import math
+
+    return math.exp(min(mean_token_loss * tokens / words, 700.0))
+
+
+def unknown_spread_penalty(unknown_strings: list[str], tokens: int) -> float:
+    """What scoring the unknown token as a word costs once its probability is spread evenly over the distinct
+    strings it stands for in the held-out text (fewer than the language holds, so a lower bound), as a mean over all
+    `tokens`. A closed vocabulary otherwise gains from predicting the one frequent ``xxunk``."""
+    import math
+
+    types = len(set(unknown_strings))
+    return len(unknown_strings) * math.log(types) / tokens if types > 1 else 0.0
+
+
+def snapshot_seconds(budget_seconds: float, points: int) -> list[float]:
+    """Training wall-clock times at which the curve is sampled: `points` evenly spaced, the last at the budget."""
+    return [budget_seconds * (k + 1) / points for k in range(points)]
+
+
+class TrainingClock:
+    """Training wall-clock that excludes the pauses taken to copy snapshots, and knows when the next one is due."""
+
+    def __init__(self, budget_seconds: float, points: int):
+        self.due = snapshot_seconds(budget_seconds, points)
+        self.budget = budget_seconds
+        self.start = time.perf_counter()
+        self.paused = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    def snapshot_due(self) -> bool:
+        return bool(self.due) and self.elapsed() >= self.due[0]
+
+    def over_budget(self) -> bool:
+        return self.elapsed() >= self.budget
+
+    def take(self, copy):
+        """Run `copy()` (the snapshot) off the clock; return (training seconds at the snapshot, copy's result)."""
+        at = self.elapsed()
+        pause = time.perf_counter()
+        result = copy()
+        self.paused += time.perf_counter() - pause
+        while self.due and self.due[0] <= at:
+            self.due.pop(0)
+        return at, result

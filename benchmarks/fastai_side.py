@@ -23,12 +23,19 @@ from bench_utils import (  # noqa: E402
     MAX_LEN,
     PREPARED,
     Stopwatch,
+    TrainingClock,
+    articles_with_words,
+    held_out_texts,
     imdb_tokenize_frame,
     matmul_gflops,
     peak_memory_result,
     run_subcommand,
     steady_step_seconds,
+    training_articles,
     trec_questions,
+    unknown_spread_penalty,
+    word_perplexity,
+    words_in,
     write_result,
 )
 
@@ -402,6 +409,169 @@ def accuracy(args):
     )
 
 
+FASTAI_LEARNING_RATE, FASTAI_DROP_MULT = 1e-2, 0.3  # fastbook's LM drop_mult; one-cycle to 1e-2, as ours
+CALIBRATION_STEPS, CALIBRATION_WARMUP = 6, 2
+HELD_OUT_BATCH_SIZE = 64  # rows the held-out text is read in, with the state carried (ours.py: the same)
+
+
+def fastai_lm_learner(docs, vocab: list[str]):
+    from fastai.text.all import AWD_LSTM, DataLoaders, LMDataLoader, language_model_learner
+
+    dls = DataLoaders(
+        LMDataLoader(docs, bs=BATCH_SIZE, seq_len=BPTT, shuffle=True),
+        LMDataLoader(docs[:1], bs=1, seq_len=BPTT),  # fastai needs a validation loader; the curve scores held-out text
+    )
+    dls.vocab = vocab
+    # The standard AWD-LSTM (emb 400, hidden 1152, 3 layers), fastai's defaults otherwise.
+    return language_model_learner(dls, AWD_LSTM, drop_mult=FASTAI_DROP_MULT, pretrained=False)
+
+
+def fastai_step_seconds(vocab_size: int) -> float:
+    """Median seconds of one fastai LM training step at this vocabulary size, on random tokens."""
+    from fastai.text.all import Callback, CancelFitException
+
+    tokens = torch.randint(9, vocab_size, (BATCH_SIZE * BPTT * (CALIBRATION_STEPS + 2),))
+    learn = fastai_lm_learner([tokens], [f"w{i}" for i in range(vocab_size)])
+    timestamps = []
+
+    class StepClock(Callback):
+        order = 100
+
+        def after_batch(self):
+            if self.training:
+                timestamps.append(time.perf_counter())
+                if len(timestamps) >= CALIBRATION_STEPS:
+                    raise CancelFitException()
+
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, 1e-3, cbs=StepClock())
+    return float(np.median(np.diff(timestamps)[CALIBRATION_WARMUP - 1 :]))
+
+
+def fastai_tokens(texts: list[str]):
+    """fastai's default tokenisation (spaCy + its rules, one worker: this run has one core) and its token counts."""
+    from fastai.text.all import tokenize_df
+
+    tokenized, counter = tokenize_df(pd.DataFrame({"text": texts}), "text", n_workers=1)
+    return list(tokenized["text"]), counter
+
+
+def numericalized(token_lists, vocab: list[str]) -> list:
+    index = {token: i for i, token in enumerate(vocab) if not token.startswith("xxfake")}
+    return [torch.tensor([index.get(token, 0) for token in tokens]) for tokens in token_lists]  # 0 is xxunk
+
+
+def pretrain_curve(args):
+    """fastai's side of pretrain_quality.py: the standard AWD-LSTM language model with fastai's defaults (spaCy
+    tokenisation, its vocabulary: min_freq 3, at most 60k), `fit_one_cycle` over as many steps as fit `--minutes`,
+    copying the weights at `--points` times; then each copy is scored on the held-out articles, per word."""
+    import torch.nn.functional as F
+    from fastai.text.all import Callback, CancelFitException, LMDataLoader, make_vocab
+
+    budget = args.minutes * 60
+    with Stopwatch() as preparation:
+        # As a fastai user pretrains on a corpus: tokenise all of it and build the vocabulary from it; the budget
+        # then decides how much of it one one-cycle epoch reads (the front of the shuffled articles).
+        articles = training_articles(args.seed)
+        token_lists, counter = fastai_tokens(articles)
+        vocab = list(make_vocab(counter, min_freq=3, max_vocab=60_000))
+        step_seconds = fastai_step_seconds(len(vocab))
+        wanted = int(budget / step_seconds) * BATCH_SIZE * BPTT + BATCH_SIZE
+        texts = articles_with_words(articles, wanted)  # at least one token per word: enough tokens
+        docs = numericalized(token_lists[: len(texts)], vocab)
+        stream = torch.cat(docs)[:wanted]
+        steps = (stream.numel() - BATCH_SIZE) // (BATCH_SIZE * BPTT)
+    torch.manual_seed(args.seed)
+    learn = fastai_lm_learner([stream], vocab)
+    clock, snapshots, losses = None, [], []
+
+    class Snapshots(Callback):
+        order = 100  # after the optimizer step
+
+        def before_fit(self):
+            nonlocal clock
+            clock = TrainingClock(budget, args.points)
+
+        def after_batch(self):
+            if not self.training:
+                return
+            losses.append(float(self.smooth_loss))
+            last = self.iter + 1 >= self.n_iter or clock.over_budget()
+            if clock.snapshot_due() or last:
+                at, weights = clock.take(lambda: {k: v.detach().clone() for k, v in self.model.state_dict().items()})
+                snapshots.append({"seconds": at, "step": len(losses), "weights": weights})
+            if last:
+                raise CancelFitException()
+
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(1, FASTAI_LEARNING_RATE, cbs=Snapshots())
+
+    held_out = held_out_texts(args.held_out_articles)
+    held_out_tokens = fastai_tokens(held_out)[0]
+    held_out_docs = numericalized(held_out_tokens, vocab)
+    tokens, words = sum(map(len, held_out_docs)), words_in(held_out)
+    known = set(vocab)
+    unknown = [token for doc in held_out_tokens for token in doc if token not in known]
+    model = learn.model.eval()
+    curve = []
+    for snapshot in snapshots:
+        model.load_state_dict(snapshot.pop("weights"))
+        model.reset()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for inputs, targets in LMDataLoader(held_out_docs, bs=HELD_OUT_BATCH_SIZE, seq_len=BPTT, shuffle=False):
+                logits = model(inputs)[0]
+                total += float(F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum"))
+                count += targets.numel()
+        loss = total / count
+        curve.append(
+            {
+                **snapshot,
+                "tokens_seen": snapshot["step"] * BATCH_SIZE * BPTT,
+                "train_loss": losses[snapshot["step"] - 1],
+                "held_out_token_loss": loss,
+                "word_perplexity": word_perplexity(loss, tokens, words),
+                "word_perplexity_unknown_spread": word_perplexity(
+                    loss + unknown_spread_penalty(unknown, tokens), tokens, words
+                ),
+            }
+        )
+    write_result(
+        args.out,
+        {
+            "side": "fastai",
+            "bench": "pretrain_curve",
+            "recipe": "fastai",
+            "settings": {
+                "tokenizer": "fastai default (spaCy + rules), make_vocab(min_freq=3, max_vocab=60000)",
+                "model": "language_model_learner(AWD_LSTM, drop_mult=0.3, pretrained=False): 400/1152/3",
+                "learning_rate": FASTAI_LEARNING_RATE,
+            },
+            "precision": "fp32",
+            "device": "cpu",
+            "budget_seconds": budget,
+            "preparation_seconds": preparation.seconds,
+            "calibrated_step_seconds": step_seconds,
+            "planned_steps": steps,
+            "corpus_articles": len(texts),
+            "corpus_tokens": int(stream.numel()),
+            "vocab_size": len(vocab),
+            "parameters": sum(p.numel() for p in learn.model.parameters()),
+            "held_out": {
+                "articles": len(held_out),
+                "words": words,
+                "tokens": tokens,
+                "tokens_per_word": tokens / words,
+                "unknown_token_share": len(unknown) / tokens,
+                "unknown_types": len(set(unknown)),
+            },
+            "curve": curve,
+            "threads": torch.get_num_threads(),
+            "versions": fastai_versions(),
+        },
+    )
+
+
 COMMANDS = {
     "prepare": prepare,
     "lm_throughput": lm_throughput,
@@ -411,6 +581,7 @@ COMMANDS = {
     "tokenize": tokenize,
     "prepare_accuracy": prepare_accuracy,
     "accuracy": accuracy,
+    "pretrain_curve": pretrain_curve,
 }
 
 

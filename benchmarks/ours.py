@@ -27,13 +27,20 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     PREPARED,
     Stopwatch,
+    TrainingClock,
+    articles_with_words,
+    held_out_texts,
     imdb_tokenize_frame,
     matmul_gflops,
     native_bf16,
     peak_memory_result,
     run_subcommand,
     steady_step_seconds,
+    training_articles,
     trec_questions,
+    unknown_spread_penalty,
+    word_perplexity,
+    words_in,
     write_result,
 )
 
@@ -58,14 +65,8 @@ def imdb_texts(split: str) -> list[str]:
 def standard_config(vocab_size: int, **overrides):
     from hf_ulmfit import AwdLstmConfig
 
-    return AwdLstmConfig(
-        vocab_size=vocab_size,
-        embedding_size=EMBEDDING_SIZE,
-        hidden_size=HIDDEN_SIZE,
-        num_layers=NUM_LAYERS,
-        bptt=BPTT,
-        **overrides,
-    )
+    sizes = dict(embedding_size=EMBEDDING_SIZE, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS, bptt=BPTT)
+    return AwdLstmConfig(vocab_size=vocab_size, **{**sizes, **overrides})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -591,6 +592,203 @@ def accuracy(args):
     )
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Time to quality: held-out perplexity per word against training wall-clock (pretrain_quality.py drives it)
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Our pretraining recipes: tokenizer, model and schedule. "standard" is fastai_side.py's run (the standard
+# AWD-LSTM, a 60k word vocabulary, drop_mult 0.3, one-cycle to 1e-2) with our precision choice; the others are the
+# levers of issue 12: a smaller model, a subword vocabulary (the shared LM's recipe), the QRNN cell.
+SMALL = dict(embedding_size=192, hidden_size=576, num_layers=3, drop_mult=0.1)
+UNIGRAM_12K, WORD_30K = dict(kind="unigram", vocab_size=12_000), dict(kind="word", vocab_size=30_000)
+PRETRAIN_RECIPES = {
+    "standard": dict(
+        tokenizer=dict(kind="word", vocab_size=60_000),
+        model=dict(embedding_size=400, hidden_size=1152, num_layers=3, drop_mult=0.3),
+        learning_rate=1e-2,
+        batch_size=BATCH_SIZE,
+    ),
+    "small-unigram": dict(tokenizer=UNIGRAM_12K, model=SMALL, learning_rate=1e-2, batch_size=BATCH_SIZE),
+    "small-unigram-bs16": dict(tokenizer=UNIGRAM_12K, model=SMALL, learning_rate=5e-3, batch_size=16),
+    "small-unigram-qrnn-bs16": dict(
+        tokenizer=UNIGRAM_12K, model={**SMALL, "rnn_type": "qrnn"}, learning_rate=5e-3, batch_size=16
+    ),
+    "small-word-bs16": dict(tokenizer=WORD_30K, model=SMALL, learning_rate=5e-3, batch_size=16),
+}
+HELD_OUT_BATCH_SIZE = 64  # rows the held-out text is read in, with the state carried (fastai_side.py: the same)
+CALIBRATION_STEPS, CALIBRATION_WARMUP = 6, 2
+
+
+def pretrain_arguments(output_dir, learning_rate: float, max_steps: int, use_cpu: bool, seed: int, batch_size: int):
+    """The pretrain stage's schedule for a fixed number of steps, with its precision choice (bf16=None)."""
+    return training_arguments(
+        output_dir,
+        learning_rate,
+        1,
+        seed,
+        use_cpu,
+        max_steps=max_steps,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=HELD_OUT_BATCH_SIZE,
+        bf16=None,
+        logging_strategy="steps",
+        logging_steps=10,
+    )
+
+
+def calibrated_step_seconds(model_settings: dict, vocab_size: int, batch_size: int, args) -> float:
+    """Median seconds of a training step of this model and vocabulary, measured on random tokens."""
+    from transformers import TrainerCallback
+
+    from hf_ulmfit import AwdLstmForCausalLM
+    from hf_ulmfit.training import LanguageModelTrainer
+
+    timestamps = []
+
+    class StepClock(TrainerCallback):
+        def on_step_end(self, *_, **__):
+            timestamps.append(time.perf_counter())
+
+    import datasets
+
+    tokens = np.random.default_rng(0).integers(5, vocab_size, batch_size * BPTT * (CALIBRATION_STEPS + 1) + 1)
+    model = AwdLstmForCausalLM(standard_config(vocab_size, **model_settings))
+    trainer = LanguageModelTrainer(
+        model=model,
+        args=pretrain_arguments(PREPARED.parent / "trainer_scratch", 1e-3, CALIBRATION_STEPS, args.use_cpu, args.seed),
+        train_dataset=datasets.Dataset.from_dict({"input_ids": [tokens.tolist()]}),
+        callbacks=[StepClock()],
+    )
+    trainer.train()
+    return float(np.median(np.diff(timestamps)[CALIBRATION_WARMUP - 1 :]))
+
+
+def unknown_strings(tokenizer, texts: list[str]) -> list[str]:
+    """The pieces of `texts` the tokenizer maps to its unknown token."""
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    return [
+        text[start:end]
+        for text, ids, offsets in zip(texts, encoded["input_ids"], encoded["offset_mapping"])
+        for token, (start, end) in zip(ids, offsets)
+        if token == tokenizer.unk_token_id
+    ]
+
+
+def pretrain_curve(args):
+    """Train one recipe for `--minutes` of wall-clock on wiki-00 articles (as many as the budget needs), copying the
+    weights at `--points` times along the way; then score each copy on the held-out articles (per word)."""
+    import datasets
+    import transformers
+    from transformers import TrainerCallback
+
+    import hf_ulmfit
+    from hf_ulmfit import AwdLstmForCausalLM
+    from hf_ulmfit.data import tokenize_dataset
+    from hf_ulmfit.tokenization import train_tokenizer
+    from hf_ulmfit.training import LanguageModelTrainer
+
+    recipe = PRETRAIN_RECIPES[args.recipe]
+    budget = args.minutes * 60
+    scratch = PREPARED.parent / f"pretrain_curve_{args.recipe}"
+    with Stopwatch() as preparation:
+        # As the pretrain stage does: the tokenizer trains on the whole corpus (unigram: on a sample of its lines),
+        # and the budget decides how much of it one run reads (the front of the shuffled articles).
+        articles = training_articles(args.seed)
+        tokenizer = train_tokenizer(articles, **recipe["tokenizer"], seed=args.seed)
+        batch_size = recipe["batch_size"]
+        step_seconds = calibrated_step_seconds(recipe["model"], len(tokenizer), batch_size, args)
+        max_steps = int(budget / step_seconds)
+        texts = articles_with_words(articles, (max_steps + 1) * batch_size * BPTT)  # >= 1 token per word
+        corpus = tokenize_dataset(datasets.Dataset.from_dict({"text": texts}), tokenizer, keep_columns=())
+    torch.manual_seed(args.seed)
+    config = standard_config(
+        len(tokenizer),
+        **recipe["model"],
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model = AwdLstmForCausalLM(config)
+    snapshots, losses = [], []
+
+    class Snapshots(TrainerCallback):
+        def on_train_begin(self, *_, **__):
+            self.clock = TrainingClock(budget, args.points)
+
+        def on_log(self, _args, state, control, logs=None, **__):
+            if logs and "loss" in logs:
+                losses.append((state.global_step, logs["loss"]))
+
+        def on_step_end(self, _args, state, control, model=None, **__):
+            last = state.global_step >= state.max_steps or self.clock.over_budget()
+            if self.clock.snapshot_due() or last:
+                at, weights = self.clock.take(lambda: {k: v.detach().clone() for k, v in model.state_dict().items()})
+                snapshots.append({"seconds": at, "step": state.global_step, "weights": weights})
+            control.should_training_stop = last
+
+    training_args = pretrain_arguments(
+        scratch, recipe["learning_rate"], max_steps, args.use_cpu, args.seed, batch_size
+    )
+    trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=corpus, callbacks=[Snapshots()])
+    trainer.train()
+
+    held_out = held_out_texts(args.held_out_articles)
+    held_out_ids = tokenize_dataset(datasets.Dataset.from_dict({"text": held_out}), tokenizer, keep_columns=())
+    tokens, words = int(sum(held_out_ids["length"])), words_in(held_out)
+    unknown = unknown_strings(tokenizer, held_out)
+    curve = []
+    for snapshot in snapshots:
+        model.load_state_dict(snapshot.pop("weights"))
+        loss = trainer.evaluate(held_out_ids)["eval_loss"]
+        seen = [train_loss for step, train_loss in losses if step <= snapshot["step"]]
+        curve.append(
+            {
+                **snapshot,
+                "tokens_seen": snapshot["step"] * batch_size * BPTT,
+                "train_loss": seen[-1] if seen else None,
+                "held_out_token_loss": loss,
+                "word_perplexity": word_perplexity(loss, tokens, words),
+                "word_perplexity_unknown_spread": word_perplexity(
+                    loss + unknown_spread_penalty(unknown, tokens), tokens, words
+                ),
+            }
+        )
+    write_result(
+        args.out,
+        {
+            "side": "ours",
+            "bench": "pretrain_curve",
+            "recipe": args.recipe,
+            "settings": recipe,
+            "precision": "bf16" if trainer.args.bf16 else "fp32",
+            "device": str(trainer.args.device),
+            "budget_seconds": budget,
+            "preparation_seconds": preparation.seconds,
+            "calibrated_step_seconds": step_seconds,
+            "planned_steps": max_steps,
+            "corpus_articles": len(texts),
+            "corpus_tokens": int(sum(corpus["length"])),
+            "vocab_size": len(tokenizer),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "held_out": {
+                "articles": len(held_out),
+                "words": words,
+                "tokens": tokens,
+                "tokens_per_word": tokens / words,
+                "unknown_token_share": len(unknown) / tokens,
+                "unknown_types": len(set(unknown)),
+            },
+            "curve": curve,
+            "threads": torch.get_num_threads(),
+            "versions": {
+                "hf_ulmfit": hf_ulmfit.__version__,
+                "transformers": transformers.__version__,
+                "torch": torch.__version__,
+            },
+        },
+    )
+
+
 COMMANDS = {
     "prepare": prepare,
     "matmul_peak": matmul_peak,
@@ -601,6 +799,7 @@ COMMANDS = {
     "memory": memory,
     "tokenize": tokenize,
     "accuracy": accuracy,
+    "pretrain_curve": pretrain_curve,
 }
 
 

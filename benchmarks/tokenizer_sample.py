@@ -20,21 +20,12 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import DATA  # noqa: E402
-
-
-HELD_OUT_FILE, HELD_OUT_ARTICLES = "wikipedia/wiki-07.parquet", 300
-
-
-def held_out_texts() -> list[str]:
-    import pandas as pd
-
-    return pd.read_parquet(DATA / HELD_OUT_FILE, columns=["text"])["text"].tolist()[-HELD_OUT_ARTICLES:]
+from bench_utils import DATA, HELD_OUT_ARTICLES, HELD_OUT_FILE, held_out_texts, words_in  # noqa: E402
 
 
 def tokens_per_word(tokenizer, texts: list[str]) -> float:
     encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return sum(map(len, encoded)) / sum(len(text.split()) for text in texts)
+    return sum(map(len, encoded)) / words_in(texts)
 
 
 def measure(lines: int, args, train_texts, held_out) -> dict:

@@ -274,7 +274,7 @@ def report(args, settings: dict) -> None:
             f"`{json.dumps(run['settings'])}`."
         )
     path = args.results
-    plot(runs, ROOT / "benchmarks" / "plots" / "pretrain_quality.png", target)
+    plot(runs, path.parent / "plots" / "pretrain_quality.png", target)
     path.write_text("\n".join(lines) + "\n")
     print(f"[pretrain_quality] wrote {path}")
 

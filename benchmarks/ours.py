@@ -655,7 +655,9 @@ def calibrated_step_seconds(model_settings: dict, vocab_size: int, batch_size: i
     model = AwdLstmForCausalLM(standard_config(vocab_size, **model_settings))
     trainer = LanguageModelTrainer(
         model=model,
-        args=pretrain_arguments(PREPARED.parent / "trainer_scratch", 1e-3, CALIBRATION_STEPS, args.use_cpu, args.seed),
+        args=pretrain_arguments(
+            PREPARED.parent / "trainer_scratch", 1e-3, CALIBRATION_STEPS, args.use_cpu, args.seed, batch_size
+        ),
         train_dataset=datasets.Dataset.from_dict({"input_ids": [tokens.tolist()]}),
         callbacks=[StepClock()],
     )
@@ -684,7 +686,7 @@ def pretrain_curve(args):
     import hf_ulmfit
     from hf_ulmfit import AwdLstmForCausalLM
     from hf_ulmfit.data import tokenize_dataset
-    from hf_ulmfit.tokenization import train_tokenizer
+    from hf_ulmfit.tokenization import default_train_lines, train_tokenizer
     from hf_ulmfit.training import LanguageModelTrainer
 
     recipe = PRETRAIN_RECIPES[args.recipe]
@@ -694,7 +696,10 @@ def pretrain_curve(args):
         # As the pretrain stage does: the tokenizer trains on the whole corpus (unigram: on a sample of its lines),
         # and the budget decides how much of it one run reads (the front of the shuffled articles).
         articles = training_articles(args.seed)
-        tokenizer = train_tokenizer(articles, **recipe["tokenizer"], seed=args.seed)
+        kind = recipe["tokenizer"]["kind"]
+        tokenizer = train_tokenizer(
+            articles, **recipe["tokenizer"], max_lines=default_train_lines(kind), seed=args.seed
+        )
         batch_size = recipe["batch_size"]
         step_seconds = calibrated_step_seconds(recipe["model"], len(tokenizer), batch_size, args)
         max_steps = int(budget / step_seconds)

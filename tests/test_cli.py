@@ -1024,3 +1024,23 @@ def test_finetune_lm_reads_the_unlabelled_split_by_default_and_none_turns_it_off
     assert extra_text_splits(["none"], imdb_like) == []
     assert extra_text_splits(["test"], imdb_like) == ["test"]
     assert extra_text_splits([], DatasetDict(train=split, test=split)) == []
+
+
+def test_a_stage_evaluates_validation_once_at_its_end(tmp_path, data_dir, monkeypatch):
+    """The epoch-end evaluation after the last step is the stage's validation result: the split is not read again."""
+    from hf_ulmfit.training import LanguageModelTrainer
+
+    prefixes, original = [], LanguageModelTrainer.evaluate
+
+    def counting(self, *args, **kwargs):
+        prefixes.append(kwargs.get("metric_key_prefix", "eval"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LanguageModelTrainer, "evaluate", counting)
+    out = tmp_path / "lm"
+    flags = ["--data_dir", data_dir, "--max_files", 1, "--max_train_samples", 5, "--max_eval_samples", 2]
+    flags += ["--tokenizer_kind", "word", *TINY_MODEL, "--bptt", 24, *QUICK_TRAINING, "--output_dir", out]
+    assert run_cli("pretrain", *flags, "--eval_strategy", "epoch") == 0
+    assert prefixes == ["eval", "test"]  # the last epoch's validation pass, then the held-out test split
+    validation = json.loads((out / "ulmfit_run.json").read_text())["results"]["validation"]
+    assert validation["loss"] > 0 and validation["perplexity"] > 1 and validation["word_perplexity"] > 1

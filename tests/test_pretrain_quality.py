@@ -77,6 +77,7 @@ def test_report_from_runs(load_benchmark, tmp_path):
             "preparation_seconds": 30.0,
             "calibrated_step_seconds": 1.0,
             "planned_steps": 100,
+            "budget_seconds": 1800.0,
             "corpus_articles": 50,
             "settings": {},
             "held_out": {

@@ -260,7 +260,22 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
     )
     trainer.train(resume_from_checkpoint=resume)
-    return trainer, trainer.evaluate()
+    return trainer, final_evaluation(trainer)
+
+
+def final_evaluation(trainer) -> dict:
+    """Validation metrics of the trained model. When the Trainer already evaluated at its last step (the epoch-end
+    evaluation of ``--eval_strategy epoch``) and kept that model, those are its metrics: evaluating again would read
+    the whole validation split a second time for the same numbers (minutes on a large corpus)."""
+    if not trainer.args.load_best_model_at_end:
+        for entry in reversed(trainer.state.log_history):
+            if "eval_loss" in entry:
+                if entry.get("step") == trainer.state.global_step:
+                    return {
+                        name: value for name, value in entry.items() if name.startswith("eval_") or name == "epoch"
+                    }
+                break
+    return trainer.evaluate()
 
 
 RESULT_METRICS = ("loss", "perplexity", "accuracy", "f1")

@@ -1,0 +1,84 @@
+"""Where int8 pays: one AWD-LSTM encoder's LSTM stack in fp32 (`torch.lstm`, oneDNN) against int8
+(`torch.quantized_lstm`, fbgemm), at the widths of the shared LM (192/576/3) and of the standard AWD-LSTM
+(400/1152/3), batched over long inputs as a classifier reads IMDb reviews. Prints one JSON line per width.
+
+    python benchmarks/int8_lstm.py [--threads 1] [--batch 64] [--steps 288] [--repeats 5]
+
+Random weights (the kernels' speed does not depend on their values); the layers are the model's own
+(`WeightDroppedLstm` in eval mode, `Int8Lstm.from_float`), called as the encoder calls them.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from hf_ulmfit.export.int8 import Int8Lstm
+from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import WeightDroppedLstm
+
+
+WIDTHS = {"shared LM (192/576/3)": (192, 576, 3), "standard (400/1152/3)": (400, 1152, 3)}
+
+
+def lstm_stack(embedding: int, hidden: int, layers: int) -> list[WeightDroppedLstm]:
+    sizes = [embedding] + [hidden] * (layers - 1) + [embedding]
+    stack = [WeightDroppedLstm(sizes[i], sizes[i + 1], weight_dropout=0.0) for i in range(layers)]
+    for layer in stack:
+        for parameter in layer.parameters():
+            torch.nn.init.uniform_(parameter, -(layer.hidden_size**-0.5), layer.hidden_size**-0.5)
+        layer.eval()
+    return stack
+
+
+def median_seconds(stack, inputs: torch.Tensor, repeats: int) -> float:
+    def run():
+        hidden = inputs
+        for layer in stack:
+            hidden, _ = layer(hidden, layer.initial_state(inputs.size(0), inputs))
+
+    with torch.no_grad():
+        run()  # warm-up: kernel selection, weight packing
+        durations = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            durations.append(time.perf_counter() - start)
+    return statistics.median(durations)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=288)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    for name, (embedding, hidden, layers) in WIDTHS.items():
+        fp32 = lstm_stack(embedding, hidden, layers)
+        int8 = [Int8Lstm.from_float(layer).eval() for layer in fp32]
+        inputs = torch.randn(args.batch, args.steps, embedding)
+        fp32_seconds = median_seconds(fp32, inputs, args.repeats)
+        int8_seconds = median_seconds(int8, inputs, args.repeats)
+        tokens = args.batch * args.steps
+        print(
+            json.dumps(
+                {
+                    "encoder": name,
+                    "batch": args.batch,
+                    "steps": args.steps,
+                    "threads": args.threads,
+                    "fp32_tokens_per_s": round(tokens / fp32_seconds),
+                    "int8_tokens_per_s": round(tokens / int8_seconds),
+                    "int8_speedup": round(fp32_seconds / int8_seconds, 2),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

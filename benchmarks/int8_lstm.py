@@ -32,11 +32,11 @@ def lstm_stack(embedding: int, hidden: int, layers: int) -> list[WeightDroppedLs
     return stack
 
 
-def median_seconds(stack, inputs: torch.Tensor, repeats: int) -> float:
+def median_seconds(stack, inputs: torch.Tensor, repeats: int, lengths: torch.Tensor | None = None) -> float:
     def run():
         hidden = inputs
         for layer in stack:
-            hidden, _ = layer(hidden, layer.initial_state(inputs.size(0), inputs))
+            hidden, _ = layer(hidden, layer.initial_state(inputs.size(0), inputs), lengths)
 
     with torch.no_grad():
         run()  # warm-up: kernel selection, weight packing
@@ -61,23 +61,24 @@ def main():
         fp32 = lstm_stack(embedding, hidden, layers)
         int8 = [Int8Lstm.from_float(layer).eval() for layer in fp32]
         inputs = torch.randn(args.batch, args.steps, embedding)
-        fp32_seconds = median_seconds(fp32, inputs, args.repeats)
-        int8_seconds = median_seconds(int8, inputs, args.repeats)
-        tokens = args.batch * args.steps
-        print(
-            json.dumps(
-                {
-                    "encoder": name,
-                    "batch": args.batch,
-                    "steps": args.steps,
-                    "threads": args.threads,
-                    "fp32_tokens_per_s": round(tokens / fp32_seconds),
-                    "int8_tokens_per_s": round(tokens / int8_seconds),
-                    "int8_speedup": round(fp32_seconds / int8_seconds, 2),
-                }
-            ),
-            flush=True,
-        )
+        # Rows of one length, and padded rows of lengths between a quarter and all of the steps (a batch of reviews
+        # of different lengths: both kernels then read packed sequences).
+        ragged = torch.randint(args.steps // 4, args.steps + 1, (args.batch,))
+        for rows, lengths in (("equal lengths", None), ("padded, ragged lengths", ragged)):
+            fp32_seconds = median_seconds(fp32, inputs, args.repeats, lengths)
+            int8_seconds = median_seconds(int8, inputs, args.repeats, lengths)
+            tokens = args.batch * args.steps if lengths is None else int(lengths.sum())
+            result = {
+                "encoder": name,
+                "rows": rows,
+                "batch": args.batch,
+                "steps": args.steps,
+                "threads": args.threads,
+                "fp32_tokens_per_s": round(tokens / fp32_seconds),
+                "int8_tokens_per_s": round(tokens / int8_seconds),
+                "int8_speedup": round(fp32_seconds / int8_seconds, 2),
+            }
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

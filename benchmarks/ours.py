@@ -614,6 +614,9 @@ PRETRAIN_RECIPES = {
         tokenizer=UNIGRAM_12K, model={**SMALL, "rnn_type": "qrnn"}, learning_rate=5e-3, batch_size=16
     ),
     "small-word-bs16": dict(tokenizer=WORD_30K, model=SMALL, learning_rate=5e-3, batch_size=16),
+    "small-word-qrnn-bs16": dict(
+        tokenizer=WORD_30K, model={**SMALL, "rnn_type": "qrnn"}, learning_rate=5e-3, batch_size=16
+    ),
 }
 HELD_OUT_BATCH_SIZE = 64  # rows the held-out text is read in, with the state carried (fastai_side.py: the same)
 CALIBRATION_STEPS, CALIBRATION_WARMUP = 6, 2

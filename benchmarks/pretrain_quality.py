@@ -9,7 +9,7 @@ process (`ours.py` / `fastai_side.py pretrain_curve`) that writes one JSON file;
 again, so an interrupted benchmark resumes. The report (RESULTS-pretraining.md and a PNG plot) gives, for each of
 ours, the training time it needed to reach fastai's perplexity at the end of fastai's budget.
 
-    python benchmarks/pretrain_quality.py                # full mode: fastai 30 min, ours 10 min each (~55 min)
+    python benchmarks/pretrain_quality.py                # full mode: fastai 30 min, ours 10 min each (~70 min)
     python benchmarks/pretrain_quality.py --quick        # a few minutes
     python benchmarks/pretrain_quality.py --report-only  # the report from the JSON files already there
 """
@@ -33,8 +33,15 @@ from bench_utils import ROOT, WORK  # noqa: E402
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
 SCRIPT = {"ours": ROOT / "benchmarks" / "ours.py", "fastai": ROOT / "benchmarks" / "fastai_side.py"}
 # In the order they run (the levers); "standard" (fastai's own recipe, our code and precision) runs on request.
-RECIPES = ["small-unigram-bs16", "small-unigram-qrnn-bs16", "small-word-bs16", "small-unigram", "standard"]
-DEFAULT_RECIPES = RECIPES[:4]
+RECIPES = [
+    "small-unigram-bs16",
+    "small-unigram-qrnn-bs16",
+    "small-word-bs16",
+    "small-word-qrnn-bs16",
+    "small-unigram",
+    "standard",
+]
+DEFAULT_RECIPES = RECIPES[:5]
 MODES = {
     "full": dict(fastai_minutes=30.0, ours_minutes=10.0, fastai_points=4, ours_points=5, held_out_articles=30),
     "quick": dict(fastai_minutes=1.5, ours_minutes=0.5, fastai_points=2, ours_points=2, held_out_articles=5),

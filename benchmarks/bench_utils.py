@@ -321,6 +321,18 @@ def unknown_spread_penalty(unknown_strings: list[str], tokens: int) -> float:
     return len(unknown_strings) * math.log(types) / tokens if types > 1 else 0.0
 
 
+def held_out_summary(articles: int, words: int, tokens: int, unknown_strings: list[str]) -> dict:
+    """What a side's tokenisation made of the held-out text, for its result file."""
+    return {
+        "articles": articles,
+        "words": words,
+        "tokens": tokens,
+        "tokens_per_word": tokens / words,
+        "unknown_token_share": len(unknown_strings) / tokens,
+        "unknown_types": len(set(unknown_strings)),
+    }
+
+
 def snapshot_seconds(budget_seconds: float, points: int) -> list[float]:
     """Training wall-clock times at which the curve is sampled: `points` evenly spaced, the last at the budget."""
     return [budget_seconds * (k + 1) / points for k in range(points)]

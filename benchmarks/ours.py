@@ -29,6 +29,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     TrainingClock,
     articles_with_words,
+    held_out_summary,
     held_out_texts,
     imdb_tokenize_frame,
     matmul_gflops,
@@ -778,14 +779,7 @@ def pretrain_curve(args):
             "corpus_tokens": int(sum(corpus["length"])),
             "vocab_size": len(tokenizer),
             "parameters": sum(p.numel() for p in model.parameters()),
-            "held_out": {
-                "articles": len(held_out),
-                "words": words,
-                "tokens": tokens,
-                "tokens_per_word": tokens / words,
-                "unknown_token_share": len(unknown) / tokens,
-                "unknown_types": len(set(unknown)),
-            },
+            "held_out": held_out_summary(len(held_out), words, tokens, unknown),
             "curve": curve,
             "threads": torch.get_num_threads(),
             "versions": {

@@ -305,7 +305,8 @@ def words_in(texts: list[str]) -> int:
 
 def word_perplexity(mean_token_loss: float, tokens: int, words: int) -> float:
     """exp(total token NLL / words): the mean token loss spread over every token of the text, per whitespace word,
-    so that tokenizers of any granularity compare."""
+    so that tokenizers of any granularity compare. The same formula as `hf_ulmfit.evaluation.word_perplexity`, which
+    fastai's side (its own venv, no hf_ulmfit) cannot import."""
     import math
 
     return math.exp(min(mean_token_loss * tokens / words, 700.0))
@@ -330,6 +331,23 @@ def held_out_summary(articles: int, words: int, tokens: int, unknown_strings: li
         "tokens_per_word": tokens / words,
         "unknown_token_share": len(unknown_strings) / tokens,
         "unknown_types": len(set(unknown_strings)),
+    }
+
+
+def curve_point(
+    snapshot: dict, rows: int, train_loss: float | None, loss: float, tokens: int, words: int, unknown: list[str]
+) -> dict:
+    """One point of a time-to-quality curve: the snapshot's time and step, the tokens read by then (`rows` x BPTT a
+    step), the training loss and the held-out loss per token and per word (raw, and with the unknown token spread)."""
+    return {
+        **snapshot,
+        "tokens_seen": snapshot["step"] * rows * BPTT,
+        "train_loss": train_loss,
+        "held_out_token_loss": loss,
+        "word_perplexity": word_perplexity(loss, tokens, words),
+        "word_perplexity_unknown_spread": word_perplexity(
+            loss + unknown_spread_penalty(unknown, tokens), tokens, words
+        ),
     }
 
 

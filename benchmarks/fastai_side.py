@@ -25,6 +25,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     TrainingClock,
     articles_with_words,
+    curve_point,
     held_out_summary,
     held_out_texts,
     imdb_tokenize_frame,
@@ -34,8 +35,6 @@ from bench_utils import (  # noqa: E402
     steady_step_seconds,
     training_articles,
     trec_questions,
-    unknown_spread_penalty,
-    word_perplexity,
     words_in,
     write_result,
 )
@@ -525,18 +524,8 @@ def pretrain_curve(args):
                 total += float(F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum"))
                 count += targets.numel()
         loss = total / count
-        curve.append(
-            {
-                **snapshot,
-                "tokens_seen": snapshot["step"] * BATCH_SIZE * BPTT,
-                "train_loss": losses[snapshot["step"] - 1],
-                "held_out_token_loss": loss,
-                "word_perplexity": word_perplexity(loss, tokens, words),
-                "word_perplexity_unknown_spread": word_perplexity(
-                    loss + unknown_spread_penalty(unknown, tokens), tokens, words
-                ),
-            }
-        )
+        train_loss = losses[snapshot["step"] - 1]
+        curve.append(curve_point(snapshot, BATCH_SIZE, train_loss, loss, tokens, words, unknown))
     write_result(
         args.out,
         {

@@ -29,6 +29,7 @@ from bench_utils import (  # noqa: E402
     Stopwatch,
     TrainingClock,
     articles_with_words,
+    curve_point,
     held_out_summary,
     held_out_texts,
     imdb_tokenize_frame,
@@ -39,8 +40,6 @@ from bench_utils import (  # noqa: E402
     steady_step_seconds,
     training_articles,
     trec_questions,
-    unknown_spread_penalty,
-    word_perplexity,
     words_in,
     write_result,
 )
@@ -750,18 +749,7 @@ def pretrain_curve(args):
         model.load_state_dict(snapshot.pop("weights"))
         loss = trainer.evaluate(held_out_ids)["eval_loss"]
         seen = [train_loss for step, train_loss in losses if step <= snapshot["step"]]
-        curve.append(
-            {
-                **snapshot,
-                "tokens_seen": snapshot["step"] * batch_size * BPTT,
-                "train_loss": seen[-1] if seen else None,
-                "held_out_token_loss": loss,
-                "word_perplexity": word_perplexity(loss, tokens, words),
-                "word_perplexity_unknown_spread": word_perplexity(
-                    loss + unknown_spread_penalty(unknown, tokens), tokens, words
-                ),
-            }
-        )
+        curve.append(curve_point(snapshot, batch_size, seen[-1] if seen else None, loss, tokens, words, unknown))
     write_result(
         args.out,
         {

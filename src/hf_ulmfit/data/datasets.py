@@ -270,13 +270,13 @@ def _hold_out_file_rows(
     split = rows.select(range(len(rows) - held_out.count, len(rows)))
     dataset = datasets.DatasetDict({**dataset, held_out.split: split})
     if TRAIN_SPLIT in dataset and any(Path(file).resolve() == path.resolve() for file in train_files):
-        held_ids = set(split.data.column(held_out.id_column).to_pylist())
+        held_ids = split.data.column(held_out.id_column).to_pylist()
         before = len(dataset[TRAIN_SPLIT])
-        dataset[TRAIN_SPLIT] = dataset[TRAIN_SPLIT].filter(
-            lambda ids: [row_id not in held_ids for row_id in ids],
-            batched=True,
-            input_columns=[held_out.id_column],
-            desc=f"Removing the held-out {held_out.split} rows from train",
+        dataset[TRAIN_SPLIT] = _without_values(
+            dataset[TRAIN_SPLIT],
+            held_out.id_column,
+            held_ids,
+            f"Removing the held-out {held_out.split} rows from train",
         )
         logger.info(
             "%s: excluded %d articles from train: the %s split (the last %d of %s)",
@@ -291,13 +291,7 @@ def _hold_out_file_rows(
 
 def _exclude_titles(name: str, train: datasets.Dataset, spec: NamedDataset) -> datasets.Dataset:
     """Train without the rows whose title is in ``spec.excluded_titles`` (a batched filter over the title column)."""
-    excluded = set(spec.excluded_titles)
-    kept = train.filter(
-        lambda titles: [title not in excluded for title in titles],
-        batched=True,
-        input_columns=[spec.title_column],
-        desc="Removing excluded titles from train",
-    )
+    kept = _without_values(train, spec.title_column, spec.excluded_titles, "Removing excluded titles from train")
     if len(kept) != len(train):
         logger.info(
             "%s: excluded %d articles from train (titles among %s): %s",
@@ -307,6 +301,15 @@ def _exclude_titles(name: str, train: datasets.Dataset, spec: NamedDataset) -> d
             spec.exclusion_reason or "excluded by the dataset's definition",
         )
     return kept
+
+
+def _without_values(split: datasets.Dataset, column: str, values, description: str) -> datasets.Dataset:
+    """`split` without the rows whose `column` holds one of `values`: a batched filter that reads that column alone,
+    so the memory-mapped text is never loaded."""
+    dropped = set(values)
+    return split.filter(
+        lambda cells: [cell not in dropped for cell in cells], batched=True, input_columns=[column], desc=description
+    )
 
 
 def _expand(folder: Path, patterns: list[str], max_files: int | None) -> list[str]:

@@ -1,5 +1,6 @@
-"""Command-line flags the CLI tests share: a tiny model, and training that saves nothing, logs nothing and runs on
-the CPU. Imported by the test files (tests/ is on sys.path under pytest's default import mode)."""
+"""Command-line flags the CLI tests share: a tiny model, and training that saves nothing, logs nothing, runs on the
+CPU and takes its epochs as given (tiny slices would otherwise be stretched to the stages' --min_train_steps).
+Imported by the test files (tests/ is on sys.path under pytest's default import mode)."""
 
 TINY_MODEL = ["--embedding_size", "16", "--hidden_size", "32"]
 QUICK_TRAINING = [
@@ -15,4 +16,6 @@ QUICK_TRAINING = [
     "none",
     "--use_cpu",
     "true",
+    "--min_train_steps",
+    "0",
 ]

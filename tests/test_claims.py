@@ -41,13 +41,15 @@ def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, da
     claims = load_benchmark("claims")
     out = tmp_path / "claims"
     rows = ["ulmfit", "from-scratch", "last"]
-    common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--seeds", "0", "--data-dir", str(data_dir)]
+    records = tmp_path / "records"
+    common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--results", str(records), "--seeds", "0"]
+    common += ["--data-dir", str(data_dir)]
     claims.main(["ladder", "--rows", *rows, *common])
     printed = capsys.readouterr().out
     # "ulmfit" and "last" start from the same fine-tuned LM: it is trained once.
     assert printed.count("== finetune_lm") == 1 and printed.count("== train_classifier") == 3
 
-    results = {row: json.loads((out / "results" / "ladder" / row / "seed0.json").read_text()) for row in rows}
+    results = {row: json.loads((records / "ladder" / row / "seed0.json").read_text()) for row in rows}
     for row, result in results.items():
         assert result["row"] == row and result["seed"] == 0 and result["quick"]
         assert result["validation_error"] == pytest.approx(100 * (1 - result["validation_accuracy"]))
@@ -76,7 +78,10 @@ def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, da
     assert "==" not in capsys.readouterr().out
 
     markdown, plots = tmp_path / "CLAIMS.md", tmp_path / "plots"
-    claims.main(["report", "--out", str(out), "--markdown", str(markdown), "--plots", str(plots)])
+    discussion = tmp_path / "discussion.md"
+    discussion.write_text("## Where the results disagree\n\nA hand-written explanation.\n")
+    report = ["report", "--results", str(records), "--markdown", str(markdown), "--plots", str(plots)]
+    claims.main([*report, "--discussion", str(discussion)])
     text = markdown.read_text()
     for row in rows:
         label = claims.LADDER_ROWS[row][0]
@@ -84,5 +89,68 @@ def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, da
         paper, validation = line.split(" | ")[1:3]
         assert float(paper) == claims.PAPER_TREC_VALIDATION_ERROR[row]
         assert validation == f"{results[row]['validation_error']:.2f} ± 0.00 (1)"
-    assert "Quick mode" in text and "To be written by the lead" in text
+    assert "Quick mode" in text and text.rstrip().endswith("A hand-written explanation.")
     assert (plots / "claims_ladder.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchmark, tiny_lm, tmp_path, data_dir):
+    import pandas as pd
+
+    claims = load_benchmark("claims")
+    out, records = tmp_path / "claims", tmp_path / "records"
+    common = [
+        "--quick",
+        "--lm",
+        str(tiny_lm),
+        "--out",
+        str(out),
+        "--results",
+        str(records),
+        "--data-dir",
+        str(data_dir),
+    ]
+    claims.main(["lowshot", "--tasks", "trec", "imdb", "--sizes", "20", "--seeds", "0", "1", *common])
+
+    for task in ("trec", "imdb"):
+        for method in claims.LOWSHOT_METHODS:
+            for seed in (0, 1):
+                result = json.loads((records / "lowshot" / task / method / "n20" / f"seed{seed}.json").read_text())
+                assert result["train_documents"] == 20 and result["labels"] == "20" and result["test_error"] >= 0
+        # 20 labelled rows, drawn per seed and stratified: every class is there, and the seeds draw other rows.
+        train = {
+            seed: pd.read_parquet(out / "data" / "lowshot" / task / "n20" / f"seed{seed}" / "train.parquet")
+            for seed in (0, 1)
+        }
+        assert len(train[0]) == 20 and train[0]["label"].nunique() == (6 if task == "trec" else 2)
+        assert set(train[0]["text"]) != set(train[1]["text"])
+    # IMDb's semi-supervised LM reads the unlabelled reviews, not the labels: one LM serves both seeds.
+    imdb = [
+        json.loads((records / "lowshot" / "imdb" / "semi-supervised" / "n20" / f"seed{seed}.json").read_text())
+        for seed in (0, 1)
+    ]
+    assert imdb[0]["language_model"] == imdb[1]["language_model"]
+    supervised = [
+        json.loads((records / "lowshot" / "imdb" / "supervised" / "n20" / f"seed{seed}.json").read_text())
+        for seed in (0, 1)
+    ]
+    assert supervised[0]["language_model"] != supervised[1]["language_model"]
+
+    markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
+    discussion.write_text("reading\n")
+    claims.main(
+        [
+            "report",
+            "--results",
+            str(records),
+            "--markdown",
+            str(markdown),
+            "--plots",
+            str(plots),
+            "--discussion",
+            str(discussion),
+        ]
+    )
+    text = markdown.read_text()
+    assert "| trec | 20 |" in text and "| imdb | 20 |" in text
+    assert (plots / "claims_lowshot.png").stat().st_size > 1000

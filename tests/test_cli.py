@@ -245,8 +245,13 @@ def test_train_classifier_transfers_the_encoder_and_reports_test_metrics(finetun
     assert list(model.config.id2label.values()) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
     assert model.config.drop_mult == 0.5 and model.config.input_dropout == 0.4
     classify = pipeline("text-classification", model=str(classifier), device="cpu")
-    # The recorded test accuracy is the saved model's own on the TREC-6 test split.
-    test = load_text_dataset("trec", data_dir=data_dir)["test"]
+    # The recorded test accuracy is the saved model's own on the stage's test rows (--max_eval_samples 200 of them).
+    from hf_ulmfit.recipes.arguments import DataArguments
+    from hf_ulmfit.recipes.corpus import load_splits
+
+    test = load_splits(DataArguments(dataset="trec", data_dir=str(data_dir), max_eval_samples=200), labelled=True)
+    test = test["test"]
+    assert len(test) == 200
     names = test.features["label"].names
     predicted = [output["label"] for output in classify(list(test["text"]), batch_size=64)]
     accuracy = sum(p == names[label] for p, label in zip(predicted, test["label"])) / len(test)
@@ -673,6 +678,53 @@ def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(ca
     with caplog.at_level("WARNING"):
         assert resolved(None, gradual_unfreezing=True).gradual_unfreezing is True  # asked for: kept, with a warning
     assert "trained from scratch" in caplog.text and "--gradual_unfreezing false" in caplog.text
+
+
+def test_a_run_too_short_to_train_is_stretched_with_its_schedule(tmp_path, finetuned_lm, csv_folder, caplog):
+    """360 questions are 23 batches of 16: 2 epochs are 46 steps. With --min_train_steps 80 each epoch of the recipe
+    becomes 2 passes over the data (92 steps), and the epoch-end evaluations stay at the ends of those epochs."""
+    from hf_ulmfit.training import ClassifierTrainer
+
+    evaluations, original = [], ClassifierTrainer.evaluate
+
+    def counting(self, *args, **kwargs):
+        evaluations.append((kwargs.get("metric_key_prefix", "eval"), self.state.global_step))
+        return original(self, *args, **kwargs)
+
+    out = tmp_path / "stretched"
+    flags = ["--model_name_or_path", finetuned_lm, "--dataset", csv_folder, "--num_train_epochs", 2]
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level("WARNING"):
+        patch.setattr(ClassifierTrainer, "evaluate", counting)
+        assert run_cli("train-classifier", *flags, *QUICK_TRAINING, "--min_train_steps", 80, "--output_dir", out) == 0
+    assert evaluations == [("eval", 46), ("eval", 92), ("test", 92)]
+    assert "each epoch of the recipe is 2 passes over the data (4 epochs, 92 steps" in caplog.text
+    record = json.loads((out / "ulmfit_run.json").read_text())
+    assert record["training"]["num_train_epochs"] == 4
+    # The arguments a re-run is compared with are those given, not the stretched ones.
+    assert json.loads((out / "ulmfit_arguments.json").read_text())["arguments"]["num_train_epochs"] == 2
+
+
+def test_stretching_keeps_every_epoch_setting_of_the_recipe_in_place():
+    from transformers.trainer_utils import IntervalStrategy
+
+    from hf_ulmfit.training import UlmfitTrainingArguments
+    from hf_ulmfit.training.run_length import stretch_short_run
+
+    def stretched(steps_per_epoch, **settings):
+        args = UlmfitTrainingArguments(output_dir="unused", eval_strategy="epoch", save_strategy="epoch", **settings)
+        return stretch_short_run(args, steps_per_epoch), args
+
+    factor, args = stretched(2, num_train_epochs=5, min_train_steps=200, gradual_unfreezing=True)
+    assert factor == 20 and args.num_train_epochs == 100 and args.unfreeze_every_epochs == 20
+    assert args.eval_strategy == args.save_strategy == IntervalStrategy.STEPS and args.eval_steps == 40
+    factor, args = stretched(3, num_train_epochs=2, min_train_steps=100, freeze_all_but_top_epochs=1.0)
+    assert factor == 17 and args.num_train_epochs == 34 and args.freeze_all_but_top_epochs == 17
+    factor, args = stretched(1, fit_schedule="per_stage", stage_epochs=[1, 2], min_train_steps=9)
+    assert factor == 3 and args.stage_epochs == [3, 6] and args.num_train_epochs == 9
+    # Long enough, ended by max_steps, or switched off: left as it is.
+    for steps_per_epoch, settings in ((40, {}), (2, {"max_steps": 10}), (2, {"min_train_steps": 0})):
+        factor, args = stretched(steps_per_epoch, **{"num_train_epochs": 5, "min_train_steps": 200, **settings})
+        assert factor == 1 and args.num_train_epochs == 5 and args.eval_strategy == IntervalStrategy.EPOCH
 
 
 def test_fewer_epochs_than_layer_groups_still_train_the_embedding(finetuned_lm, classifier):

@@ -4,6 +4,7 @@ config, training, and the run record every stage writes at the end."""
 import dataclasses
 import json
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..evaluation import word_level_metrics
 from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import default_train_lines, train_tokenizer
 from ..training.checkpoints import checkpoint_folders
+from ..training.run_length import stretch_short_run
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
 from .outputs import RUN_RECORD_FILE, save_stage_output, take_hub_request, training_summary
@@ -256,11 +258,18 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
             logger.info("the interrupted run left no complete checkpoint: training from the start")
     if resume:
         logger.info("resuming from %s", resume)
+    if training_args.min_train_steps > 0 and training_args.max_steps <= 0:
+        stretch_short_run(training_args, steps_per_epoch(trainer))
     logger.info(
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
     )
     trainer.train(resume_from_checkpoint=resume)
     return trainer, final_evaluation(trainer)
+
+
+def steps_per_epoch(trainer) -> int:
+    """Optimizer steps in one epoch of this process's training batches, as the Trainer counts them."""
+    return max(math.ceil(len(trainer.get_train_dataloader()) / trainer.args.gradient_accumulation_steps), 1)
 
 
 def final_evaluation(trainer) -> dict:

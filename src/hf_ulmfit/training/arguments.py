@@ -88,6 +88,14 @@ class UlmfitTrainingArguments(TrainingArguments):
             "groups in the last stage, as fastai's freeze_to(-1), freeze_to(-2), ..., unfreeze())."
         },
     )
+    min_train_steps: int = field(
+        default=0,
+        metadata={
+            "help": "A run with fewer optimizer steps than this (a small dataset) is stretched: each epoch becomes as "
+            "many passes over the data as reach it, unfreezing, evaluation and saving keeping their place "
+            "(train-classifier's and finetune-lm's default: see their --help). 0: the epochs as given."
+        },
+    )
     ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
     tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
     bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
@@ -133,6 +141,8 @@ class UlmfitTrainingArguments(TrainingArguments):
             self._check_stages()
         if self.unfreeze_every_epochs <= 0:
             raise ValueError(f"unfreeze_every_epochs must be positive, got {self.unfreeze_every_epochs}.")
+        if self.min_train_steps < 0:
+            raise ValueError(f"min_train_steps must be 0 (off) or positive, got {self.min_train_steps}.")
         if self.bptt < 1:
             raise ValueError(f"bptt must be a positive integer, got {self.bptt}.")
         if self.uses_freezing and self.ddp_find_unused_parameters is None:

@@ -110,28 +110,29 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
         "--data-dir",
         str(data_dir),
     ]
-    claims.main(["lowshot", "--tasks", "trec", "imdb", "--sizes", "20", "--seeds", "0", "1", *common])
+    claims.main(["lowshot", "--tasks", "trec", "imdb", "--sizes", "100", "--seeds", "0", "1", *common])
 
     for task in ("trec", "imdb"):
         for method in claims.LOWSHOT_METHODS:
             for seed in (0, 1):
-                result = json.loads((records / "lowshot" / task / method / "n20" / f"seed{seed}.json").read_text())
-                assert result["train_documents"] == 20 and result["labels"] == "20" and result["test_error"] >= 0
-        # 20 labelled rows, drawn per seed and stratified: every class is there, and the seeds draw other rows.
+                result = json.loads((records / "lowshot" / task / method / "n100" / f"seed{seed}.json").read_text())
+                assert result["train_documents"] == 100 and result["labels"] == "100" and result["test_error"] >= 0
+        # 100 labelled rows (TREC's rarest class, ABBR, is 1.6%: 20 would miss it), drawn per seed and stratified:
+        # every class is there, and the seeds draw other rows.
         train = {
-            seed: pd.read_parquet(out / "data" / "lowshot" / task / "n20" / f"seed{seed}" / "train.parquet")
+            seed: pd.read_parquet(out / "data" / "lowshot" / task / "n100" / f"seed{seed}" / "train.parquet")
             for seed in (0, 1)
         }
-        assert len(train[0]) == 20 and train[0]["label"].nunique() == (6 if task == "trec" else 2)
+        assert len(train[0]) == 100 and train[0]["label"].nunique() == (6 if task == "trec" else 2)
         assert set(train[0]["text"]) != set(train[1]["text"])
     # IMDb's semi-supervised LM reads the unlabelled reviews, not the labels: one LM serves both seeds.
     imdb = [
-        json.loads((records / "lowshot" / "imdb" / "semi-supervised" / "n20" / f"seed{seed}.json").read_text())
+        json.loads((records / "lowshot" / "imdb" / "semi-supervised" / "n100" / f"seed{seed}.json").read_text())
         for seed in (0, 1)
     ]
     assert imdb[0]["language_model"] == imdb[1]["language_model"]
     supervised = [
-        json.loads((records / "lowshot" / "imdb" / "supervised" / "n20" / f"seed{seed}.json").read_text())
+        json.loads((records / "lowshot" / "imdb" / "supervised" / "n100" / f"seed{seed}.json").read_text())
         for seed in (0, 1)
     ]
     assert supervised[0]["language_model"] != supervised[1]["language_model"]
@@ -152,5 +153,5 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
         ]
     )
     text = markdown.read_text()
-    assert "| trec | 20 |" in text and "| imdb | 20 |" in text
+    assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     assert (plots / "claims_lowshot.png").stat().st_size > 1000

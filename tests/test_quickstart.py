@@ -67,9 +67,10 @@ def test_quickstart_from_the_shared_pretrained_lm_beats_the_no_pretraining_basel
     assert summary["pretrained_lm"] == pretrained
     assert not (out / "pretrained-lm").exists()
     assert "== 1/3 fine-tuning the pretrained language model" in capsys.readouterr().out
-    # Real transfer: measured 0.67 against 0.19 with 500 labels (the largest class is 27.6% of the test set).
-    assert summary["ulmfit_test_accuracy"] > 0.5
-    assert summary["ulmfit_test_accuracy"] > summary["baseline_test_accuracy"] + 0.2
+    # Real transfer: measured 0.81 against 0.684 with 500 labels (the largest class is 27.6% of the test set). The
+    # baseline trains well since the defaults use one LR for all groups and at least 200 steps (it had 0.19 before).
+    assert summary["ulmfit_test_accuracy"] > 0.75
+    assert summary["ulmfit_test_accuracy"] > summary["baseline_test_accuracy"] + 0.08
     record = json.loads((out / "classifier" / "ulmfit_run.json").read_text())
     # The defaults: 5 epochs, gradual unfreezing, stretched to 25 (at least 200 steps: 450 questions are 8 batches).
     assert record["training"]["num_train_epochs"] == 25 and record["training"]["gradual_unfreezing"]

@@ -368,15 +368,12 @@ class Experiments:
         else:
             raise ValueError(f"unknown low-shot method {method!r}")
         # All of TREC: its text is its labelled questions, so both ULMFiT methods are the ladder's full ULMFiT.
-        ladder_row = {"supervised": "ulmfit", "semi-supervised": "ulmfit", "from-scratch": "from-scratch"}.get(method)
-        # The recipe the runs began with, pinned: the paper's (discr 2.6) for ULMFiT, and 2.6 from scratch too,
-        # whatever the stage default has become since (train-classifier: 1.0, measured best on the ladder).
-        recipe = dict(PAPER_CLASSIFIER) if method != "from-scratch" else {"discriminative_lr_factor": 2.6}
-        recipe.update(IMDB_CLASSIFIER if task == "imdb" else {})
-        if ladder_row and task == "trec" and size == "all" and base is None:
+        ladder_row = {"supervised": "ulmfit", "semi-supervised": "ulmfit", "from-scratch": "from-scratch"}[method]
+        # The ladder row's recipe, pinned (the paper's discr 2.6, whatever the stage default has become since).
+        recipe = {**LADDER_ROWS[ladder_row][2], **(IMDB_CLASSIFIER if task == "imdb" else {})}
+        if task == "trec" and size == "all" and base is None:
             # The same recipe on the same data as the ladder's row: its classifiers serve both experiments.
             folder = self.out / "classifiers" / "ladder" / ladder_row / f"seed{seed}"
-            recipe = LADDER_ROWS[ladder_row][2]
         else:
             folder = self.out / "classifiers" / (name or "lowshot") / task / method / f"n{size}" / f"seed{seed}"
         classifier, seconds = self.classifier(folder, data, seed, lm, recipe)

@@ -10,10 +10,7 @@ from safetensors.torch import load_file
 from hf_ulmfit.recipes import pretrain
 
 
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory, data_dir) -> Path:
-    """A tiny pretrained LM (a few steps on TREC questions) standing in for ../shared/models."""
-    folder = tmp_path_factory.mktemp("claims") / "tiny-lm"
+def pretrain_tiny_lm(folder: Path, data_dir: Path, **overrides) -> Path:
     pretrain.main(
         dict(
             dataset="trec",
@@ -31,9 +28,16 @@ def tiny_lm(tmp_path_factory, data_dir) -> Path:
             save_strategy="no",
             disable_tqdm=True,
             output_dir=str(folder),
+            **overrides,
         )
     )
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory, data_dir) -> Path:
+    """A tiny pretrained LM (a few steps on TREC questions) standing in for ../shared/models."""
+    return pretrain_tiny_lm(tmp_path_factory.mktemp("claims") / "tiny-lm", data_dir)
 
 
 @pytest.mark.slow
@@ -155,3 +159,42 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     text = markdown.read_text()
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     assert (plots / "claims_lowshot.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_fwdbwd_on_a_tiny_slice_ensembles_a_forward_and_a_backward_classifier(
+    load_benchmark, tiny_lm, tmp_path, data_dir
+):
+    claims = load_benchmark("claims")
+    out, records = tmp_path / "claims", tmp_path / "records"
+    common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--results", str(records), "--seeds", "0"]
+    common += ["--tasks", "trec", "--data-dir", str(data_dir)]
+    with pytest.raises(SystemExit, match="--backward-lm"):
+        claims.main(["fwdbwd", *common])
+    backward_lm = pretrain_tiny_lm(tmp_path / "tiny-lm-bwd", data_dir, backwards=True)
+    claims.main(["fwdbwd", "--backward-lm", str(backward_lm), *common])
+
+    result = json.loads((records / "fwdbwd" / "trec" / "seed0.json").read_text())
+    assert result["labels"] == "all" and result["quick"]
+    for direction, short, backwards in (("forward", "fwd", False), ("backward", "bwd", True)):
+        folder = Path(result[f"{direction}_dir"])
+        assert json.loads((folder / "config.json").read_text())["backwards"] is backwards
+        # Each direction's classifier comes from its own LM, fine-tuned on the task, and its accuracy is the one
+        # its stage recorded.
+        arguments = json.loads((folder / "ulmfit_arguments.json").read_text())["arguments"]
+        assert Path(arguments["model_name_or_path"]) == out / "lm" / f"finetuned-{short}" / "trec" / "seed0"
+        stage_record = json.loads((folder / "ulmfit_run.json").read_text())
+        assert result[f"{direction}_accuracy"] == stage_record["results"]["test"]["accuracy"]
+    # The ensemble is `hf-ulmfit evaluate`'s, on the same test rows.
+    ensemble = json.loads((out / "ensembles" / "trec" / "seed0" / "eval_results_trec_test.json").read_text())
+    assert ensemble["ensemble"] and ensemble["accuracy"] == result["ensemble_accuracy"]
+    assert sum(map(sum, ensemble["confusion_matrix"])) == claims.QUICK_SETTINGS["max_eval_samples"]
+
+    markdown, discussion = tmp_path / "CLAIMS.md", tmp_path / "discussion.md"
+    discussion.write_text("reading\n")
+    claims.main(
+        ["report", "--results", str(records), "--markdown", str(markdown), "--plots", str(tmp_path / "plots")]
+        + ["--discussion", str(discussion)]
+    )
+    row = next(line for line in markdown.read_text().splitlines() if line.startswith("| trec | all |"))
+    assert row.split(" | ")[4] == f"{100 * result['ensemble_accuracy']:.2f} ± 0.00 (1)"

@@ -838,7 +838,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="IMDb semi-supervised LM: reviews drawn from train + the 50k unlabelled (0: all 75k); "
         "finetune-lm's 2 default epochs over them are the LM's budget.",
     )
-    parser.add_argument("--fwdbwd-imdb-labels", type=int, default=1000, help="fwdbwd: IMDb labelled examples.")
+    parser.add_argument(
+        "--fwdbwd-imdb-labels",
+        type=int,
+        default=100,
+        help="fwdbwd: IMDb labelled examples (the forward run is the low-shot semi-supervised one of this size).",
+    )
     parser.add_argument(
         "--task-vocab-size",
         type=int,

@@ -543,8 +543,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def spread(values: list[float], digits: int = 2) -> str:
+    """Mean ± standard deviation (number of runs); one run has no spread to show."""
     mean, std = mean_std(values)
-    return "–" if mean != mean else f"{mean:.{digits}f} ± {std:.{digits}f} ({len(values)})"
+    if mean != mean:
+        return "–"
+    if len(values) == 1:
+        return f"{mean:.{digits}f} (1)"
+    return f"{mean:.{digits}f} ± {std:.{digits}f} ({len(values)})"
 
 
 def grouped(results: list[dict], *keys: str) -> dict:

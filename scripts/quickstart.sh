@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_ULMFIT_DATA="${HF_ULMFIT_DATA:-$PWD/../shared/data}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# transformers 5.25 kernelizes every from_pretrained through the Hub `kernels` package; nothing here uses Hub kernels
+# (tests/test_offline_load.py checks that a load makes no network call either way).
+export USE_HUB_KERNELS=NO
 # OpenMP threads that sleep rather than spin: an LSTM synchronises its threads at every time step, and spinning
 # threads collapse when anything else shares the cores.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"

@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_ULMFIT_DATA="${HF_ULMFIT_DATA:-$PWD/../shared/data}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# transformers 5.25 kernelizes every from_pretrained through the Hub `kernels` package; nothing here uses Hub kernels
+# (tests/test_offline_load.py checks that a load makes no network call either way).
+export USE_HUB_KERNELS=NO
 
 run_suite() {
   local venv=$1

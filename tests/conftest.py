@@ -11,6 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_ULMFIT_DATA", str(REPO_ROOT.parent / "shared" / "data"))
 for offline_flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(offline_flag, "1")
+os.environ.setdefault("USE_HUB_KERNELS", "NO")  # transformers 5.25 would kernelize every from_pretrained from the Hub
 # Tests use tiny models, where a second thread buys nothing and costs a barrier per LSTM time step. With other
 # processes on the cores (two ranks of a distributed test, a parallel job), OpenMP threads that spin-wait at those
 # barriers made a tiny LSTM 400x slower (measured: 841 ms against 1.8 ms a step). One thread per process, and

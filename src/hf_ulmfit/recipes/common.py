@@ -15,6 +15,7 @@ from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import default_train_lines, train_tokenizer
 from ..training.checkpoints import checkpoint_folders
 from ..training.run_length import stretch_short_run
+from ..training.time_budget import fit_run_to_budget
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
 from .outputs import RUN_RECORD_FILE, save_stage_output, take_hub_request, training_summary
@@ -258,7 +259,13 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
             logger.info("the interrupted run left no complete checkpoint: training from the start")
     if resume:
         logger.info("resuming from %s", resume)
-    if training_args.min_train_steps > 0 and training_args.max_steps <= 0:
+    if training_args.time_budget_minutes > 0:
+        if training_args.world_size > 1:
+            raise ValueError(
+                "--time_budget_minutes measures one process's step time: give --max_steps to a multi-process run."
+            )
+        fit_run_to_budget(trainer, resume)
+    elif training_args.min_train_steps > 0 and training_args.max_steps <= 0:
         stretch_short_run(training_args, steps_per_epoch(trainer))
     logger.info(
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device

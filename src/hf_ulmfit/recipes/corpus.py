@@ -18,7 +18,9 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
 
     A validation split is carved from train (stratified for labelled data) when the data has none. Row limits
     (`max_train_samples`, `max_eval_samples`) take a random subset seeded by `split_seed`, in the data's order: the
-    first rows of a file sorted by label (IMDb's are) would hold one class.
+    first rows of a file sorted by label (IMDb's are) would hold one class. Unlabelled text (a language model's) may
+    hold blank documents, from files as from the named corpora: the LM stages drop them with a count in the log
+    (`drop_blank_documents`); a classifier's blank texts are refused.
     """
     dataset = load_text_dataset(
         data_args.dataset,
@@ -27,6 +29,7 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
         label_column=data_args.label_column if labelled else "",
         seed=data_args.split_seed,
         max_files=data_args.max_files,
+        allow_empty_text=None if labelled else True,
     )
     if "train" not in dataset:
         raise ValueError(f"{data_args.dataset!r} has no 'train' split (splits: {list(dataset)}).")

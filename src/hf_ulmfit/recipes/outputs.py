@@ -16,6 +16,8 @@ def training_summary(training_args) -> dict:
     """The hyperparameters a model card reports."""
     names = [
         "num_train_epochs",
+        "max_steps",
+        "time_budget_minutes",
         "learning_rate",
         "per_device_train_batch_size",
         "gradient_accumulation_steps",

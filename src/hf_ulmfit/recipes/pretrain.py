@@ -1,12 +1,17 @@
 """Stage 1: pretrain tokenizer and AWD-LSTM language model on a general-domain corpus (Wikipedia here)."""
 
+import dataclasses
 import logging
+from dataclasses import dataclass, field
+
+from transformers import AutoTokenizer
 
 from ..data import tokenize_dataset
 from ..evaluation import count_words
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
+from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
     STAGE_TRAINING_DEFAULTS,
     new_config,
@@ -33,21 +38,46 @@ TRAINING_DEFAULTS = dict(
 DATA_DEFAULTS = dict(dataset="wikipedia", validation_size=0.01)
 
 
-ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, UlmfitTrainingArguments)
+@dataclass
+class ContinuedPretrainingArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Continue pretraining this language model on the text: its own tokenizer, sizes and direction, "
+            "a fresh schedule. Default: a new model (and tokenizer) of the sizes given."
+        },
+    )
+
+
+ARGUMENT_CLASSES = (
+    DataArguments,
+    TokenizerArguments,
+    ModelArguments,
+    ContinuedPretrainingArguments,
+    UlmfitTrainingArguments,
+)
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 
 
 main = stage_entry_point(__name__, "hf-ulmfit pretrain")
 
 
-def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args: ModelArguments, training_args):
-    plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args)
+def run(
+    data_args: DataArguments,
+    tokenizer_args: TokenizerArguments,
+    model_args: ModelArguments,
+    continued: ContinuedPretrainingArguments,
+    training_args,
+):
+    plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args, continued)
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
-    tokenizer = tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+    if continued.model_name_or_path:
+        model, tokenizer = continued_model(continued.model_name_or_path, model_args, tokenizer_args)
+    else:
+        tokenizer = tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
+        model = AwdLstmForCausalLM(new_config(model_args, tokenizer))
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
-    config = new_config(model_args, tokenizer)
-    model = AwdLstmForCausalLM(config)
     # Per-word perplexity of the evaluated splits: the held-out test split (wikipedia's last 300 articles of wiki-07)
     # is evaluated once training ends.
     word_counts = {split: count_words(dataset[split]) for split in ("validation", "test") if split in dataset}
@@ -62,6 +92,7 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
         plan,
         evaluate_test=True,
         word_counts=word_counts,
+        **({"base_model": continued.model_name_or_path} if continued.model_name_or_path else {}),
     )
     for split, results in record["results"].items():
         logger.info(
@@ -73,3 +104,33 @@ def run(data_args: DataArguments, tokenizer_args: TokenizerArguments, model_args
             results["word_perplexity"],
         )
     return record
+
+
+def continued_model(path: str, model_args: ModelArguments, tokenizer_args: TokenizerArguments):
+    """The language model `--model_name_or_path` names and its own tokenizer, for continued pretraining. Flags that
+    would make another model or tokenizer (a size, a direction, a tokenizer) are refused, naming the flag, unless
+    they agree with the model."""
+    require_model_folder(path, "language model")
+    if tokenizer_args.tokenizer_name_or_path:
+        raise ValueError(
+            f"--tokenizer_name_or_path: continued pretraining keeps the tokenizer of --model_name_or_path {path}."
+        )
+    model = load_pretrained(AwdLstmForCausalLM, path, "language model")
+    defaults = ModelArguments()
+    for model_field in dataclasses.fields(ModelArguments):
+        name = model_field.name
+        given = getattr(model_args, name)
+        if given != getattr(defaults, name) and given != getattr(model.config, name):
+            raise ValueError(
+                f"--{name} {given}: the model in {path} has {name}={getattr(model.config, name)!r}; continued "
+                "pretraining keeps the model as it is (leave the flag out)."
+            )
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    check_tokenizer_fits(tokenizer, model.config, path)
+    logger.info(
+        "continuing the pretraining of %s (%d parameters, %d-token vocabulary) with a fresh schedule",
+        path,
+        model.num_parameters(),
+        len(tokenizer),
+    )
+    return model, tokenizer

@@ -143,6 +143,7 @@ def _from_scratch(args: QuickstartArguments, out: Path, trec: DataArguments) -> 
         ),
         TokenizerArguments(tokenizer_kind="unigram", vocab_size=args.vocab_size),
         model_args,
+        pretrain.ContinuedPretrainingArguments(),  # a new model
         _training_args(
             out / "pretrained-lm",
             args.seed,

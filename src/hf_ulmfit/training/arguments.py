@@ -98,6 +98,14 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
     ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
     tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
+    time_budget_minutes: float = field(
+        default=0.0,
+        metadata={
+            "help": "Train for this many minutes of wall-clock: the stage measures its step time and sets max_steps "
+            "so that the whole schedule ends inside the budget (data preparation and the final evaluation not "
+            "counted; a resumed run keeps its steps). 0: off. Not with --max_steps."
+        },
+    )
     bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
     # transformers 5 dropped this flag; the stages use it to decide what a run into an existing folder does.
     overwrite_output_dir: bool = field(
@@ -143,6 +151,10 @@ class UlmfitTrainingArguments(TrainingArguments):
             raise ValueError(f"unfreeze_every_epochs must be positive, got {self.unfreeze_every_epochs}.")
         if self.min_train_steps < 0:
             raise ValueError(f"min_train_steps must be 0 (off) or positive, got {self.min_train_steps}.")
+        if self.time_budget_minutes < 0:
+            raise ValueError(f"time_budget_minutes must be 0 (off) or positive, got {self.time_budget_minutes}.")
+        if self.time_budget_minutes > 0 and self.max_steps > 0:
+            raise ValueError("Choose --time_budget_minutes or --max_steps, not both (the budget sets max_steps).")
         if self.bptt < 1:
             raise ValueError(f"bptt must be a positive integer, got {self.bptt}.")
         if self.uses_freezing and self.ddp_find_unused_parameters is None:

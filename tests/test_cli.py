@@ -992,6 +992,26 @@ def test_ensembles_of_classifiers_with_different_labels_are_refused(tmp_path, cl
         assert "different labels" in error and "'ABBR'" in error and "'ABBREVIATION'" in error, command
 
 
+def test_generate_prompt_lookup_and_assistant_print_the_greedy_text(finetuned_lm, pretrained_lm, capsys):
+    """Drafting (prompt lookup, or an assistant LM) changes the speed, not the text. The pretrained LM cannot assist
+    its fine-tuned self: fine-tuning grew the vocabulary."""
+    command = ["generate", "--model_name_or_path", finetuned_lm, "--prompt", "What is the city ? What is the"]
+    printed = []
+    for drafting in ([], ["--prompt_lookup_num_tokens", 3], ["--assistant_model", finetuned_lm]):
+        assert run_cli(*command, "--max_new_tokens", 10, *drafting) == 0
+        printed.append(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed[0].startswith("What is the city ?") and printed[1] == printed[0] and printed[2] == printed[0]
+    refused = {
+        ("--prompt_lookup_num_tokens", 3, "--num_beams", 2): "--prompt_lookup_num_tokens drafts for one sequence",
+        ("--assistant_model", pretrained_lm, "--prompt_lookup_num_tokens", 2): "not both",
+        ("--prompt_lookup_num_tokens", 0): "--prompt_lookup_num_tokens must be at least 1, got 0",
+        ("--assistant_model", pretrained_lm): f"--assistant_model {pretrained_lm} has a vocabulary of",
+    }
+    for flags, message in refused.items():
+        assert run_cli(*command, *flags) == 1, flags
+        assert message in capsys.readouterr().err, flags
+
+
 def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, capsys):
     assert (
         run_cli("generate", "--model_name_or_path", finetuned_lm, "--prompt", "What is the", "--max_new_tokens", 4)

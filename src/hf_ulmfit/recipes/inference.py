@@ -51,6 +51,21 @@ class GenerateArguments:
     num_beams: int = field(default=1, metadata={"help": "Beam search width."})
     num_return_sequences: int = field(default=1, metadata={"help": "Continuations to return."})
     seed: int = field(default=42, metadata={"help": "Random seed for sampling."})
+    prompt_lookup_num_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt-lookup decoding: draft up to this many tokens by copying what followed the last words "
+            "where they occur earlier in the prompt; the model checks the drafts in one forward. Greedy output is "
+            "unchanged."
+        },
+    )
+    assistant_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "Assisted decoding: a (smaller) saved language model with the same vocabulary drafts tokens that "
+            "the model checks in one forward. Greedy output is unchanged."
+        },
+    )
 
 
 def read_texts(args: PredictArguments) -> list[str]:
@@ -217,6 +232,7 @@ def generate(args: GenerateArguments) -> list[str]:
     model = load_pretrained(AutoModelForCausalLM, args.model_name_or_path, "language model").to(device()).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
+    drafting = drafting_arguments(args, model)
     inputs = tokenizer(args.prompt, return_tensors="pt").to(model.device)
     sampling = dict(temperature=args.temperature, top_k=args.top_k) if args.do_sample else {}
     sequences = model.generate(
@@ -226,6 +242,7 @@ def generate(args: GenerateArguments) -> list[str]:
         num_beams=args.num_beams,
         num_return_sequences=args.num_return_sequences,
         **sampling,
+        **drafting,
     )
     texts = [
         prompt_with_continuation(tokenizer, args.prompt, inputs["input_ids"][0], sequence) for sequence in sequences
@@ -233,6 +250,33 @@ def generate(args: GenerateArguments) -> list[str]:
     for text in texts:
         print(text)
     return texts
+
+
+def drafting_arguments(args: GenerateArguments, model) -> dict:
+    """`generate()` arguments for prompt-lookup or assisted decoding, checked before the run: transformers drafts
+    only for greedy decoding and sampling of one sequence, and the assistant must share the model's vocabulary."""
+    from transformers import AutoModelForCausalLM
+
+    from .checks import load_pretrained
+
+    if args.prompt_lookup_num_tokens is None and args.assistant_model is None:
+        return {}
+    if args.prompt_lookup_num_tokens is not None and args.assistant_model is not None:
+        raise ValueError("give --prompt_lookup_num_tokens or --assistant_model, not both")
+    flag = "--prompt_lookup_num_tokens" if args.assistant_model is None else "--assistant_model"
+    if args.num_beams > 1 or args.num_return_sequences > 1:
+        raise ValueError(f"{flag} drafts for one sequence without beams: drop --num_beams/--num_return_sequences")
+    if args.prompt_lookup_num_tokens is not None:
+        if args.prompt_lookup_num_tokens < 1:
+            raise ValueError(f"--prompt_lookup_num_tokens must be at least 1, got {args.prompt_lookup_num_tokens}")
+        return {"prompt_lookup_num_tokens": args.prompt_lookup_num_tokens}
+    assistant = load_pretrained(AutoModelForCausalLM, args.assistant_model, "assistant language model")
+    if assistant.config.vocab_size != model.config.vocab_size:
+        raise ValueError(
+            f"--assistant_model {args.assistant_model} has a vocabulary of {assistant.config.vocab_size} tokens, "
+            f"the model {model.config.vocab_size}: the assistant must use the same tokenizer"
+        )
+    return {"assistant_model": assistant.to(model.device).eval()}
 
 
 def prompt_with_continuation(tokenizer, prompt: str, prompt_ids, sequence) -> str:

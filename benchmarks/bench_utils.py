@@ -383,3 +383,29 @@ class TrainingClock:
         while self.due and self.due[0] <= at:
             self.due.pop(0)
         return at, result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Sections of a results file written by a standalone benchmark (report.py keeps them when it rewrites the file)
+# ---------------------------------------------------------------------------------------------------------------------
+
+SECTION_START, SECTION_END = "<!-- section: {} -->", "<!-- end of section: {} -->"
+
+
+def marked_sections(text: str) -> list[str]:
+    """Every marked section in `text`, markers included, in order."""
+    pattern = (
+        re.escape(SECTION_START).replace(r"\{\}", r"([\w-]+)")
+        + r".*?"
+        + re.escape(SECTION_END).replace(r"\{\}", r"\1")
+    )
+    return [match.group(0) for match in re.finditer(pattern, text, re.DOTALL)]
+
+
+def write_marked_section(path: Path, name: str, body: str) -> None:
+    """Put `body` into `path` as the section `name`: in place of the old one, or appended."""
+    text = path.read_text() if path.exists() else ""
+    section = f"{SECTION_START.format(name)}\n{body.rstrip()}\n{SECTION_END.format(name)}"
+    old = [s for s in marked_sections(text) if s.startswith(SECTION_START.format(name))]
+    text = text.replace(old[0], section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)

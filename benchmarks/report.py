@@ -17,7 +17,17 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import BATCH_SIZE, BPTT, EMBEDDING_SIZE, HIDDEN_SIZE, NUM_LAYERS, RESULTS, ROOT, cpu_flags  # noqa: E402
+from bench_utils import (  # noqa: E402
+    BATCH_SIZE,
+    BPTT,
+    EMBEDDING_SIZE,
+    HIDDEN_SIZE,
+    NUM_LAYERS,
+    RESULTS,
+    ROOT,
+    cpu_flags,
+    marked_sections,
+)
 
 
 OUT = ROOT / "benchmarks" / "RESULTS.md"
@@ -593,6 +603,9 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
             tail = e["log_tail"].strip().splitlines()[-1] if e["log_tail"].strip() else ""
             lines.append(f"- {e['name']} ({e['side']}): exit {e['code']}: `{tail[:200]}`")
         lines.append("")
+    # Sections that standalone benchmarks wrote into this file (bench_utils.write_marked_section) stay.
+    for section in marked_sections(out.read_text() if out.exists() else ""):
+        lines += [section, ""]
     out.write_text("\n".join(lines))
 
 

@@ -1,11 +1,11 @@
-"""fp32 vs int8 vs ONNX (and bf16) for a saved classifier on a test split: accuracy, weight size, batched and
-one-at-a-time speed.
+"""fp32 vs int8 (PyTorch) vs ONNX fp32 and int8 (onnxruntime), and bf16, for a saved classifier on a test split:
+accuracy, weight size, batched and one-at-a-time speed.
 
     python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20] [--bf16]
         [--dataset imdb --max_test_samples 2000]
 
-Writes the int8 and ONNX folders under WORKDIR, prints one JSON line per form. Every form runs the same texts through
-the same `pipeline("text-classification")` call; timings are medians of repeated passes within one run.
+Writes the int8, ONNX and ONNX-int8 folders under WORKDIR, prints one JSON line per form. Every form runs the same
+texts through the same `pipeline("text-classification")` call; timings are medians of repeated passes within one run.
 """
 
 import argparse
@@ -19,7 +19,7 @@ import torch
 import hf_ulmfit  # noqa: F401  (registers the Auto classes)
 from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.export.int8 import save_int8_classifier
-from hf_ulmfit.export.onnx import export_to_onnx
+from hf_ulmfit.export.onnx import export_to_onnx, export_to_onnx_int8
 from hf_ulmfit.export.pipelines import text_classification_pipeline
 
 
@@ -37,7 +37,11 @@ def timed(function, seconds: float) -> float:
     return statistics.median(durations)
 
 
-PIPELINE_KWARGS = {"onnx": lambda threads: {"threads": threads}, "bf16": lambda threads: {"dtype": torch.bfloat16}}
+PIPELINE_KWARGS = {
+    "onnx": lambda threads: {"threads": threads},
+    "onnx-int8": lambda threads: {"threads": threads},
+    "bf16": lambda threads: {"dtype": torch.bfloat16},
+}
 
 
 def measure(name: str, folder: Path, texts: list[str], labels: list[str], threads: int, seconds: float) -> dict:
@@ -70,15 +74,21 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     workdir = Path(args.workdir)
-    int8_folder, onnx_folder = workdir / "int8", workdir / "onnx"
+    int8_folder, onnx_folder, onnx_int8_folder = workdir / "int8", workdir / "onnx", workdir / "onnx-int8"
     save_int8_classifier(args.classifier, str(int8_folder))
     export_to_onnx(args.classifier, str(onnx_folder))
+    export_to_onnx_int8(args.classifier, str(onnx_int8_folder))
     test = load_text_dataset(args.dataset)["test"]
     if args.max_test_samples and args.max_test_samples < len(test):
         test = test.shuffle(seed=0).select(range(args.max_test_samples))
     names = test.features["label"].names
     texts, labels = list(test["text"]), [names[label] for label in test["label"]]
-    forms = [("fp32", Path(args.classifier)), ("int8", int8_folder), ("onnx", onnx_folder)]
+    forms = [
+        ("fp32", Path(args.classifier)),
+        ("int8", int8_folder),
+        ("onnx", onnx_folder),
+        ("onnx-int8", onnx_int8_folder),
+    ]
     if args.bf16:
         forms.insert(1, ("bf16", Path(args.classifier)))
     for name, folder in forms:

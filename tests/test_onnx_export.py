@@ -2,6 +2,7 @@
 classifier works through `pipeline`, `hf-ulmfit predict` and `hf-ulmfit export`; the LM streams its state."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -108,6 +109,44 @@ def test_onnx_pipeline_and_predict_match_pytorch_pipeline(classifier_folders, tm
     )
     predictions = [json.loads(line) for line in output.read_text().splitlines()]
     assert [p["label"] for p in predictions] == [scores[0]["label"] for scores in expected]
+
+
+def test_onnx_int8_classifier_runs_onnxruntime_int8_lstms_through_pipeline_and_predict(classifier_folders, tmp_path):
+    import onnx
+
+    model, folder, onnx_folder = classifier_folders
+    int8_folder = tmp_path / "int8"
+    assert (
+        main(
+            ["export", "--model_name_or_path", str(folder), "--output_dir", str(int8_folder), "--format", "onnx-int8"]
+        )
+        == 0
+    )
+    operators = Counter(node.op_type for node in onnx.load(int8_folder / "model.onnx").graph.node)
+    assert operators["DynamicQuantizeLSTM"] == 3 and operators["LSTM"] == 0 and operators["MatMulInteger"] == 2
+    assert [path.name for path in int8_folder.glob("*.onnx")] == ["model.onnx"]
+    assert (int8_folder / "model.onnx").stat().st_size < 0.6 * (onnx_folder / "model.onnx").stat().st_size
+    input_ids = torch.randint(4, model.config.vocab_size, (3, 30), generator=torch.Generator().manual_seed(0))
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[0, 20:], attention_mask[2, :7] = 0, 0
+    with torch.no_grad():
+        expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
+    got = OnnxAwdLstmForSequenceClassification.from_pretrained(int8_folder)(input_ids, attention_mask).logits
+    spread = float(expected.max() - expected.min())
+    assert 0 < float((got - expected).abs().max()) < 0.05 * spread  # int8 rounding: close, not exact
+    fp32_scores = text_classification_pipeline(str(onnx_folder))(QUESTIONS, top_k=None)
+    int8_scores = text_classification_pipeline(str(int8_folder))(QUESTIONS, top_k=None)
+    for fp32, int8 in zip(fp32_scores, int8_scores):
+        by_label = {entry["label"]: entry["score"] for entry in int8}
+        np.testing.assert_allclose([by_label[e["label"]] for e in fp32], [e["score"] for e in fp32], atol=0.02)
+    output = tmp_path / "predictions.jsonl"
+    assert (
+        main(
+            ["predict", "--model_name_or_path", str(int8_folder), "--texts", *QUESTIONS, "--output_file", str(output)]
+        )
+        == 0
+    )
+    assert len(output.read_text().splitlines()) == len(QUESTIONS)
 
 
 def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):

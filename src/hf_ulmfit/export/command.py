@@ -10,14 +10,15 @@ class ExportArguments:
     format: str = field(
         default="onnx",
         metadata={
-            "help": "onnx (classifier or LM, for onnxruntime) or int8 (a classifier with int8 LSTMs and embedding, "
-            "loaded by from_pretrained and pipeline)."
+            "help": "onnx (classifier or LM, for onnxruntime), onnx-int8 (the same graph quantized by onnxruntime: "
+            "int8 LSTMs, head and embedding) or int8 (a PyTorch classifier with int8 LSTMs and embedding, loaded by "
+            "from_pretrained and pipeline)."
         },
     )
     opset: int = field(default=17, metadata={"help": "ONNX opset version."})
 
 
-FORMATS = ("onnx", "int8")
+FORMATS = ("onnx", "onnx-int8", "int8")
 
 
 def run(args: ExportArguments) -> str:
@@ -28,6 +29,10 @@ def run(args: ExportArguments) -> str:
 
         save_int8_classifier(args.model_name_or_path, args.output_dir)
         path = args.output_dir
+    elif args.format == "onnx-int8":
+        from .onnx import export_to_onnx_int8
+
+        path = export_to_onnx_int8(args.model_name_or_path, args.output_dir, opset=args.opset)
     else:
         from .onnx import export_to_onnx
 

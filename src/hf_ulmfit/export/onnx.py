@@ -174,6 +174,26 @@ def export_to_onnx(model_name_or_path: str, output_dir: str, opset: int = OPSET)
     return path
 
 
+def export_to_onnx_int8(model_name_or_path: str, output_dir: str, opset: int = OPSET) -> Path:
+    """`export_to_onnx`, then onnxruntime's dynamic quantization of the graph: each ONNX `LSTM` becomes onnxruntime's
+    `DynamicQuantizeLSTM` (int8 weights, activations quantized on the fly), the head's `MatMul`s `MatMulInteger`,
+    and the embedding is stored in int8. No PyTorch quantized dtype is involved. The folder loads like any ONNX
+    export (`predict`, `pipeline`, `OnnxAwdLstmFor*`)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    path = export_to_onnx(model_name_or_path, output_dir, opset)
+    fp32, prepared = path.with_name("model-fp32.onnx"), path.with_name("model-prepared.onnx")
+    path.rename(fp32)
+    try:
+        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)  # the optimisation onnxruntime advises
+        quantize_dynamic(str(prepared), str(path), weight_type=QuantType.QInt8)
+    finally:
+        fp32.unlink()
+        prepared.unlink(missing_ok=True)
+    return path
+
+
 def is_onnx_folder(path: str | Path) -> bool:
     return (Path(path) / ONNX_FILE).is_file()
 

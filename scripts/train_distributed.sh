@@ -9,7 +9,21 @@
 # repository's .venv when there is one, else the `accelerate` on PATH.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+usage="usage: [CPU=1] bash scripts/train_distributed.sh PROCESSES SUBCOMMAND [--flags] (e.g. 2 train-classifier ...)"
+if [ $# -lt 2 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
+  echo "$usage" >&2
+  echo "train_distributed.sh: error: give a number of processes (1 or more), then an hf-ulmfit subcommand." >&2
+  exit 2
+fi
 processes="$1"; shift
+if [ "$processes" = 1 ]; then  # one process needs no launcher (accelerate's --multi_gpu wants two or more)
+  python="$repo/.venv/bin/python"
+  [ -x "$python" ] || python="$(command -v python3)"
+  if [ "${CPU:-0}" = 1 ]; then
+    exec "$python" "$repo/scripts/run_hf_ulmfit.py" "$@" --use_cpu true
+  fi
+  exec "$python" "$repo/scripts/run_hf_ulmfit.py" "$@"
+fi
 accelerate="$repo/.venv/bin/accelerate"
 [ -x "$accelerate" ] || accelerate="$(command -v accelerate)"
 if [ "${CPU:-0}" = 1 ]; then

@@ -304,14 +304,25 @@ def test_several_text_columns_are_joined_with_the_field_marker(tmp_path):
         assert set(dataset["train"].column_names) == {"text", "label"}
     with pytest.raises(ValueError, match=r"Text column 'title' not found in split 'train'; available columns: "):
         load_text_dataset(path, text_column=["subject", "title"])
-    rows[1]["body"] = None
+    rows[1]["body"] = None  # with the subject empty too, the row holds no text
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(ValueError, match=r"Split 'train', column 'body': missing text at row\(s\) 1\."):
+    with pytest.raises(
+        ValueError, match=r"column 'subject/body': empty text \(every field blank or missing\) at row\(s\) 1\."
+    ):
         load_text_dataset(path, text_column=["subject", "body"])
     rows[1]["body"] = "  "
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(ValueError, match=r"column 'subject/body': empty text \(every field blank\) at row\(s\) 1\."):
+    with pytest.raises(
+        ValueError, match=r"column 'subject/body': empty text \(every field blank or missing\) at row\(s\) 1\."
+    ):
         load_text_dataset(path, text_column=["subject", "body"])
+    rows[1]["subject"] = None  # a missing subject beside a body is a text with an empty subject
+    rows[1]["body"] = "Pay."
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert (
+        load_text_dataset(path, text_column=["subject", "body"], label_column="")["train"]["text"][1]
+        == "xxfld xxfld Pay."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

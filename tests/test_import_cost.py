@@ -55,6 +55,7 @@ def test_top_level_help_imports_neither_torch_nor_transformers():
         ("export", "--output_dir"),
         ("generate", "--max_new_tokens"),
         ("convert-fastai", "--checkpoint"),
+        ("tokenizer", "--tokenizer_kind"),
     ],
 )
 def test_subcommand_help_imports_neither_torch_nor_transformers(command, flag):

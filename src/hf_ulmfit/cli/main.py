@@ -9,7 +9,9 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
+from ..argument_limits import check_limits
 from ..recipes.parsing import parse_arguments
+from .errors import user_error_message
 
 
 # Only the standard library at import time: `hf-ulmfit --help` must not pay for torch and transformers. The table
@@ -20,6 +22,9 @@ from ..recipes.parsing import parse_arguments
 class TokenizerCommandArguments:
     output_dir: str = field(metadata={"help": "Folder to save the tokenizer in."})
     seed: int = field(default=42, metadata={"help": "Seed of the training sample (--tokenizer_train_lines)."})
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 @dataclass
@@ -40,6 +45,9 @@ class ConvertFastaiArguments:
     labels: list[str] = field(default_factory=list, metadata={"help": "Classifier label names, in class-id order."})
     bptt: int = field(default=72, metadata={"help": "Classifier: chunk length of the document encoder."})
     max_len: int = field(default=1440, metadata={"help": "Classifier: tokens at the end of a document it pools."})
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 def run_tokenizer(args: TokenizerCommandArguments, data_args, tokenizer_args):
@@ -180,8 +188,8 @@ def main(argv: list[str] | None = None):
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
     try:
         parsed = parse(argv[0], argv[1:])  # exits after printing the help for --help, before transformers loads
-    except ValueError as error:  # HfArgumentParser's word for flags it does not know
-        print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
+    except ValueError as error:  # HfArgumentParser's word for flags it does not know, and the arguments' own checks
+        print(f"hf-ulmfit {argv[0]}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     from transformers.utils import logging as transformers_logging
 
@@ -192,8 +200,11 @@ def main(argv: list[str] | None = None):
             raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")
     try:
         resolve(command.run)(*parsed)
-    except (ValueError, FileNotFoundError, OSError) as error:
-        print(f"hf-ulmfit {argv[0]}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        message = user_error_message(error)
+        if message is None:
+            raise
+        print(f"hf-ulmfit {argv[0]}: error: {message}", file=sys.stderr)
         return 1
     return 0
 

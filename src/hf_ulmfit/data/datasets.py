@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from datasets.exceptions import DatasetGenerationError
 
 from ..tokenization.special_tokens import FIELD_TOKEN
+from .columns import text_columns
 
 
 logger = logging.getLogger(__name__)
@@ -204,17 +205,6 @@ def load_text_dataset(
     return dataset
 
 
-def text_columns(text_column: str | Sequence[str]) -> list[str]:
-    """The text column names: one name, a list, or names separated by commas ("subject,body")."""
-    names = [text_column] if isinstance(text_column, str) else list(text_column)
-    columns = [part.strip() for name in names for part in name.split(",") if part.strip()]
-    if not columns:
-        raise ValueError(f"No text column given (got {text_column!r}).")
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"Text columns {columns} name a column more than once.")
-    return columns
-
-
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     """The local data folder: ``data_dir`` if given, else ``$HF_ULMFIT_DATA``, else None."""
     if data_dir is not None:
@@ -348,8 +338,10 @@ def _load_files(path: Path, max_files: int | None) -> datasets.DatasetDict:
     builders = {_builder_for(p) for p in files}
     if len(builders) > 1:
         raise ValueError(f"Folder {path} mixes file types ({', '.join(sorted(builders))}); keep one type per folder.")
-    # `datasets` infers the splits from file names (train/test/validation/valid/dev), like the Hub does.
-    with _naming_undecodable_files([str(p) for p in files]):
+    # `datasets` infers the splits from file names (train/test/validation/valid/dev), like the Hub does. A file whose
+    # name is no split's would be left unread without a word: refuse it instead.
+    _refuse_unread_files(path, files)
+    with _naming_undecodable_files([str(p) for p in files]), _naming_empty_files([str(p) for p in files]):
         dataset = datasets.load_dataset(str(path))
     if max_files:
         raise ValueError("max_files applies to named multi-shard datasets; point at the files you want instead.")
@@ -372,13 +364,58 @@ def _load_split_files(builder: str, split_files: dict[str, list[str]]) -> datase
         else {}
     )
     # One call per split: splits may differ in schema (imdb's unsupervised labels are all null).
-    with _naming_undecodable_files([file for files in split_files.values() for file in files]):
+    every_file = [file for files in split_files.values() for file in files]
+    with _naming_undecodable_files(every_file), _naming_empty_files(every_file):
         return datasets.DatasetDict(
             {
                 split: datasets.load_dataset(builder, data_files=files, split="train", **extra)
                 for split, files in split_files.items()
             }
         )
+
+
+def _refuse_unread_files(folder: Path, files: list[Path]) -> None:
+    """Every data file of `folder` must belong to a split by its name, as `datasets` infers them (train, test,
+    validation/valid/dev, ...); a folder without any split name is all train. Others would be skipped silently."""
+    from datasets.data_files import DataFilesDict, get_data_patterns
+
+    try:
+        split_files = DataFilesDict.from_patterns(get_data_patterns(str(folder)), base_path=str(folder))
+    except Exception:  # noqa: BLE001 - `datasets` reads the folder itself next, and names what is wrong there
+        return
+    read = {Path(file).resolve() for files in split_files.values() for file in files}
+    unread = [file for file in files if file.resolve() not in read]
+    if unread:
+        shown = ", ".join(str(file.relative_to(folder)) for file in unread[:5])
+        raise ValueError(
+            f"Folder {folder} holds file(s) that belong to no split: {shown} (splits found: "
+            f"{', '.join(map(str, split_files))}). Name each file after its split (train, validation, test), or "
+            "move it out."
+        )
+
+
+@contextmanager
+def _naming_empty_files(files: list[str]):
+    """`datasets`' 'Instruction "train" corresponds to no data!' for a file holding only a header, as one line
+    naming the files."""
+    try:
+        yield
+    except ValueError as error:
+        if "corresponds to no data" not in str(error):
+            raise
+        empty = [file for file in files if _data_rows(file) == 0] or files
+        raise ValueError(
+            f"{', '.join(empty)}: no rows (a header only, or an empty file); add data rows or point at another file."
+        ) from None
+
+
+def _data_rows(file: str) -> int | None:
+    """Lines after a CSV/TSV header or non-blank lines of a text/JSON Lines file; None for other kinds."""
+    suffix = Path(file).suffix.lower()
+    if suffix not in (".csv", ".tsv", ".txt", ".jsonl"):
+        return None
+    lines = [line for line in Path(file).read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    return max(len(lines) - (1 if suffix in (".csv", ".tsv") else 0), 0)
 
 
 @contextmanager
@@ -464,16 +501,15 @@ def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> dat
                     f"{split.column_names}."
                 )
             values = split.data.column(column)
-            if not (values.type == "string" or values.type == "large_string"):
+            if not (values.type in ("string", "large_string") or pa.types.is_null(values.type)):
                 raise ValueError(f"Column {column!r} of split {split_name!r} holds {values.type}, not strings.")
-            _raise_for_rows(split_name, column, pc.is_null(values), "missing text")
     if "text" in _all_column_names(dataset) and "text" not in columns:
         raise ValueError(f"Cannot join {columns} into 'text': a 'text' column already exists.")
 
     def join(batch):
         return {
             "text": [
-                "".join(f"{FIELD_TOKEN} {value}" for value in values)
+                "".join(f"{FIELD_TOKEN} {'' if value is None else value}" for value in values)
                 for values in zip(*(batch[column] for column in columns))
             ]
         }
@@ -481,9 +517,15 @@ def _join_text_columns(dataset: datasets.DatasetDict, columns: list[str]) -> dat
     for split_name, split in dataset.items():
         blank = None
         for column in columns:
-            column_blank = pc.equal(pc.utf8_trim_whitespace(split.data.column(column)), "")
+            # A field that is empty (or missing: CSV readers give an empty field as null) is joined as it is; a row
+            # is empty only when all its fields are.
+            values = split.data.column(column)
+            if pa.types.is_null(values.type):
+                column_blank = pa.chunked_array([pa.array([True] * len(values))])
+            else:
+                column_blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
             blank = column_blank if blank is None else pc.and_(blank, column_blank)
-        _raise_for_rows(split_name, "/".join(columns), blank, "empty text (every field blank)")
+        _raise_for_rows(split_name, "/".join(columns), blank, "empty text (every field blank or missing)")
     return dataset.map(
         join,
         batched=True,

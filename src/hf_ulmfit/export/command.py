@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from ..argument_limits import check_limits
+
 
 @dataclass
 class ExportArguments:
@@ -17,13 +19,37 @@ class ExportArguments:
     )
     opset: int = field(default=17, metadata={"help": "ONNX opset version."})
 
+    def __post_init__(self):
+        check_limits(self)
+
 
 FORMATS = ("onnx", "onnx-int8", "int8")
+
+
+def check_export_paths(args: ExportArguments) -> None:
+    """The source must be a readable, finite model folder, and the export must not land in it: writing the int8 or
+    ONNX files over the source would replace its fp32 weights while its README and run record still describe them."""
+    from pathlib import Path
+
+    from ..recipes.checks import check_finite_weights_files, check_weights_files, require_model_folder
+
+    require_model_folder(args.model_name_or_path, "model")
+    source, output = Path(args.model_name_or_path), Path(args.output_dir)
+    if source.is_dir() and output.exists() and output.resolve() == source.resolve():
+        raise ValueError(
+            f"--output_dir {args.output_dir} is the model folder itself: the export would overwrite its weights. "
+            "Pass another --output_dir."
+        )
+    check_weights_files(args.model_name_or_path)
+    check_finite_weights_files(args.model_name_or_path)
 
 
 def run(args: ExportArguments) -> str:
     if args.format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {args.format!r}")
+    if args.opset < 1:
+        raise ValueError(f"--opset must be a positive ONNX opset version, got {args.opset}.")
+    check_export_paths(args)
     if args.format == "int8":
         from .int8 import save_int8_classifier
 

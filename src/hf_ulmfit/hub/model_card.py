@@ -36,7 +36,7 @@ def build_model_card(record: dict) -> ModelCard:
     dataset = record.get("dataset", "")
     dataset_id = DATASET_IDS.get(dataset, dataset)
     task_type = "text-classification" if kind == "classifier" else "text-generation"
-    model_name = record.get("model_name") or Path(record.get("output_dir", "model")).name
+    model_name = record.get("model_name") or "model"
     eval_results = [
         EvalResult(
             task_type=task_type,

@@ -40,7 +40,16 @@ def push_folder(
         folder_path=folder,
         repo_id=repo_id,
         commit_message=commit_message,
-        ignore_patterns=["checkpoint-*", "checkpoint-*/**", "runs/**", "*.pth", "*.bin", "*.pkl"],
+        # ulmfit_arguments.json holds the run's local paths, for a re-run here to compare with: it stays local.
+        ignore_patterns=[
+            "checkpoint-*",
+            "checkpoint-*/**",
+            "runs/**",
+            "*.pth",
+            "*.bin",
+            "*.pkl",
+            "ulmfit_arguments.json",
+        ],
     )
     logger.info("uploaded %s to %s", folder, commit.commit_url)
     return commit.commit_url

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from ..data.datasets import text_columns
+from ..argument_limits import check_limits
+from ..data.columns import text_columns
 
 
 @dataclass
@@ -27,18 +28,21 @@ class DataArguments:
         default=0.1,
         metadata={"help": "Fraction of train held out for validation when the data has no validation split."},
     )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation/test rows."})
+    max_train_samples: int | None = field(
+        default=None,
+        metadata={"help": "Use N training rows drawn at random (seeded by --split_seed), kept in the data's order."},
+    )
+    max_eval_samples: int | None = field(
+        default=None,
+        metadata={"help": "Use N rows of each validation/test split, drawn alike (seeded by --split_seed)."},
+    )
     max_files: int | None = field(default=None, metadata={"help": "Read only the first N files (Wikipedia shards)."})
     num_proc: int | None = field(default=None, metadata={"help": "Processes for tokenisation."})
     split_seed: int = field(default=42, metadata={"help": "Seed of the splits."})
 
     def __post_init__(self):
+        check_limits(self)
         self.text_column = text_columns(self.text_column)
-        for name in ("max_train_samples", "max_eval_samples", "max_files", "num_proc"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"--{name} must be at least 1, got {value} (leave it unset to use everything).")
         size = self.validation_size
         if not (0 < size < 1 or size >= 1 and float(size).is_integer()):
             raise ValueError(f"--validation_size must be a fraction in (0, 1) or a row count >= 1, got {size}.")
@@ -63,6 +67,9 @@ class TokenizerArguments:
         },
     )
 
+    def __post_init__(self):
+        check_limits(self)
+
 
 @dataclass
 class ModelArguments:
@@ -79,3 +86,6 @@ class ModelArguments:
             "--num_layers 4 --hidden_size 1550); see the README for which to pick.",
         },
     )
+
+    def __post_init__(self):
+        check_limits(self)

@@ -84,3 +84,22 @@ def check_tokenizer_fits(tokenizer, config, where: str) -> None:
             f"{config.vocab_size}: "
             "they do not belong together. Use the tokenizer saved with the model."
         )
+
+
+def check_finite_weights_files(name_or_path: str) -> None:
+    """`check_finite_weights` read from a local folder's ``*.safetensors`` files, tensor by tensor, without building
+    the model (`export` checks its input this way before writing anything)."""
+    folder = Path(name_or_path)
+    broken = []
+    for file in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+        with safe_open(str(file), framework="pt") as weights:
+            for name in weights.keys():
+                tensor = weights.get_tensor(name)
+                if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                    broken.append(name)
+    if broken:
+        shown = ", ".join(broken[:5]) + (f" (and {len(broken) - 5} more)" if len(broken) > 5 else "")
+        raise ValueError(
+            f"The weights of {name_or_path} hold NaN or infinite values in {shown}: the model is broken "
+            "(a diverged training run?); train or download it again."
+        )

@@ -18,7 +18,7 @@ from ..training.run_length import stretch_short_run
 from ..training.time_budget import fit_run_to_budget
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
-from .outputs import RUN_RECORD_FILE, save_stage_output, take_hub_request, training_summary
+from .outputs import RUN_RECORD_FILE, run_progress, save_stage_output, take_hub_request, training_summary
 
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def start_stage(stage: str, training_args, *arguments) -> RunPlan:
     run, or checkpoints of a run with other arguments, is refused here with a ValueError, before any work. Nothing is
     written until training starts (`train_and_evaluate`), so bad input leaves the folder as it was.
     """
+    reject_settings_the_stage_ignores(stage, training_args)
     seed_everything(training_args)
     record = run_arguments(stage, training_args, *arguments)
     if training_args.resume_from_checkpoint:
@@ -88,6 +89,32 @@ def start_stage(stage: str, training_args, *arguments) -> RunPlan:
     if training_args.overwrite_output_dir:
         return RunPlan(record, None, remove_previous_run=True)
     return RunPlan(record, resume_point(Path(training_args.output_dir), record))
+
+
+# Training flags a stage would accept and not use, with the way to say what was meant: training arguments are shared
+# by the three stages, so each stage names the ones it has no use for instead of ignoring them.
+LANGUAGE_MODEL_STAGES = ("pretrain", "finetune-lm")
+IGNORED_TRAINING_SETTINGS = {
+    "train-classifier": {
+        "bptt": "the classifier reads documents in chunks of --classifier_bptt tokens",
+        "ar_alpha": "activation regularisation applies to language-model training only",
+        "tar_beta": "temporal activation regularisation applies to language-model training only",
+    },
+    **{
+        stage: {
+            "label_smoothing_factor": "a language model's loss is the plain next-token cross-entropy",
+        }
+        for stage in LANGUAGE_MODEL_STAGES
+    },
+}
+
+
+def reject_settings_the_stage_ignores(stage: str, training_args) -> None:
+    """A flag set away from its default that `stage` does not use is refused, naming it and why, before any work."""
+    defaults = {spec.name: spec.default for spec in dataclasses.fields(training_args)}
+    for name, reason in IGNORED_TRAINING_SETTINGS.get(stage, {}).items():
+        if getattr(training_args, name, None) != defaults.get(name):
+            raise ValueError(f"--{name} {getattr(training_args, name)} has no effect in {stage}: {reason}. Drop it.")
 
 
 def record_run_start(plan: RunPlan, training_args) -> None:
@@ -211,6 +238,28 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
         eos_token_id=tokenizer.eos_token_id,
     )
     return AwdLstmConfig(**{**settings, **overrides})
+
+
+def check_model_settings(
+    model_args: ModelArguments | None = None, drop_mult_flag: str = "drop_mult", **settings
+) -> None:
+    """The config validator's checks on the flags (sizes, dropouts, cell), run before any data work, and worded as
+    the flags: ``--hidden_size must be a positive integer, got 0``; a dropout scaled out of range names
+    `drop_mult_flag`."""
+    from huggingface_hub.errors import StrictDataclassClassValidationError
+
+    if model_args is not None:
+        names = ("embedding_size", "hidden_size", "num_layers", "drop_mult", "rnn_type")
+        settings = {**{name: getattr(model_args, name) for name in names}, **settings}
+    try:
+        AwdLstmConfig(vocab_size=16, **settings)
+    except StrictDataclassClassValidationError as error:
+        message = str(error.__cause__)
+        if "* drop_mult" in message:
+            raise ValueError(
+                f"--{drop_mult_flag} {settings['drop_mult']} is too large: {message.replace('AwdLstmConfig.', '')}"
+            ) from None
+        raise ValueError(message.replace("AwdLstmConfig.", "--")) from None
 
 
 def model_summary(config: AwdLstmConfig) -> dict:
@@ -337,6 +386,7 @@ def finish_stage(
         "tokenizer": describe_tokenizer(tokenizer, **(tokenizer_details or {})),
         "model": model_summary(trainer.model.config),
         "training": training_summary(training_args),
+        "trained": run_progress(trainer, int(sum(train["length"]))),
         "results": results,
     }
     save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)

@@ -54,7 +54,34 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
             dataset[split] = seeded_subset(dataset[split], limit, data_args.split_seed)
     if labelled:
         require_two_classes(dataset["train"], data_args)
+        warn_of_multi_label_names(dataset["train"].features["label"].names, data_args)
     return dataset
+
+
+MULTI_LABEL_SEPARATORS = ("|", ";", ",")
+
+
+def warn_of_multi_label_names(labels: list[str], data_args: DataArguments) -> str | None:
+    """A label column whose class names look like sets of labels (``DESC|HUM``, ``DESC|LOC``) trains a
+    single-label classifier with one class per combination: say so, once, as a warning (such names can be
+    meant). Returns the separator it saw, if any."""
+    for separator in MULTI_LABEL_SEPARATORS:
+        joined = [label for label in labels if separator in label]
+        parts = {part.strip() for label in joined for part in label.split(separator)}
+        if len(joined) >= 2 and len(parts) < len(labels):
+            logger.warning(
+                "%s: %d of the %d class names of %r join several labels with %r (e.g. %r): each combination is "
+                "trained as a class of its own (single-label). If a row may carry several labels, this tool "
+                "trains one label per row: split the labels before training.",
+                data_args.dataset,
+                len(joined),
+                len(labels),
+                data_args.label_column or "label",
+                separator,
+                joined[0],
+            )
+            return separator
+    return None
 
 
 def seeded_subset(split: datasets.Dataset, size: int, seed: int) -> datasets.Dataset:

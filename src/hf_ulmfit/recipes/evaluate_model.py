@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from transformers import AutoConfig, AutoTokenizer
 
+from ..argument_limits import check_limits
 from ..data import tokenize_dataset
 from ..evaluation import accuracy, confusion_matrix, count_words, macro_f1, precision_recall, word_level_metrics
 from ..models.awd_lstm import AwdLstmForCausalLM
@@ -38,13 +39,16 @@ class EvaluateArguments:
         default=65_536, metadata={"help": "Classifiers: padded tokens per batch at most (documents x longest)."}
     )
 
+    def __post_init__(self):
+        check_limits(self)
+
 
 def _trainer(model, tokenizer, batch_size: int, workdir: str) -> LanguageModelTrainer:
     args = UlmfitTrainingArguments(output_dir=workdir, per_device_eval_batch_size=batch_size, report_to="none")
     return LanguageModelTrainer(model=model, args=args, processing_class=tokenizer)
 
 
-def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path) -> dict:
+def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path, name: str) -> dict:
     dataset = load_splits(data_args, labelled=True)
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
@@ -69,9 +73,7 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
         "ensemble": bool(args.backward_model_name_or_path),
     }
     print(format_report(results))
-    plot_confusion_matrix(
-        matrix, labels, results_dir / f"confusion_matrix_{results_name(data_args.dataset, args.split)}.png"
-    )
+    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{name}.png")
     return results
 
 
@@ -106,20 +108,44 @@ def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
             ensemble_labels(ensemble_paths(args))
     results_dir = Path(args.results_dir or args.model_name_or_path)
     results_dir.mkdir(parents=True, exist_ok=True)
+    name = unused_results_name(results_dir, data_args.dataset, args.split)
     if is_classifier:
-        results = evaluate_classifier(args, data_args, results_dir)
+        results = evaluate_classifier(args, data_args, results_dir, name)
     else:
         results = evaluate_language_model(args, data_args)
-    results_file = results_dir / f"eval_results_{results_name(data_args.dataset, args.split)}.json"
+    results_file = results_dir / f"eval_results_{name}.json"
     results_file.write_text(json.dumps({"dataset": data_args.dataset, "split": args.split, **results}, indent=2))
     logger.info("wrote %s", results_file)
     return results
 
 
-def results_name(dataset: str, split: str) -> str:
-    """A file-name part for a dataset given by name or path: ``trec_test``, ``folder_test`` for ``some/folder``."""
-    name = Path(str(dataset)).stem or "dataset"
+def results_name(dataset: str, split: str, attempt: int = 1) -> str:
+    """A file-name part for a dataset given by name or path: ``trec_test``, ``folder_test`` for ``some/folder``
+    (``folder-2_test`` for the second dataset of that name in one results folder)."""
+    name = (Path(str(dataset)).stem or "dataset") + (f"-{attempt}" if attempt > 1 else "")
     return re.sub(r"[^\w.-]+", "_", f"{name}_{split}")
+
+
+def unused_results_name(results_dir: Path, dataset: str, split: str) -> str:
+    """`results_name`, unless the results file of that name holds another dataset that shares the name (``a/mails``
+    and ``b/mails``): then ``mails-2_test``, ``mails-3_test``... so that no evaluation overwrites another's results.
+    The same dataset evaluated again replaces its own file."""
+    base = results_name(dataset, split)
+    for attempt in range(1, 1000):
+        name = base if attempt == 1 else results_name(dataset, split, attempt)
+        existing = results_dir / f"eval_results_{name}.json"
+        if not existing.is_file() or _same_dataset(json.loads(existing.read_text()).get("dataset"), dataset):
+            if attempt > 1:
+                logger.info("%s holds results of another dataset named alike: writing %s", base, name)
+            return name
+    raise ValueError(f"{results_dir} holds too many results named {base}: pass another --results_dir.")
+
+
+def _same_dataset(recorded, dataset: str) -> bool:
+    if recorded is None or str(recorded) == str(dataset):
+        return True
+    recorded_path, path = Path(str(recorded)), Path(str(dataset))
+    return recorded_path.exists() and path.exists() and recorded_path.resolve() == path.resolve()
 
 
 def format_report(results: dict) -> str:

@@ -7,6 +7,7 @@ import torch
 from datasets import DatasetDict
 from transformers import AutoTokenizer
 
+from ..argument_limits import check_limits
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..tokenization.vocabulary import extend_word_vocabulary
@@ -46,6 +47,9 @@ class FinetuneLmArguments:
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
     )
     new_word_min_frequency: int = field(default=3, metadata={"help": "Occurrences a new word needs."})
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 ARGUMENT_CLASSES = (FinetuneLmArguments, DataArguments, UlmfitTrainingArguments)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..argument_limits import check_limits
+
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +30,10 @@ logger = logging.getLogger(__name__)
 class PredictArguments:
     model_name_or_path: str = field(metadata={"help": "A saved classifier folder."})
     texts: list[str] = field(default_factory=list, metadata={"help": "Texts to classify."})
-    input_file: str | None = field(default=None, metadata={"help": "A text file: one document per line."})
+    input_file: str | None = field(
+        default=None,
+        metadata={"help": "A UTF-8 text file, one document per line (split on newlines only); - reads stdin."},
+    )
     output_file: str | None = field(default=None, metadata={"help": "Write JSON lines here instead of printing."})
     backward_model_name_or_path: str | None = field(
         default=None, metadata={"help": "A backward classifier to ensemble with (probabilities averaged)."}
@@ -38,6 +43,9 @@ class PredictArguments:
         default=65_536,
         metadata={"help": "Padded tokens per batch at most (documents x longest); a longer document runs alone."},
     )
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 @dataclass
@@ -67,21 +75,36 @@ class GenerateArguments:
         },
     )
 
+    def __post_init__(self):
+        check_limits(self)
+
+
+def input_lines(data: bytes, where: str) -> list[str]:
+    """The lines of a UTF-8 text as `wc -l` counts them: split on ``\n`` only (``\r\n`` too), a UTF-8 BOM dropped.
+    `str.splitlines` would also split on U+2028/U+2029, form feeds and other separators inside a line, giving more
+    results than lines and shifting every result after them."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{where} is not valid UTF-8 (line {line}, byte {error.start}).") from None
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [line.removesuffix("\r") for line in text.split("\n")] if text else []
+
 
 def read_texts(args: PredictArguments) -> list[str]:
-    texts = list(args.texts)
-    if args.input_file:
-        path = Path(args.input_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"input file {path} not found")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            from ..data.datasets import first_undecodable_byte
+    """``--texts``, then the lines of ``--input_file`` (``-`` reads standard input), one document per line."""
+    import sys
 
-            line, offset = first_undecodable_byte(str(path))
-            raise ValueError(f"{path} is not valid UTF-8 (line {line}, byte {offset}).") from None
-        texts += lines
+    texts = list(args.texts)
+    if args.input_file == "-":
+        texts += input_lines(sys.stdin.buffer.read(), "standard input")
+    elif args.input_file:
+        path = Path(args.input_file)
+        if not path.exists() or path.is_dir():
+            raise FileNotFoundError(f"input file {path} not found")
+        texts += input_lines(path.read_bytes(), str(path))
     empty = [index for index, text in enumerate(texts) if not text.strip()]
     if not texts:
         raise ValueError("nothing to classify: give --texts or --input_file")
@@ -168,10 +191,27 @@ def ensemble_labels(paths: list[str]) -> list[str]:
     classifier with different labels cannot be averaged, and this says so before any model or data is loaded."""
     from transformers import AutoConfig
 
-    labels = [class_names(AutoConfig.from_pretrained(path)) for path in paths]
+    configs = [AutoConfig.from_pretrained(path) for path in paths]
+    labels = [class_names(config) for config in configs]
     for path, other_labels in zip(paths[1:], labels[1:]):
         require_same_labels(labels[0], other_labels, paths[0], path)
+    if len(paths) == 2:
+        require_directions(configs, paths)
     return labels[0]
+
+
+def require_directions(configs: list, paths: list[str]) -> None:
+    """A forward+backward ensemble averages a model reading the text forward with one reading it backward (the
+    config's ``backwards``): two models of one direction would be averaged as if they were the pair."""
+    for config, path, flag, backwards in zip(
+        configs, paths, ("--model_name_or_path", "--backward_model_name_or_path"), (False, True)
+    ):
+        if bool(getattr(config, "backwards", False)) != backwards:
+            reads = "backward" if config.backwards else "forward"
+            raise ValueError(
+                f"{flag} {path} is a {reads} model (its config says backwards={config.backwards}): give the forward "
+                "classifier as --model_name_or_path and the backward one as --backward_model_name_or_path."
+            )
 
 
 def class_probabilities(

@@ -12,9 +12,61 @@ logger = logging.getLogger(__name__)
 RUN_RECORD_FILE = "ulmfit_run.json"
 
 
+def public_name(name_or_path: str | None) -> str | None:
+    """How a card or run record names a dataset or model: a local folder or file by its own name (``mails``, not
+    ``/home/me/data/mails``: a pushed card would publish the user's file layout), a Hub id or named dataset as
+    it is."""
+    if not name_or_path:
+        return name_or_path
+    path = Path(str(name_or_path))
+    if path.exists():
+        return path.resolve().name
+    return path.name if path.is_absolute() or str(name_or_path).startswith((".", "~")) else str(name_or_path)
+
+
+def public_record(record: dict) -> dict:
+    """`record` as written to the folder: datasets and models by `public_name` (earlier stages' records too), and
+    no output folder path."""
+    public = {key: value for key, value in record.items() if key != "output_dir"}
+    for key in ("dataset", "base_model"):
+        if key in public:
+            public[key] = public_name(public[key])
+    if "previous_stages" in public:
+        public["previous_stages"] = [public_record(stage) for stage in public["previous_stages"]]
+    return public
+
+
+def model_name(record: dict, training_args) -> str:
+    """The name a card gives the model: the Hub repository it goes to, else ``--run_name``, else what it is
+    (``trec-awd-lstm-classifier``); the output folder's last part (often ``run`` or ``out``) says nothing."""
+    if record.get("model_name"):
+        return record["model_name"]
+    run_name = getattr(training_args, "run_name", None)
+    if run_name and run_name != training_args.output_dir:
+        return run_name
+    kind = "classifier" if record["stage"] == "train-classifier" else "language-model"
+    direction = "-backward" if record.get("model", {}).get("backwards") else ""
+    return f"{Path(str(public_name(record.get('dataset')) or 'text')).stem}-awd-lstm{direction}-{kind}"
+
+
+def run_progress(trainer, train_tokens: int) -> dict:
+    """What the run actually did, whatever the flags asked: optimizer steps, passes over the training data, tokens
+    read, and what ended it (``max_steps`` or the epochs)."""
+    state, args = trainer.state, trainer.args
+    epochs = float(state.epoch or 0.0)
+    seen = getattr(state, "num_input_tokens_seen", 0) or 0
+    return {
+        "steps": int(state.global_step),
+        "epochs": round(epochs, 4),
+        "tokens_seen": int(seen) if seen else int(round(train_tokens * epochs)),
+        "ended_by": "max_steps" if args.max_steps and args.max_steps > 0 else "num_train_epochs",
+    }
+
+
 def training_summary(training_args) -> dict:
-    """The hyperparameters a model card reports."""
+    """The hyperparameters a model card reports (``max_steps`` when it, not the epochs, set the run's length)."""
     names = [
+        "max_steps",
         "num_train_epochs",
         "max_steps",
         "time_budget_minutes",
@@ -33,7 +85,12 @@ def training_summary(training_args) -> dict:
         "seed",
         "bf16",
     ]
-    return {name: getattr(training_args, name) for name in names if hasattr(training_args, name)}
+    summary = {name: getattr(training_args, name) for name in names if hasattr(training_args, name)}
+    if summary.get("max_steps", 0) <= 0:
+        summary.pop("max_steps", None)
+    else:
+        summary.pop("num_train_epochs", None)  # max_steps overrides the epochs (TrainingArguments)
+    return summary
 
 
 def take_hub_request(training_args) -> dict | None:
@@ -63,8 +120,10 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
         record["previous_stages"] = parent_record.get("previous_stages", []) + [_without_history(parent_record)]
     if hub_request:
         record["model_name"] = hub_request["repo_id"]  # the card's usage snippet names the repository
-    (folder / RUN_RECORD_FILE).write_text(json.dumps(record, indent=2, default=str))
-    write_model_card(folder, record)
+    record["model_name"] = model_name(record, trainer.args)
+    written = public_record(record)
+    (folder / RUN_RECORD_FILE).write_text(json.dumps(written, indent=2, default=str))
+    write_model_card(folder, written)
     logger.info("saved %s to %s", record.get("stage"), folder)
     if hub_request:
         push_folder(folder, **hub_request)

@@ -14,6 +14,7 @@ from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
     STAGE_TRAINING_DEFAULTS,
+    check_model_settings,
     new_config,
     start_stage,
     tokenizer_for_every_process,
@@ -69,6 +70,7 @@ def run(
     continued: ContinuedPretrainingArguments,
     training_args,
 ):
+    check_model_settings(model_args)
     plan = start_stage("pretrain", training_args, data_args, tokenizer_args, model_args, continued)
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
     if continued.model_name_or_path:

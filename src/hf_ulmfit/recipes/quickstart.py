@@ -14,6 +14,7 @@ from pathlib import Path
 
 from transformers import pipeline
 
+from ..argument_limits import check_limits
 from ..data import load_text_dataset
 from ..data.datasets import resolve_data_dir
 from ..training import UlmfitTrainingArguments
@@ -51,6 +52,9 @@ class QuickstartArguments:
             "LM on Wikipedia first (all three stages from scratch)."
         },
     )
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 MODELS_DIR_ENV = "HF_ULMFIT_MODELS"

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, fields
 
 from transformers import AutoConfig, AutoTokenizer
 
+from ..argument_limits import check_limits
 from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from ..training import ClassifierTrainer, UlmfitTrainingArguments
@@ -12,6 +13,7 @@ from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
     STAGE_TRAINING_DEFAULTS,
+    check_model_settings,
     new_config,
     start_stage,
     tokenizer_for_every_process,
@@ -63,6 +65,9 @@ class TrainClassifierArguments:
     classifier_max_len: int = field(
         default=1440, metadata={"help": "The classifier pools the chunks within this many tokens of a document's end."}
     )
+
+    def __post_init__(self):
+        check_limits(self)
 
 
 def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments, tokenizer, labels: list[str]):
@@ -141,6 +146,19 @@ def run(
     training_args,
 ):
     reject_new_model_settings(args, tokenizer_args, model_args)
+    if model_args.drop_mult != ModelArguments.drop_mult:
+        raise ValueError(
+            f"--drop_mult {model_args.drop_mult} has no effect in train-classifier: the classifier's dropouts are "
+            "scaled by --classifier_drop_mult. Use that."
+        )
+    check_model_settings(
+        None if args.model_name_or_path else model_args,
+        drop_mult_flag="classifier_drop_mult",
+        drop_mult=args.classifier_drop_mult,
+        bptt=args.classifier_bptt,
+        max_len=args.classifier_max_len,
+        **CLASSIFIER_DROPOUTS,
+    )
     resolve_gradual_unfreezing(args, training_args)
     plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
     # The language model and its tokenizer first: a wrong path fails before any data work.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainingArguments
 
+from ..argument_limits import check_limits
 from .precision import resolve_bf16
 
 
@@ -96,8 +97,14 @@ class UlmfitTrainingArguments(TrainingArguments):
             "(train-classifier's and finetune-lm's default: see their --help). 0: the epochs as given."
         },
     )
-    ar_alpha: float = field(default=2.0, metadata={"help": "Activation regularisation (language model training)."})
-    tar_beta: float = field(default=1.0, metadata={"help": "Temporal activation regularisation (LM training)."})
+    ar_alpha: float = field(
+        default=2.0,
+        metadata={"help": "Activation regularisation (language-model stages only; train-classifier refuses it)."},
+    )
+    tar_beta: float = field(
+        default=1.0,
+        metadata={"help": "Temporal activation regularisation (language-model stages only; not train-classifier)."},
+    )
     time_budget_minutes: float = field(
         default=0.0,
         metadata={
@@ -106,7 +113,13 @@ class UlmfitTrainingArguments(TrainingArguments):
             "counted; a resumed run keeps its steps). 0: off. Not with --max_steps."
         },
     )
-    bptt: int = field(default=72, metadata={"help": "Tokens per row per language-model batch (truncated BPTT)."})
+    bptt: int = field(
+        default=72,
+        metadata={
+            "help": "Tokens per row per language-model batch (truncated BPTT); language-model stages only "
+            "(train-classifier: --classifier_bptt)."
+        },
+    )
     # transformers 5 dropped this flag; the stages use it to decide what a run into an existing folder does.
     overwrite_output_dir: bool = field(
         default=False,
@@ -135,6 +148,7 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        check_limits(self)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if len(self.one_cycle_momentums) != 3:
@@ -163,6 +177,15 @@ class UlmfitTrainingArguments(TrainingArguments):
         if not torch.cuda.is_available():
             self.dataloader_pin_memory = False  # pinned memory only helps copies to an accelerator
         on_cpu = self.use_cpu or torch.accelerator.current_accelerator() is None
+        if self.fp16:
+            if on_cpu:
+                raise ValueError(
+                    "--fp16 needs a GPU; on a CPU, leave it unset (fp32, or bf16 where that is faster) or pass "
+                    "--bf16 true."
+                )
+            if self.bf16:
+                raise ValueError("--fp16 and --bf16 both set: choose one.")
+            self.bf16 = False  # the stages' bf16=None would pick bf16 on a GPU that has it: fp16 was asked for
         self.bf16 = resolve_bf16(self.bf16, on_cpu)
         if self.bf16 and on_cpu:
             self.use_cpu = True  # transformers refuses bf16 without an accelerator unless told the CPU is meant

@@ -1,0 +1,144 @@
+"""Flag fuzzing: every numeric and boolean flag of every subcommand, fed values a user might type by mistake, must be
+refused while the arguments are parsed (no traceback, nothing run), with a message that names the flag.
+
+The values go through the CLI's own parser and checks in-process (`hf_ulmfit.cli.main.parse`), so the table of a few
+hundred cases stays fast; `main` turns the same refusals into one line and exit status 2.
+"""
+
+import dataclasses
+
+import pytest
+
+from hf_ulmfit.argument_limits import LIMITS, RULES, numeric_fields
+from hf_ulmfit.cli.main import COMMANDS, main, parse
+
+
+# What each subcommand needs to parse at all; the fuzzed flag comes on top.
+REQUIRED = {
+    "tokenizer": ["--output_dir", "out"],
+    "pretrain": ["--output_dir", "out"],
+    "finetune-lm": ["--output_dir", "out", "--model_name_or_path", "lm"],
+    "train-classifier": ["--output_dir", "out"],
+    "evaluate": ["--model_name_or_path", "clas"],
+    "predict": ["--model_name_or_path", "clas"],
+    "generate": ["--model_name_or_path", "lm"],
+    "export": ["--model_name_or_path", "clas", "--output_dir", "out"],
+    "push": ["--folder", "clas", "--repo_id", "me/clas"],
+    "convert-fastai": ["--checkpoint", "a.pth", "--vocab", "itos.pkl", "--output_dir", "out"],
+    "quickstart": [],
+}
+# The training arguments (transformers' TrainingArguments and ours) are one class shared by the three stages: their
+# inherited flags are fuzzed once, through train-classifier; each stage's own flags are fuzzed in every stage.
+TRAINING_CLASS_FUZZED_IN = "train-classifier"
+
+
+def argument_classes(command: str) -> list:
+    return list(COMMANDS[command].resolved_argument_classes())
+
+
+def is_training_class(argument_class) -> bool:
+    return any(base.__name__ == "TrainingArguments" for base in argument_class.__mro__)
+
+
+def fuzzed_fields(command: str) -> list[tuple[type, dataclasses.Field]]:
+    fields = []
+    for argument_class in argument_classes(command):
+        if is_training_class(argument_class) and command != TRAINING_CLASS_FUZZED_IN:
+            continue
+        fields += [(argument_class, spec) for spec in dataclasses.fields(argument_class) if spec.init]
+    return fields
+
+
+def number_type(spec) -> type | None:
+    from hf_ulmfit.argument_limits import _number_type
+
+    return _number_type(spec.type)
+
+
+def is_bool(spec) -> bool:
+    text = str(spec.type)
+    return "bool" in text and "dict" not in text and "str" not in text
+
+
+def is_list(spec) -> bool:
+    return str(spec.type).startswith("list")
+
+
+def out_of_range(rule: str, kind: type) -> list[str]:
+    """Values the rule refuses (some of them), as a user would type them."""
+    examples = {
+        "at_least_1": ["0", "-1"],
+        "positive": ["0", "-1"],
+        "non_negative": ["-1"],
+        "fraction": ["1", "-0.5"] if kind is float else ["1", "-1"],
+        "open_fraction": ["0", "1", "1.5"],
+        "at_least_1_or_unset": ["0", "-2"],
+        "ratio_or_steps": ["0", "-1", "2.5"],
+        "any": [],
+    }
+    return examples[rule]
+
+
+def bad_values(spec) -> list[str]:
+    if is_bool(spec):
+        return ["maybe", "2", ""]
+    kind = number_type(spec)
+    if kind is None:
+        return []
+    values = ["ten", ""] + (["1.5"] if kind is int else ["nan", "inf", "-inf"])
+    return values + out_of_range(LIMITS[spec.name], kind)
+
+
+CASES = [
+    pytest.param(command, spec.name, value, id=f"{command}-{spec.name}={value!r}")
+    for command in COMMANDS
+    for _, spec in fuzzed_fields(command)
+    for value in bad_values(spec)
+]
+
+
+def test_every_numeric_flag_has_a_range():
+    """A numeric flag added without a range in `argument_limits.LIMITS` would escape the fuzzing: refuse that."""
+    missing = sorted(
+        {
+            f"{command}: --{spec.name}"
+            for command in COMMANDS
+            for argument_class in argument_classes(command)
+            for spec in numeric_fields(argument_class)
+            if spec.init and spec.name not in LIMITS
+        }
+    )
+    assert missing == []
+    assert set(LIMITS.values()) <= set(RULES)
+    assert len(CASES) > 400  # the table is what it claims to be
+
+
+@pytest.mark.parametrize(("command", "name", "value"), CASES)
+def test_a_bad_flag_value_is_refused_while_parsing(command, name, value, capsys):
+    spec = next(spec for _, spec in fuzzed_fields(command) if spec.name == name)
+    # "--name=value", as argparse would otherwise read "-inf" as a flag; a list flag gets a good value first
+    given = [f"--{name}={value}"] if not is_list(spec) else [f"--{name}", "1", value]
+    with pytest.raises((SystemExit, ValueError)) as refusal:
+        parse(command, REQUIRED[command] + given)
+    if refusal.type is SystemExit:  # argparse: the usage, then one line naming the flag and the value
+        assert refusal.value.code == 2
+        message = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"--{name}" in message and "error" in message, message
+    else:  # the dataclass's own check: one line naming the flag (or a list's value argparse could not place)
+        message = str(refusal.value)
+        assert "\n" not in message and (name in message or repr(value) in message), message
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "flag"),
+    [
+        ("predict", ["--batch_size", "0"], "--batch_size"),
+        ("train-classifier", ["--per_device_train_batch_size", "0"], "--per_device_train_batch_size"),
+        ("generate", ["--temperature", "nan"], "--temperature"),
+        ("pretrain", ["--stlr_cut_frac", "2"], "--stlr_cut_frac"),
+    ],
+)
+def test_the_command_line_prints_one_line_and_exits_2(command, argv, flag, capsys):
+    assert main([command, *REQUIRED[command], *argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and flag in err

@@ -154,7 +154,9 @@ class Experiments:
                 )
             )
         timing = json.loads((folder / SECONDS_FILE).read_text()) if (folder / SECONDS_FILE).is_file() else {}
-        return json.loads(record_file.read_text()), timing.get("seconds", float("nan"))
+        # A run record names folders by their own name only (no local paths): the folder is this one.
+        record = {**json.loads(record_file.read_text()), "output_dir": str(folder)}
+        return record, timing.get("seconds", float("nan"))
 
     def lm_config(self, path: str) -> dict:
         return json.loads((Path(path) / "config.json").read_text())

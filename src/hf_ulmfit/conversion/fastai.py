@@ -130,6 +130,19 @@ def _optimizer_state_globals() -> list:
     return allowed
 
 
+def _weights_only_reason(message: str) -> str:
+    """The line of torch's weights-only refusal that says what it met, as " (that line)", or ""."""
+    lines = [line.strip() for line in message.splitlines()]
+    for marker in ("WeightsUnpickler error:", "Trying to load", "Unsupported"):
+        for index, line in enumerate(lines):
+            if marker in line:
+                rest = line.split(marker, 1)[1].strip() if marker.endswith(":") else line
+                rest = rest or next((later for later in lines[index + 1 :] if later), "")
+                if rest:
+                    return f" ({rest.rstrip('.')})"
+    return ""
+
+
 def load_fastai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The model state dict of a fastai `.pth`: plain, or under `"model"` (as `Learner.save` writes it with the
     optimizer). Only tensors and plain containers load (`weights_only=True`)."""
@@ -140,7 +153,18 @@ def load_fastai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         with torch.serialization.safe_globals(_optimizer_state_globals()):
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        # torch words the refusal differently across releases ("Unsupported global: GLOBAL x.y" up to 2.5, "unsupported
+        # GLOBAL x.y whose module x is blocked" or "Unsupported operand 149" later), always after "Weights only load
+        # failed"; its advice to retry with weights_only=False is not passed on: that would run the file's code.
+        unsupported = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", str(err))
+        if unsupported or "Weights only load failed" in str(err):
+            what = f"{unsupported.group(1)} objects" if unsupported else "objects other than tensors"
+            reason = _weights_only_reason(str(err))
+            raise FastaiConversionError(
+                f"checkpoint {path} holds {what}, refused by torch.load(weights_only=True){reason}: only tensors "
+                "and plain containers are loaded from a fastai checkpoint, since anything else could run code; "
+                "save the model's state_dict alone, from a source you trust"
+            ) from err
         if unsupported:
             raise FastaiConversionError(
                 f"checkpoint {path} holds {unsupported.group(1)} objects, refused by torch.load(weights_only=True): "

@@ -72,9 +72,43 @@ def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, resul
         "labels": labels,
         "ensemble": bool(args.backward_model_name_or_path),
     }
-    print(format_report(results))
-    plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{name}.png")
+    if len(labels) > MAX_PLOTTED_LABELS:
+        # A matrix of a thousand labels takes minutes to draw and cannot be read: the most frequent confusions
+        # are what a reader needs (printed, and kept in the results file).
+        results["top_confusions"] = top_confusions(matrix, labels)
+        print(format_large_report(results))
+        logger.info("%d labels: no confusion-matrix plot (at most %d are drawn)", len(labels), MAX_PLOTTED_LABELS)
+    else:
+        print(format_report(results))
+        plot_confusion_matrix(matrix, labels, results_dir / f"confusion_matrix_{name}.png")
     return results
+
+
+MAX_PLOTTED_LABELS = 30
+TOP_CONFUSIONS = 20
+
+
+def top_confusions(matrix: np.ndarray, labels: list[str], k: int = TOP_CONFUSIONS) -> list[dict]:
+    """The `k` most frequent mistakes, (true label, predicted label, count), most frequent first."""
+    errors = matrix.copy()
+    np.fill_diagonal(errors, 0)
+    flat = np.argsort(errors, axis=None, kind="stable")[::-1][:k]
+    rows, columns = np.unravel_index(flat, errors.shape)
+    return [
+        {"true": labels[row], "predicted": labels[column], "count": int(errors[row, column])}
+        for row, column in zip(rows, columns)
+        if errors[row, column] > 0
+    ]
+
+
+def format_large_report(results: dict) -> str:
+    lines = [
+        f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}   ({len(results['labels'])} labels)",
+        "",
+        f"the {len(results['top_confusions'])} most frequent confusions (true -> predicted: count)",
+    ]
+    lines += [f"  {item['true']} -> {item['predicted']}: {item['count']}" for item in results["top_confusions"]]
+    return "\n".join(lines)
 
 
 def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -> dict:

@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pytest
 import torch
 from cli_flags import QUICK_TRAINING
@@ -388,3 +389,76 @@ def test_train_distributed_script_with_one_process_runs_the_command_without_a_la
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"classifier folder '{missing}' does not exist" in result.stderr
+
+
+def test_a_bare_name_that_is_no_folder_fails_at_once_naming_it(tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    assert (
+        run_cli("predict", "--model_name_or_path", "typo", "--texts", "Who ?") == 1
+    )  # tests run with HF_HUB_OFFLINE=1
+    error = one_error_line(capsys)
+    assert "'typo' is no folder here" in error and "HF_HUB_OFFLINE=1" in error
+    # Online, with nothing listening at the Hub's address: one look-up, then one line naming the address tried.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    assert run_cli("predict", "--model_name_or_path", "typo", "--texts", "Who ?") == 1
+    error = one_error_line(capsys)
+    assert "'typo' is no folder here, and looking it up on http://127.0.0.1:9 failed" in error
+    assert "HF_HUB_OFFLINE=1" in error
+
+
+def test_push_to_an_unreachable_hub_is_one_line(classifiers, tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    folder = tmp_path / "clas"
+    shutil.copytree(classifiers["forward"], folder)
+    (folder / "README.md").write_text("card")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    assert run_cli("push", "--folder", folder, "--repo_id", "me/clas", "--token", "hf_fake") == 1
+    error = one_error_line(capsys)
+    assert "could not reach" in error or "the Hub refused" in error
+
+
+def test_a_classifier_with_many_labels_gets_a_top_confusions_table_and_no_plot(tokenizer, tmp_path, capsys):
+    labels = [f"class{index:02d}" for index in range(40)]
+    torch.manual_seed(0)
+    config = tiny_config(tokenizer, id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    folder = tmp_path / "many"
+    AwdLstmForSequenceClassification(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [f"question number {i} about {labels[i % 40]} ?,{labels[i % 40]}\n" for i in range(200)]
+    (data / "train.csv").write_text("text,label\n" + "".join(rows))
+    (data / "test.csv").write_text("text,label\n" + "".join(rows[:80]))
+    (data / "validation.csv").write_text("text,label\n" + "".join(rows[:40]))
+    assert run_cli("evaluate", "--model_name_or_path", folder, "--dataset", data, "--results_dir", tmp_path / "r") == 0
+    printed = capsys.readouterr().out
+    assert "most frequent confusions (true -> predicted: count)" in printed
+    results = json.loads((tmp_path / "r" / "eval_results_data_test.json").read_text())
+    top = results["top_confusions"]
+    assert 0 < len(top) <= 20 and [item["count"] for item in top] == sorted(
+        (item["count"] for item in top), reverse=True
+    )
+    matrix = np.asarray(results["confusion_matrix"])
+    first = top[0]
+    assert matrix[labels.index(first["true"]), labels.index(first["predicted"])] == first["count"]
+    assert list((tmp_path / "r").glob("*.png")) == []
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_a_fastai_checkpoint_with_code_is_refused_without_suggesting_weights_only_false(tmp_path):
+    from hf_ulmfit.conversion.fastai import FastaiConversionError, load_fastai_state_dict
+
+    torch.save({"0.encoder.weight": torch.zeros(2, 2), "hook": _Payload()}, tmp_path / "evil.pth")
+    with pytest.raises(FastaiConversionError) as refusal:
+        load_fastai_state_dict(tmp_path / "evil.pth")
+    message = str(refusal.value)
+    assert "refused by torch.load(weights_only=True)" in message and "could run code" in message
+    assert "weights_only=False" not in message and "truncated or corrupt" not in message

@@ -58,6 +58,7 @@ LIMITS = {
     "num_beams": "at_least_1",
     "num_return_sequences": "at_least_1",
     "opset": "at_least_1",
+    "prompt_lookup_num_tokens": "at_least_1",
     # training: the schedule
     "learning_rate": "positive",
     "num_train_epochs": "non_negative",  # 0 (without --max_steps) is refused with the run-length checks
@@ -80,6 +81,7 @@ LIMITS = {
     "stage_learning_rates": "positive",
     "stage_trainable_groups": "at_least_1",
     "min_train_steps": "non_negative",
+    "time_budget_minutes": "non_negative",  # 0: off
     "warmup_steps": "non_negative",
     # training: batches, optimizer, regularisation
     "bptt": "at_least_1",

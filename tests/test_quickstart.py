@@ -80,13 +80,15 @@ def test_quickstart_from_the_shared_pretrained_lm_beats_the_no_pretraining_basel
     assert baseline["base_model"] is None
 
 
-def _fake_model(folder, **config):
+def _fake_model(folder, record=None, **config):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps({"model_type": "awd_lstm", **config}))
     (folder / "model.safetensors").write_bytes(b"")
+    if record is not None:
+        (folder / "ulmfit_run.json").write_text(json.dumps(record))
 
 
-def test_quickstart_finds_the_first_forward_language_model_beside_the_data(tmp_path, monkeypatch):
+def test_quickstart_finds_the_forward_language_model_beside_the_data(tmp_path, monkeypatch):
     from hf_ulmfit.recipes.quickstart import find_pretrained_lm
 
     monkeypatch.delenv("HF_ULMFIT_MODELS", raising=False)
@@ -97,6 +99,46 @@ def test_quickstart_finds_the_first_forward_language_model_beside_the_data(tmp_p
     _fake_model(models / "b-backward-lm", architectures=["AwdLstmForCausalLM"], backwards=True)
     _fake_model(models / "c-forward-lm", architectures=["AwdLstmForCausalLM"])
     _fake_model(models / "d-forward-lm", architectures=["AwdLstmForCausalLM"])
+    # Nothing tells them apart: the first by name.
     assert find_pretrained_lm(str(tmp_path / "data")) == str(models / "c-forward-lm")
     monkeypatch.setenv("HF_ULMFIT_MODELS", str(tmp_path / "elsewhere"))
     assert find_pretrained_lm(str(tmp_path / "data")) is None
+
+
+def test_quickstart_takes_the_language_model_with_the_most_training_not_the_first_by_name(tmp_path, monkeypatch):
+    """The shared folder holds one LM trained on twice (v1, v2, v3): the main job must start from the last, not
+    from the first folder by name (issue 28)."""
+    from hf_ulmfit.recipes.quickstart import find_pretrained_lm
+
+    monkeypatch.delenv("HF_ULMFIT_MODELS", raising=False)
+    (tmp_path / "data").mkdir()
+    models = tmp_path / "models"
+    lm = dict(architectures=["AwdLstmForCausalLM"])
+    pretrained = {"stage": "pretrain", "train_tokens": 12_000_000}
+    continued = {"stage": "finetune-lm", "train_tokens": 36_000_000, "previous_stages": [pretrained]}
+    _fake_model(models / "lm", record=pretrained, **lm)
+    _fake_model(models / "lm-v3", record={**continued, "previous_stages": [pretrained, continued]}, **lm)
+    _fake_model(models / "lm-v2", record=continued, **lm)
+    _fake_model(models / "lm-v4-backward", record={**continued, "previous_stages": [pretrained] * 3}, backwards=True)
+    assert find_pretrained_lm(str(tmp_path / "data")) == str(models / "lm-v3")
+    # Same number of stages: the one whose stages read more text.
+    _fake_model(
+        models / "lm-v3b",
+        record={**continued, "train_tokens": 50_000_000, "previous_stages": [pretrained, continued]},
+        **lm,
+    )
+    assert find_pretrained_lm(str(tmp_path / "data")) == str(models / "lm-v3b")
+    # The folder's README marking one newest wins over the records.
+    (models / "README.md").write_text("# Models\n\n## lm-v2 (newest)\n\ntext\n\n## lm-v3b\n")
+    assert find_pretrained_lm(str(tmp_path / "data")) == str(models / "lm-v2")
+
+
+def test_the_shared_models_folder_gives_its_newest_language_model(data_dir, monkeypatch):
+    from hf_ulmfit.recipes.quickstart import find_pretrained_lm
+
+    monkeypatch.delenv("HF_ULMFIT_MODELS", raising=False)
+    readme = data_dir.parent / "models" / "README.md"
+    if not readme.is_file() or "(newest)" not in readme.read_text():
+        pytest.skip(f"no models README marking the newest LM beside {data_dir}")
+    newest = next(line for line in readme.read_text().splitlines() if line.startswith("## ") and "(newest)" in line)
+    assert Path(find_pretrained_lm(str(data_dir))).name == newest.split()[1].strip("`")

@@ -2,13 +2,15 @@
 without pretraining (the README's main job).
 
 It starts from a pretrained language model, as a user starts from a Hub model: the one given by `--pretrained_lm`,
-else the first forward AWD-LSTM LM in the models folder (`$HF_ULMFIT_MODELS`, else `models/` beside the data
-folder, i.e. `../shared/models`). `--pretrained_lm none`, or no LM found, runs all three stages from scratch with a
-small model pretrained on a slice of Wikipedia."""
+else the best forward AWD-LSTM LM in the models folder (`$HF_ULMFIT_MODELS`, else `models/` beside the data
+folder, i.e. `../shared/models`): the one its README marks newest, else the one with the most training behind it.
+`--pretrained_lm none`, or no LM found, runs all three stages from scratch with a small model pretrained on a slice
+of Wikipedia."""
 
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,8 +49,9 @@ class QuickstartArguments:
     pretrained_lm: str = field(
         default="auto",
         metadata={
-            "help": "A pretrained LM folder (or Hub id) to start from; 'auto': the first one found in "
-            "$HF_ULMFIT_MODELS or the models/ folder beside the data folder; 'none': pretrain a small "
+            "help": "A pretrained LM folder (or Hub id) to start from; 'auto': the best one found in "
+            "$HF_ULMFIT_MODELS or the models/ folder beside the data folder (the one its README marks newest, "
+            "else the one with the most training behind it); 'none': pretrain a small "
             "LM on Wikipedia first (all three stages from scratch)."
         },
     )
@@ -61,24 +64,53 @@ MODELS_DIR_ENV = "HF_ULMFIT_MODELS"
 
 
 def find_pretrained_lm(data_dir: str | None) -> str | None:
-    """The first forward AWD-LSTM language model (by folder name) in `$HF_ULMFIT_MODELS`, else in `models/` beside
-    the data folder; None when there is none."""
+    """The best forward AWD-LSTM language model in `$HF_ULMFIT_MODELS`, else in `models/` beside the data folder;
+    None when there is none. Best: the one the folder's README marks newest (a heading `## NAME (newest)`), else the
+    one with the most training behind it (see `training_behind`), then the first by name."""
     data_root = resolve_data_dir(data_dir)
     models = os.environ.get(MODELS_DIR_ENV) or (str(data_root.parent / "models") if data_root is not None else None)
     if not models or not Path(models).is_dir():
         return None
-    for folder in sorted(Path(models).iterdir()):
-        config = folder / "config.json"
-        if not (config.is_file() and (folder / "model.safetensors").is_file()):
-            continue
-        settings = json.loads(config.read_text())
-        if (
-            settings.get("model_type") == "awd_lstm"
-            and not settings.get("backwards")
-            and "AwdLstmForCausalLM" in settings.get("architectures", [])
-        ):
+    candidates = [folder for folder in sorted(Path(models).iterdir()) if is_forward_language_model(folder)]
+    if not candidates:
+        return None
+    newest = marked_newest(Path(models) / "README.md")
+    for folder in candidates:
+        if folder.name == newest:
             return str(folder)
-    return None
+    return str(max(candidates, key=training_behind))  # the first by name among equals
+
+
+def is_forward_language_model(folder: Path) -> bool:
+    config = folder / "config.json"
+    if not (config.is_file() and (folder / "model.safetensors").is_file()):
+        return False
+    settings = json.loads(config.read_text())
+    return (
+        settings.get("model_type") == "awd_lstm"
+        and not settings.get("backwards")
+        and "AwdLstmForCausalLM" in settings.get("architectures", [])
+    )
+
+
+def marked_newest(readme: Path) -> str | None:
+    """The folder name of a `## NAME (newest)` heading in the models folder's README, if any."""
+    if not readme.is_file():
+        return None
+    match = re.search(r"^##+\s+`?([^\s`(]+)`?\s+\(newest\)", readme.read_text(), flags=re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def training_behind(folder: Path) -> tuple[int, int]:
+    """What a language model's run record (`ulmfit_run.json`) says it was trained on: the number of stages that
+    made it (an LM trained on from another has one more than that one) and the tokens of the texts they read.
+    (0, 0) without a record."""
+    record = folder / "ulmfit_run.json"
+    if not record.is_file():
+        return (0, 0)
+    run = json.loads(record.read_text())
+    stages = [*run.get("previous_stages", []), run]
+    return (len(stages), sum(int(stage.get("train_tokens") or 0) for stage in stages))
 
 
 def resolve_pretrained_lm(args: "QuickstartArguments") -> str | None:

@@ -55,9 +55,11 @@ def test_whole_sequence_equals_chunks_with_carried_state(backwards, rnn_type):
         out = model(chunk, state=state)
         state, pieces = out.state, pieces + [out.logits]
     torch.testing.assert_close(torch.cat(pieces, 1), whole.logits, rtol=1e-5, atol=1e-5)
-    for (h_whole, c_whole), (h, c) in zip(whole.state, state):
-        torch.testing.assert_close(h, h_whole, rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(c, c_whole, rtol=1e-5, atol=1e-5)
+    # Per layer: (h, c) for an LSTM, (c, previous input) for a QRNN, (h,) for a GRU.
+    for layer_whole, layer in zip(whole.state, state, strict=True):
+        assert len(layer) == len(layer_whole) == (1 if rnn_type == "gru" else 2)
+        for tensor, tensor_whole in zip(layer, layer_whole):
+            torch.testing.assert_close(tensor, tensor_whole, rtol=1e-5, atol=1e-5)
 
 
 def test_backward_model_reads_reversed_text(rnn_type):
@@ -212,9 +214,9 @@ def test_language_model_state_and_logits_do_not_depend_on_padding(side, rnn_type
         alone = model(doc[None])
         valid = mask[row].bool()
         torch.testing.assert_close(out.logits[row, valid], alone.logits[0], rtol=1e-5, atol=1e-5)
-        for (h, c), (h_alone, c_alone) in zip(out.state, alone.state):
-            torch.testing.assert_close(h[:, row], h_alone[:, 0], rtol=1e-5, atol=1e-5)
-            torch.testing.assert_close(c[:, row], c_alone[:, 0], rtol=1e-5, atol=1e-5)
+        for layer, layer_alone in zip(out.state, alone.state, strict=True):
+            for tensor, tensor_alone in zip(layer, layer_alone, strict=True):
+                torch.testing.assert_close(tensor[:, row], tensor_alone[:, 0], rtol=1e-5, atol=1e-5)
 
 
 def test_padded_loss_equals_unpadded_loss(rnn_type):

@@ -81,9 +81,17 @@ class ModelArguments:
     rnn_type: str = field(
         default="lstm",
         metadata={
-            "choices": ["lstm", "qrnn"],
-            "help": "Recurrent cell: lstm (AWD-LSTM) or qrnn (AWD-QRNN, as fastai's AWD_QRNN and MultiFiT, which used "
-            "--num_layers 4 --hidden_size 1550); see the README for which to pick.",
+            "choices": ["lstm", "qrnn", "gru"],
+            "help": "Recurrent cell: lstm (AWD-LSTM), qrnn (AWD-QRNN, as fastai's AWD_QRNN and MultiFiT, which used "
+            "--num_layers 4 --hidden_size 1550) or gru (a GRU with the same dropouts); see the README for which to "
+            "pick.",
+        },
+    )
+    bidirectional: bool = field(
+        default=False,
+        metadata={
+            "help": "Classifier trained from scratch: a second encoder reads each document from its end, the head "
+            "sees both directions."
         },
     )
 

@@ -233,6 +233,7 @@ def new_config(model_args: ModelArguments, tokenizer, **overrides) -> AwdLstmCon
         drop_mult=model_args.drop_mult,
         backwards=model_args.backwards,
         rnn_type=model_args.rnn_type,
+        bidirectional=model_args.bidirectional,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -274,7 +275,10 @@ def model_summary(config: AwdLstmConfig) -> dict:
         "bptt",
         "max_len",
     ]
-    return {name: getattr(config, name) for name in names}
+    summary = {name: getattr(config, name) for name in names}
+    if config.bidirectional:
+        summary["bidirectional"] = True
+    return summary
 
 
 def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, training_args):

@@ -16,12 +16,16 @@ NamedParameters = dict[str, nn.Parameter]
 
 
 def layer_group_prefixes(model: nn.Module) -> list[tuple[str, ...]]:
-    """Parameter-name prefixes of each layer group, bottom to top."""
-    lstm_layers = [(f"awd_lstm.layers.{index}.",) for index in range(len(model.awd_lstm.layers))]
+    """Parameter-name prefixes of each layer group, bottom to top (a bidirectional classifier's backward encoder,
+    `awd_lstm_backward`, shares each group with the forward one at the same depth)."""
+    encoders = ["awd_lstm"] + (["awd_lstm_backward"] if getattr(model, "awd_lstm_backward", None) is not None else [])
+    lstm_layers = [
+        tuple(f"{encoder}.layers.{index}." for encoder in encoders) for index in range(len(model.awd_lstm.layers))
+    ]
     if isinstance(model, AwdLstmForCausalLM):
         return lstm_layers + [("awd_lstm.embeddings.", "decoder.")]
     if isinstance(model, AwdLstmForSequenceClassification):
-        return [("awd_lstm.embeddings.",)] + lstm_layers + [("head.",)]
+        return [tuple(f"{encoder}.embeddings." for encoder in encoders)] + lstm_layers + [("head.",)]
     raise TypeError(
         f"No ULMFiT layer groups for {type(model).__name__}: expected an AWD-LSTM language model or classifier."
     )

@@ -1,0 +1,108 @@
+"""Classifiers trained from scratch (issue 28): the recipe train-classifier uses without a language model, and the
+encoder variants offered for them, a GRU cell (`rnn_type="gru"`; the model tests of test_modeling_awd_lstm.py run over
+every rnn_type) and a bidirectional classifier encoder."""
+
+import json
+
+import pytest
+import torch
+from cli_flags import QUICK_TRAINING, TINY_MODEL
+from torch import nn
+from transformers import AutoModelForSequenceClassification
+
+from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit.cli.main import main
+from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import WeightDroppedGru
+from hf_ulmfit.training.layer_groups import layer_groups
+
+
+VOCAB = 61
+
+
+def tiny_config(**overrides) -> AwdLstmConfig:
+    settings = dict(vocab_size=VOCAB, embedding_size=8, hidden_size=12, num_layers=2, bptt=5, max_len=15, num_labels=3)
+    return AwdLstmConfig(**{**settings, **overrides})
+
+
+def random_ids(*shape, seed=0) -> torch.Tensor:
+    return torch.randint(4, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_gru_layer_is_torch_gru_with_dropconnect_on_its_recurrent_weights():
+    torch.manual_seed(0)
+    layer = WeightDroppedGru(5, 7, weight_dropout=0.5).eval()
+    for weight in (layer.weight_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh):
+        nn.init.uniform_(weight, -0.5, 0.5)
+    reference = nn.GRU(5, 7, batch_first=True)
+    reference.load_state_dict({f"{name}_l0": value for name, value in layer.state_dict().items()})
+    hidden = torch.randn(3, 9, 5)
+    initial = layer.initial_state(3, hidden)
+    assert len(initial) == 1 and initial[0].shape == (1, 3, 7)
+    output, (h,) = layer(hidden, initial)
+    expected, expected_h = reference(hidden)
+    torch.testing.assert_close(output, expected)
+    torch.testing.assert_close(h, expected_h)
+    # Padded rows stop at their length: row 1's state is its state after 4 steps.
+    output, (h,) = layer(hidden, initial, lengths=torch.tensor([9, 4, 6]))
+    torch.testing.assert_close(h[:, 1], reference(hidden[1:2, :4])[1][:, 0])
+    assert bool((output[1, 4:] == 0).all())
+    # In training, DropConnect zeroes recurrent weights (half of them here), not input weights.
+    layer.train()
+    weight_ih, weight_hh, *_ = layer.dropped_weights()
+    assert torch.equal(weight_ih, layer.weight_ih)
+    assert 0.3 < float((weight_hh == 0).float().mean()) < 0.7
+
+
+def test_gru_classifier_has_three_gates_and_trains():
+    model = AwdLstmForSequenceClassification(tiny_config(rnn_type="gru"))
+    assert isinstance(model.awd_lstm.layers[0], WeightDroppedGru)
+    assert model.awd_lstm.layers[0].weight_hh.shape == (3 * 12, 12)
+    ids, labels = random_ids(6, 13), torch.tensor([0, 1, 2, 0, 1, 2])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        loss = model(ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_bidirectional_classifier_adds_a_backward_encoder_of_the_documents():
+    torch.manual_seed(0)
+    model = AwdLstmForSequenceClassification(tiny_config(bidirectional=True)).eval()
+    ids = random_ids(2, 13)
+    pooled = model(ids).pooled_features
+    assert pooled.shape == (2, 6 * 8)
+    # Its halves are a forward classifier's features and a backward one's, each with its own encoder's weights.
+    forward = AwdLstmForSequenceClassification(tiny_config()).eval()
+    forward.awd_lstm.load_state_dict(model.awd_lstm.state_dict())
+    backward = AwdLstmForSequenceClassification(tiny_config(backwards=True)).eval()
+    backward.awd_lstm.load_state_dict(model.awd_lstm_backward.state_dict())
+    torch.testing.assert_close(pooled[:, :24], forward(ids).pooled_features)
+    torch.testing.assert_close(pooled[:, 24:], backward(ids).pooled_features)
+    # Padding on either side changes nothing.
+    short = ids[1:, :8]
+    padded = torch.cat([torch.ones(1, 5, dtype=torch.long), short], 1)
+    mask = torch.cat([torch.zeros(1, 5, dtype=torch.long), torch.ones(1, 8, dtype=torch.long)], 1)
+    torch.testing.assert_close(model(padded, attention_mask=mask).logits, model(short).logits)
+    # Each layer group holds both directions' layers at its depth: the optimizer and unfreezing see every weight.
+    groups = layer_groups(model)
+    assert sum(len(group) for group in groups) == len(list(model.parameters()))
+    assert "awd_lstm_backward.layers.1.weight_hh" in groups[2] and "awd_lstm.layers.1.weight_hh" in groups[2]
+    with pytest.raises(ValueError, match="bidirectional is for classifiers"):
+        AwdLstmForCausalLM(tiny_config(bidirectional=True))
+
+
+@pytest.mark.slow
+def test_train_classifier_from_scratch_with_a_bidirectional_gru(tmp_path, data_dir):
+    out = tmp_path / "bigru"
+    flags = ["--dataset", "trec", "--data_dir", data_dir, "--max_train_samples", 200, "--max_eval_samples", 40]
+    flags += [*TINY_MODEL, "--rnn_type", "gru", "--bidirectional", "true", "--num_train_epochs", 1, *QUICK_TRAINING]
+    assert main([str(flag) for flag in ["train-classifier", *flags, "--output_dir", out]]) == 0
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert model.config.rnn_type == "gru" and model.config.bidirectional
+    assert isinstance(model.awd_lstm_backward.layers[0], WeightDroppedGru)
+    record = json.loads((out / "ulmfit_run.json").read_text())
+    assert record["model"]["rnn_type"] == "gru" and record["model"]["bidirectional"] is True

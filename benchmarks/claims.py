@@ -8,6 +8,7 @@ holds no training loop, only which stage runs with which arguments, and where.
     python benchmarks/claims.py ladder  --seeds 0 1 2          # the 7 rows of the paper's ablations, TREC-6
     python benchmarks/claims.py lowshot --seeds 0 1 2          # 100 ... 3,000 labels (and all of TREC), TREC-6 + IMDb
     python benchmarks/claims.py fwdbwd  --backward-lm PATH     # forward, backward and ensemble accuracy
+    python benchmarks/claims.py baseline                       # TF-IDF + logistic regression on every cell's rows
     python benchmarks/claims.py report                         # CLAIMS.md, plots/claims_ladder.png, claims_lowshot.png
     ... --quick                                                 # tiny slices and a few steps: a smoke test
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_LM = "../shared/models/wiki-awd-lstm-192-576-u12k-fwd"
+DEFAULT_LM = "auto"  # the main job's choice: the newest forward LM in ../shared/models (quickstart.find_pretrained_lm)
 RUN_RECORD_FILE = "ulmfit_run.json"  # what a finished stage leaves in its folder (recipes/outputs.py)
 SECONDS_FILE = "claims_seconds.json"  # the wall time of the stage that made a folder, written by this script
 
@@ -241,6 +242,7 @@ class Experiments:
             "test_error": 100 * (1 - results["test"]["accuracy"]) if "test" in results else None,
             "test_f1": results.get("test", {}).get("f1"),
             "train_documents": classifier["train_documents"],
+            "pretrained_lm": self.args.lm,
             "classifier_dir": classifier["output_dir"],
             "classifier_training": classifier["training"],
             "seconds": seconds,
@@ -404,6 +406,60 @@ class Experiments:
                             language_model=lm,
                         )
 
+    # ---- Linear baseline --------------------------------------------------------------------------------------------
+
+    def baseline(self) -> None:
+        """TF-IDF + logistic regression on exactly the labelled, validation and test rows of every low-shot cell
+        (TREC 'all' is also the ladder's data): what a user without ULMFiT trains first, in seconds."""
+        from hf_ulmfit.recipes.arguments import DataArguments
+        from hf_ulmfit.recipes.corpus import load_splits
+
+        for task in self.args.tasks:
+            for size in self.args.sizes:
+                if size == "all" and task != "trec":
+                    continue
+                for seed in self.args.seeds:
+                    path = self.result_file("baseline", task, f"n{size}", f"seed{seed}")
+                    if path.is_file():
+                        continue
+                    data = self.lowshot_data(task, size, seed)
+                    splits = load_splits(
+                        DataArguments(
+                            dataset=data,
+                            data_dir=self.args.data_dir,
+                            # --quick: the rows train-classifier's own limits leave it
+                            max_train_samples=self.settings.get("max_train_samples"),
+                            max_eval_samples=self.settings.get("max_eval_samples"),
+                        ),
+                        labelled=True,
+                    )
+                    start = time.perf_counter()
+                    scores = linear_baseline(splits["train"], splits["validation"], splits["test"])
+                    result = {
+                        "experiment": "baseline",
+                        "task": task,
+                        "labels": size,
+                        "seed": seed,
+                        "quick": self.quick,
+                        "method": LINEAR_BASELINE,
+                        **scores,
+                        "validation_error": 100 * (1 - scores["validation_accuracy"]),
+                        "test_error": 100 * (1 - scores["test_accuracy"]),
+                        "train_documents": len(splits["train"]),
+                        "validation_documents": len(splits["validation"]),
+                        "test_documents": len(splits["test"]),
+                        "data": data,
+                        "seconds": {"baseline": time.perf_counter() - start},
+                        "machine": machine_facts(),
+                        "versions": {**versions(), "scikit-learn": sklearn_version()},
+                    }
+                    save_result(
+                        path,
+                        result,
+                        f"{path.relative_to(self.results)}: C {scores['C']}, validation error "
+                        f"{result['validation_error']:.2f}%, test error {result['test_error']:.2f}%",
+                    )
+
     # ---- 3. Forward + backward --------------------------------------------------------------------------------------
 
     def fwdbwd(self) -> None:
@@ -477,6 +533,47 @@ def ensemble_results(forward_dir: str, backward_dir: str, dataset: str, settings
         results_dir=str(results_dir),
     )
     return evaluate_model.run(arguments, data_args)
+
+
+LINEAR_BASELINE = "TF-IDF (word 1-2-grams + char 2-5-grams) + logistic regression, C chosen on validation"
+BASELINE_C = (1.0, 10.0, 100.0)  # inverse regularisation strengths tried; the best validation accuracy wins
+
+
+def linear_baseline(train, validation, test) -> dict:
+    """The linear baseline (scikit-learn, the `benchmark` extra): sublinear TF-IDF of word 1-2-grams and of
+    character 2-5-grams (within word boundaries), fitted on the training texts, then logistic regression for each C
+    of BASELINE_C; the C with the best validation accuracy (the smallest on a tie) is scored on test."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import make_union
+
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+    )
+    x_train = features.fit_transform(train["text"])
+    x_validation, x_test = features.transform(validation["text"]), features.transform(test["text"])
+    fitted = {C: LogisticRegression(C=C, max_iter=2000).fit(x_train, train["label"]) for C in BASELINE_C}
+    validation_accuracy = {
+        C: accuracy_score(validation["label"], model.predict(x_validation)) for C, model in fitted.items()
+    }
+    best = max(BASELINE_C, key=lambda C: (validation_accuracy[C], -C))
+    predictions = fitted[best].predict(x_test)
+    return {
+        "C": best,
+        "validation_accuracy_per_C": {str(C): accuracy for C, accuracy in validation_accuracy.items()},
+        "validation_accuracy": validation_accuracy[best],
+        "test_accuracy": accuracy_score(test["label"], predictions),
+        "test_f1": f1_score(test["label"], predictions, average="macro"),
+        "features": x_train.shape[1],
+    }
+
+
+def sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
 
 
 def stratified_sample(rows, count: int | None, seed: int):
@@ -563,8 +660,10 @@ def grouped(results: list[dict], *keys: str) -> dict:
 
 def report(args) -> Path:
     results = Path(args.results)
-    ladder, lowshot, fwdbwd = (load_results(results, name) for name in ("ladder", "lowshot", "fwdbwd"))
-    everything = ladder + lowshot + fwdbwd
+    ladder, lowshot, fwdbwd, baseline = (
+        load_results(results, name) for name in ("ladder", "lowshot", "fwdbwd", "baseline")
+    )
+    everything = ladder + lowshot + fwdbwd + baseline
     if not everything:
         raise SystemExit(f"no results under {results}: run ladder, lowshot or fwdbwd first")
     plots = Path(args.plots)
@@ -586,11 +685,11 @@ def report(args) -> Path:
         ]
     lines += setup_section(everything)
     if ladder:
-        lines += ladder_section(ladder, plots / "claims_ladder.png")
+        lines += ladder_section(ladder, baseline, plots / "claims_ladder.png")
     if lowshot:
-        lines += lowshot_section(lowshot, plots / "claims_lowshot.png")
+        lines += lowshot_section(lowshot, baseline, plots / "claims_lowshot.png")
     if fwdbwd:
-        lines += fwdbwd_section(fwdbwd)
+        lines += fwdbwd_section(fwdbwd, baseline)
     discussion = Path(args.discussion)
     if not discussion.is_file():
         raise SystemExit(f"--discussion {discussion}: no such file (the hand-written reading of the results)")
@@ -611,7 +710,9 @@ def setup_section(results: list[dict]) -> list[str]:
         }
     )
     loads = [load for r in results for load in r["machine"]["load_average"][:1]]
-    versions_seen = sorted({", ".join(f"{key} {value}" for key, value in r["versions"].items()) for r in results})
+    versions_seen = sorted(
+        {", ".join(f"{key} {value}" for key, value in r["versions"].items() if key != "scikit-learn") for r in results}
+    )
     seeds = sorted({r["seed"] for r in results})
     hours = sum(value for r in results for value in r["seconds"].values() if value == value) / 3600
     return [
@@ -628,16 +729,34 @@ def setup_section(results: list[dict]) -> list[str]:
     ]
 
 
-def ladder_section(results: list[dict], plot: Path) -> list[str]:
+def baseline_groups(baseline: list[dict]) -> dict:
+    """The linear baseline's runs by (task, labels)."""
+    return grouped(baseline, "task", "labels")
+
+
+def against(ulmfit: list[float], baseline: list[float]) -> str:
+    """How far a method's mean test error is below the linear baseline's on the same rows, in points: '+2.10' is
+    2.10 points fewer errors than the baseline (the method wins), '-2.10' 2.10 more (it loses)."""
+    ours, theirs = mean_std(ulmfit)[0], mean_std(baseline)[0]
+    if ours != ours or theirs != theirs:
+        return "–"
+    return f"{theirs - ours:+.2f}"
+
+
+def ladder_section(results: list[dict], baseline: list[dict], plot: Path) -> list[str]:
     groups = grouped(results, "row")
+    linear = baseline_groups(baseline).get(("trec", "all"), [])
+    linear_test = [r["test_error"] for r in linear]
     lines = [
         "## The ablation ladder on TREC-6",
         "",
         "Validation: 10% of train held out (545 questions); test: the 500 TREC test questions. Paper: validation "
-        "error, Howard & Ruder (2018), Tables 4, 6, 7.",
+        "error, Howard & Ruder (2018), Tables 4, 6, 7. Last column: the row's mean test error below the linear "
+        "baseline's on the same rows (points; negative: the row loses to it).",
         "",
-        "| row | paper (validation) | validation error | test error | minutes per run (LM + classifier) |",
-        "|---|---|---|---|---|",
+        "| row | paper (validation) | validation error | test error | minutes per run (LM + classifier) "
+        "| against the linear baseline |",
+        "|---|---|---|---|---|---|",
     ]
     for name in LADDER_ROWS:
         if (name,) not in groups:
@@ -648,7 +767,12 @@ def ladder_section(results: list[dict], plot: Path) -> list[str]:
         lines.append(
             f"| {LADDER_ROWS[name][0]} | {'–' if paper is None else f'{paper:.2f}'} | "
             f"{spread([r['validation_error'] for r in runs])} | {spread([r['test_error'] for r in runs])} | "
-            f"{spread(minutes, 1)} |"
+            f"{spread(minutes, 1)} | {against([r['test_error'] for r in runs], linear_test)} |"
+        )
+    if linear:
+        lines.append(
+            f"| {LINEAR_BASELINE} | – | {spread([r['validation_error'] for r in linear])} | {spread(linear_test)} | "
+            f"{spread([sum(r['seconds'].values()) / 60 for r in linear], 1)} | 0 |"
         )
     lines += [
         "",
@@ -657,31 +781,43 @@ def ladder_section(results: list[dict], plot: Path) -> list[str]:
         f"![ladder](plots/{plot.name})",
         "",
     ]
-    plot_ladder(groups, plot)
+    plot_ladder(groups, linear, plot)
     return lines
 
 
-def lowshot_section(results: list[dict], plot: Path) -> list[str]:
+def lowshot_section(results: list[dict], baseline: list[dict], plot: Path) -> list[str]:
     groups = grouped(results, "task", "method", "labels")
+    linear = baseline_groups(baseline)
     lines = [
         "## Low-shot: test error against the number of labelled examples",
         "",
         "Each run draws its labelled examples at random, stratified, with its seed; validation and test rows are "
         "the same for all runs (IMDb: a fixed stratified subset of the test reviews). TREC 'all' is its whole "
-        "train split less the validation 10%.",
+        "train split less the validation 10%. The linear baseline "
+        f"({LINEAR_BASELINE}) trains on exactly the labelled rows of each seed's draw and is tested on the same "
+        "rows. Last column: how many points of test error ULMFiT (supervised / semi-supervised) has below the "
+        "baseline (negative: ULMFiT loses).",
         "",
-        "| task | labels | " + " | ".join(LOWSHOT_METHODS.values()) + " |",
-        "|---|---|" + "---|" * len(LOWSHOT_METHODS),
+        "| task | labels | "
+        + " | ".join(LOWSHOT_METHODS.values())
+        + " | TF-IDF + logistic regression | ULMFiT against the baseline (sup. / semi) |",
+        "|---|---|" + "---|" * (len(LOWSHOT_METHODS) + 2),
     ]
     tasks = sorted({r["task"] for r in results})
     sizes = sizes_of(results)
+    verdicts = []
     for task in tasks:
         for size in sizes:
-            cells = [
-                spread([r["test_error"] for r in groups.get((task, method, size), [])]) for method in LOWSHOT_METHODS
-            ]
-            if any(cell != "–" for cell in cells):
-                lines.append(f"| {task} | {size} | " + " | ".join(cells) + " |")
+            errors = {
+                method: [r["test_error"] for r in groups.get((task, method, size), [])] for method in LOWSHOT_METHODS
+            }
+            linear_errors = [r["test_error"] for r in linear.get((task, size), [])]
+            cells = [spread(errors[method]) for method in LOWSHOT_METHODS] + [spread(linear_errors)]
+            margins = [against(errors[method], linear_errors) for method in ("supervised", "semi-supervised")]
+            if any(cell != "–" for cell in cells[:-1]):
+                lines.append(f"| {task} | {size} | " + " | ".join(cells) + f" | {' / '.join(margins)} |")
+                verdicts.append((task, size, margins))
+    lines += baseline_verdicts(verdicts)
     lines += [
         "",
         "Where ULMFiT with N labels matches training from scratch (the smallest size tried at which the "
@@ -716,12 +852,33 @@ def lowshot_section(results: list[dict], plot: Path) -> list[str]:
         f"![low-shot](plots/{plot.name})",
         "",
     ]
-    plot_lowshot(groups, tasks, sizes, plot)
+    plot_lowshot(groups, linear, tasks, sizes, plot)
     return lines
 
 
-def fwdbwd_section(results: list[dict]) -> list[str]:
+def baseline_verdicts(verdicts: list[tuple[str, str, list[str]]]) -> list[str]:
+    """One line: in which cells ULMFiT (the better of its two methods) beats the linear baseline, and by how much."""
+    wins, losses = [], []
+    for task, size, margins in verdicts:
+        known = [float(margin) for margin in margins if margin != "–"]
+        if known:
+            (wins if max(known) > 0 else losses).append(f"{task} {size} ({max(known):+.2f})")
+    if not wins and not losses:
+        return []
+    return [
+        "",
+        f"ULMFiT (the better of supervised and semi-supervised) beats the linear baseline in {len(wins)} of "
+        f"{len(wins) + len(losses)} cells: "
+        + (", ".join(wins) or "none")
+        + "; it loses in "
+        + (", ".join(losses) or "none")
+        + " (test error points below the baseline's).",
+    ]
+
+
+def fwdbwd_section(results: list[dict], baseline: list[dict]) -> list[str]:
     groups = grouped(results, "task")
+    linear = baseline_groups(baseline)
     lines = [
         "## Forward, backward and the ensemble (test accuracy, %)",
         "",
@@ -729,12 +886,16 @@ def fwdbwd_section(results: list[dict]) -> list[str]:
         "LM), then the library's ensemble (`hf-ulmfit evaluate --backward_model_name_or_path`, probabilities "
         "averaged).",
         "",
-        "| task | labels | forward | backward | ensemble | paper |",
-        "|---|---|---|---|---|---|",
+        "| task | labels | forward | backward | ensemble | TF-IDF + logistic regression (same rows) | paper |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (task,), runs in sorted(groups.items()):
         accuracy = {key: [100 * r[f"{key}_accuracy"] for r in runs] for key in ("forward", "backward", "ensemble")}
         cells = [spread(accuracy[key]) for key in ("forward", "backward", "ensemble")]
+        seeds = {r["seed"] for r in runs}
+        cells.append(
+            spread([100 * r["test_accuracy"] for r in linear.get((task, runs[0]["labels"]), []) if r["seed"] in seeds])
+        )
         lines.append(f"| {task} | {runs[0]['labels']} | {' | '.join(cells)} | {PAPER_FWDBWD.get(task, '')} |")
     return lines + [""]
 
@@ -748,7 +909,7 @@ def pyplot():
     return plt
 
 
-def plot_ladder(groups: dict, path: Path) -> None:
+def plot_ladder(groups: dict, linear: list[dict], path: Path) -> None:
     plt = pyplot()
     names = [name for name in LADDER_ROWS if (name,) in groups]
     means = [mean_std([r["validation_error"] for r in groups[(name,)]]) for name in names]
@@ -770,6 +931,13 @@ def plot_ladder(groups: dict, path: Path) -> None:
         zorder=3,
         label="paper",
     )
+    if linear:
+        axes.axvline(
+            mean_std([r["validation_error"] for r in linear])[0],
+            color="tab:red",
+            linestyle="--",
+            label="TF-IDF + logistic regression",
+        )
     axes.set_yticks(list(positions), [LADDER_ROWS[name][0] for name in names])
     axes.invert_yaxis()
     axes.set_xlabel("TREC-6 validation error (%)")
@@ -785,7 +953,7 @@ def sizes_of(results: list[dict]) -> list[str]:
     return sorted(counts - {"all"}, key=int) + (["all"] if "all" in counts else [])
 
 
-def plot_lowshot(groups: dict, tasks: list[str], sizes: list[str], path: Path) -> None:
+def plot_lowshot(groups: dict, linear: dict, tasks: list[str], sizes: list[str], path: Path) -> None:
     """Like the paper's Figure 3: error against the number of labelled examples (log scale), one line per method."""
     plt = pyplot()
     figure, all_axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
@@ -802,6 +970,14 @@ def plot_lowshot(groups: dict, tasks: list[str], sizes: list[str], path: Path) -
             xs, ys, stds = zip(*sorted(points))
             axes.plot(xs, ys, marker="o", label=label)
             axes.fill_between(xs, [y - s for y, s in zip(ys, stds)], [y + s for y, s in zip(ys, stds)], alpha=0.2)
+        points = [
+            (runs[0]["train_documents"], mean_std([r["test_error"] for r in runs])[0])
+            for size in sizes
+            if (runs := linear.get((task, size)))
+        ]
+        if points:
+            xs, ys = zip(*sorted(points))
+            axes.plot(xs, ys, color="black", linestyle="--", marker="s", label="TF-IDF + logistic regression")
         axes.set_xscale("log")
         axes.xaxis.set_minor_formatter(plt.NullFormatter())  # major ticks only: the sizes span 100 to 5,000
         axes.set_xlabel("labelled training examples")
@@ -820,14 +996,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("experiment", choices=["ladder", "lowshot", "fwdbwd", "report"])
+    parser.add_argument("experiment", choices=["ladder", "lowshot", "fwdbwd", "baseline", "report"])
     parser.add_argument("--out", default="outputs/claims", help="Where models and data slices go (not committed).")
     parser.add_argument(
         "--results",
         default=str(ROOT / "benchmarks" / "claims_results"),
         help="Where each run's JSON record goes (committed: the report is made from them).",
     )
-    parser.add_argument("--lm", default=DEFAULT_LM, help="The pretrained forward LM every transfer row starts from.")
+    parser.add_argument(
+        "--lm",
+        default=DEFAULT_LM,
+        help="The pretrained forward LM every transfer row starts from; 'auto': the one the main job takes, the "
+        "newest in $HF_ULMFIT_MODELS or the models/ folder beside the data folder (../shared/models).",
+    )
     parser.add_argument("--backward-lm", help="fwdbwd: the backward LM (`hf-ulmfit pretrain ... --backwards true`).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
@@ -889,7 +1070,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.experiment == "report":
         report(args)
         return
-    if not Path(args.lm).is_dir():  # every experiment needs it: from-scratch models take its sizes
+    if args.lm == "auto":
+        from hf_ulmfit.recipes.quickstart import find_pretrained_lm
+
+        args.lm = find_pretrained_lm(args.data_dir) or "../shared/models (no forward LM found)"
+    # Every experiment but the linear baseline needs it (from-scratch models take its sizes).
+    if args.experiment != "baseline" and not Path(args.lm).is_dir():
         raise SystemExit(f"--lm {args.lm}: no such folder (the pretrained LM, see ../shared/models/README.md)")
     getattr(Experiments(args), args.experiment)()
 

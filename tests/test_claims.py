@@ -141,6 +141,22 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     ]
     assert supervised[0]["language_model"] != supervised[1]["language_model"]
 
+    # The linear baseline trains on exactly the rows each seed's classifiers trained on, tested on the same rows.
+    claims.main(["baseline", "--tasks", "trec", "imdb", "--sizes", "100", "--seeds", "0", "1", *common])
+    linear = {}
+    for task in ("trec", "imdb"):
+        for seed in (0, 1):
+            result = json.loads((records / "baseline" / task / "n100" / f"seed{seed}.json").read_text())
+            folder = out / "data" / "lowshot" / task / "n100" / f"seed{seed}"
+            assert result["data"] == str(folder) and result["train_documents"] == 100
+            assert result["test_documents"] == len(pd.read_parquet(folder / "test.parquet"))
+            assert result["C"] in claims.BASELINE_C
+            assert result["validation_accuracy"] == max(result["validation_accuracy_per_C"].values())
+            assert result["test_error"] == pytest.approx(100 * (1 - result["test_accuracy"]))
+            linear[task, seed] = result
+    # TREC's largest class is 27.6% of the test questions: 100 labels already take the baseline well above that.
+    assert min(linear["trec", seed]["test_accuracy"] for seed in (0, 1)) > 0.4
+
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")
     claims.main(
@@ -158,6 +174,23 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     )
     text = markdown.read_text()
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
+    # Beside each cell: the baseline's error and ULMFiT's margin over it (points of test error, + when ahead).
+    for task in ("trec", "imdb"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {task} | 100 |")).strip("| ").split(" | ")
+        errors = {
+            method: [
+                json.loads((records / "lowshot" / task / method / "n100" / f"seed{seed}.json").read_text())[
+                    "test_error"
+                ]
+                for seed in (0, 1)
+            ]
+            for method in ("supervised", "semi-supervised")
+        }
+        linear_errors = [linear[task, seed]["test_error"] for seed in (0, 1)]
+        assert row[5] == claims.spread(linear_errors)
+        margins = [sum(linear_errors) / 2 - sum(errors[method]) / 2 for method in ("supervised", "semi-supervised")]
+        assert row[6] == " / ".join(f"{margin:+.2f}" for margin in margins)
+    assert "beats the linear baseline in" in text
     assert (plots / "claims_lowshot.png").stat().st_size > 1000
 
 

@@ -179,6 +179,48 @@ def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
         np.testing.assert_allclose(state[-1], expected_state[-1][1].numpy(), atol=TOLERANCE, rtol=0)
 
 
+def test_dynamo_exporter_canary_the_lstm_graph_still_keeps_the_example_length(tmp_path, tokenizer):
+    """Why `hf-ulmfit export` keeps torch's TorchScript exporter (`dynamo=False`, deprecated in torch 2.13): the
+    dynamo exporter (onnxscript 0.7) exports the LM, and the graph is right at the example's length, but after its
+    default graph optimisation a Reshape keeps that length, so onnxruntime fails at any other. (Measured once, not
+    tested here: with `optimize=False` the same export matched PyTorch at another length and batch size.) When this
+    test fails, the dynamo exporter handles the LSTM: switch `_export` to `dynamo=True` and keep the 1e-4 tests."""
+    pytest.importorskip("onnxscript")
+    import onnxruntime
+
+    from hf_ulmfit.export.onnx import LanguageModelForOnnx, example_state, state_names
+
+    torch.manual_seed(0)
+    model = AwdLstmForCausalLM(tiny_config(tokenizer)).eval()
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
+    state = example_state(model, 2)
+    path = tmp_path / "dynamo.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            LanguageModelForOnnx(model).eval(),
+            (torch.randint(4, model.config.vocab_size, (2, 8)), *state),
+            str(path),
+            dynamo=True,
+            input_names=["input_ids", *state_names(3)],
+            output_names=["logits", *state_names(3, "next_")],
+            dynamic_shapes=({0: batch, 1: length}, tuple({1: batch} for _ in state)),
+        )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(input_ids):
+        zeros = {
+            name: np.zeros_like(tensor[:, :1].expand(-1, input_ids.size(0), -1).numpy())
+            for name, tensor in zip(state_names(3), state)
+        }
+        return session.run(["logits"], {"input_ids": input_ids.numpy(), **zeros})[0]
+
+    same_length = torch.randint(4, model.config.vocab_size, (3, 8))
+    with torch.no_grad():
+        np.testing.assert_allclose(run(same_length), model(same_length).logits.numpy(), atol=TOLERANCE, rtol=0)
+    with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.Fail, match="Reshape"):
+        run(torch.randint(4, model.config.vocab_size, (3, 11)))
+
+
 @pytest.mark.parametrize("model_class", [AwdLstmForSequenceClassification, AwdLstmForCausalLM])
 def test_export_refuses_a_qrnn_model_naming_its_rnn_type(tmp_path, tokenizer, model_class):
     folder = saved(model_class(tiny_config(tokenizer, rnn_type="qrnn")), tokenizer, tmp_path / "qrnn")

@@ -556,18 +556,24 @@ def _check_texts(dataset: datasets.DatasetDict, allow_empty_text: bool) -> None:
 
 
 def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_splits) -> datasets.DatasetDict:
-    """Rename the label column to ``label`` and make it a ClassLabel whose names come from train."""
+    """Rename the label column to ``label`` and make it a ClassLabel whose names come from train.
+
+    Each label's class name is the value as the file writes it (`label_name`: ``"2.0"``, ``"0.5"``, ``"true"``,
+    ``"spam"``), and every row is encoded through that same name, so whatever the column's type (ints, floats,
+    booleans, or a JSON column mixing numbers and strings) a row's class is the label its file gives it."""
     labelled = [name for name in dataset if name not in unlabelled_splits]
     dataset = _require_column(dataset, label_column, "label", "Label", splits=labelled)
     if TRAIN_SPLIT not in labelled:
         raise ValueError(f"Labels need a {TRAIN_SPLIT!r} split to define the classes; splits: {list(dataset)}.")
 
     existing = dataset[TRAIN_SPLIT].features["label"]
+    train_type = dataset[TRAIN_SPLIT].data.column("label").type
     if isinstance(existing, datasets.ClassLabel):  # e.g. loaded from the Hub
         class_names = existing.names
     else:
-        class_names = [str(value) for value in sorted(_unique_labels(dataset[TRAIN_SPLIT], TRAIN_SPLIT))]
+        class_names = [label_name(value) for value in _sorted_labels(_label_values(dataset[TRAIN_SPLIT], TRAIN_SPLIT))]
     class_label = datasets.ClassLabel(names=class_names)
+    class_ids = {name: index for index, name in enumerate(class_names)}
 
     encoded = {}
     for split_name, split in dataset.items():
@@ -575,14 +581,16 @@ def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_
             encoded[split_name] = _mark_unlabelled(split, class_label)
             continue
         if not isinstance(split.features["label"], datasets.ClassLabel):
-            unseen = {str(value) for value in _unique_labels(split, split_name)} - set(class_names)
+            names = [label_name(value) for value in _label_values(split, split_name, like=train_type)]
+            unseen = sorted(set(names) - class_ids.keys())
             if unseen:
-                rows = _rows_with_labels(split, unseen)
+                rows = [row for row, name in enumerate(names) if name not in class_ids][:10]
                 raise ValueError(
-                    f"Split {split_name!r} has label(s) {sorted(unseen)} that the train split never uses "
+                    f"Split {split_name!r} has label(s) {unseen} that the train split never uses "
                     f"(rows {rows}); train's labels are {class_names}."
                 )
-            split = split.cast_column("label", datasets.Value("string")).cast_column("label", class_label)
+            ids = [class_ids[name] for name in names]
+            split = split.remove_columns("label").add_column("label", ids, feature=class_label)
         elif split.features["label"].names != class_names:
             raise ValueError(
                 f"Split {split_name!r} has classes {split.features['label'].names}, train has {class_names}."
@@ -596,17 +604,36 @@ def _encode_labels(dataset: datasets.DatasetDict, label_column: str, unlabelled_
     return datasets.DatasetDict(encoded)
 
 
-def _unique_labels(split: datasets.Dataset, split_name: str) -> list:
+def label_name(value) -> str:
+    """A label's class name: the value as a file writes it. Python's str, except booleans in JSON's spelling (``true``,
+    as a CSV or JSON file has them); floats keep their decimal point (``2.0``: a float column of star ratings that
+    pandas wrote as 1.0-5.0)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _sorted_labels(values: list) -> list:
+    """The distinct labels in order: numbers by value, then strings (a JSON column may mix both)."""
+    distinct = {label_name(value): value for value in values}
+    return sorted(distinct.values(), key=lambda value: (isinstance(value, str), value))
+
+
+def _label_values(split: datasets.Dataset, split_name: str, like: pa.DataType | None = None) -> list:
+    """The split's labels as Python values (a JSON column decoded); numbers are read as train's number type when it
+    holds them exactly (a test file of 1, 2 against train's 1.0, 2.0). Missing labels are an error naming rows."""
     labels = split.data.column("label")
     missing = pc.indices_nonzero(pc.is_null(labels)).to_pylist()
     if missing:
         raise ValueError(f"Split {split_name!r}, column 'label': missing label at row(s) {missing[:10]}.")
-    return pc.unique(labels).to_pylist()
-
-
-def _rows_with_labels(split: datasets.Dataset, labels: set[str]) -> list[int]:
-    as_text = pc.cast(split.data.column("label"), "string")
-    return pc.indices_nonzero(pc.is_in(as_text, value_set=pa.array(sorted(labels)))).to_pylist()[:10]
+    numeric = (pa.types.is_integer, pa.types.is_floating)
+    if like is not None and labels.type != like and any(test(like) for test in numeric):
+        if any(test(labels.type) for test in numeric):
+            try:
+                return pc.cast(labels, like, safe=True).to_pylist()
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+    return list(split["label"])
 
 
 def _mark_unlabelled(split: datasets.Dataset, class_label: datasets.ClassLabel) -> datasets.Dataset:

@@ -214,7 +214,11 @@ def save_int8_classifier(model_name_or_path: str, output_dir: str) -> AwdLstmInt
     """Quantise a saved classifier folder and write the int8 one (safetensors, config, tokenizer)."""
     from transformers import AutoTokenizer
 
-    model = AwdLstmForSequenceClassification.from_pretrained(model_name_or_path).eval()
+    from ..recipes.checks import load_pretrained
+
+    model = load_pretrained(
+        AwdLstmForSequenceClassification, model_name_or_path, "classifier", kinds=("classifier",)
+    ).eval()
     quantized = quantize_classifier(model)
     quantized.save_pretrained(output_dir)
     AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(output_dir)

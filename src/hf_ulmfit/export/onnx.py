@@ -142,7 +142,10 @@ def load_for_export(model_name_or_path: str):
         if any("SequenceClassification" in name for name in architectures)
         else AutoModelForCausalLM
     )
-    model = auto_class.from_pretrained(model_name_or_path).eval()
+    from ..recipes.checks import load_pretrained
+
+    kinds = ("classifier", "language model")  # an int8 folder holds no fp32 weights to export
+    model = load_pretrained(auto_class, model_name_or_path, "fp32 model", kinds=kinds).eval()
     if not isinstance(model, (AwdLstmForSequenceClassification, AwdLstmForCausalLM)):
         raise ValueError(f"{model_name_or_path} holds a {type(model).__name__}, not an AWD-LSTM classifier or LM")
     return model

@@ -49,6 +49,7 @@ def push_folder(
             "*.bin",
             "*.pkl",
             "ulmfit_arguments.json",
+            "*.lock",  # the output folder's lock (recipes/output_lock.py), held while a stage uploads
         ],
     )
     logger.info("uploaded %s to %s", folder, commit.commit_url)

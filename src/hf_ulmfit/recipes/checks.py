@@ -4,6 +4,8 @@ Each failure is an error naming the file or folder, so a typo or a broken downlo
 Hub connection error or a traceback from deep inside the model.
 """
 
+import contextlib
+import json
 import logging
 from pathlib import Path
 
@@ -102,11 +104,101 @@ def check_finite_weights(model: torch.nn.Module, name_or_path: str) -> None:
         )
 
 
-def load_pretrained(model_class, name_or_path: str, what: str = "model", **kwargs):
-    """`model_class.from_pretrained` after the folder and weights checks, then the finite-weights check."""
+INT8_MODEL_TYPE = "awd_lstm_int8"
+KIND_HINTS = {
+    "int8 classifier": "an int8 folder is for inference only (predict, evaluate): use the fp32 classifier it was "
+    "exported from",
+    "classifier": "a classifier holds no language-model decoder: pass the language model it was trained from",
+    "language model": "train a classifier on it first (hf-ulmfit train-classifier --model_name_or_path FOLDER)",
+}
+
+
+def folder_kind(name_or_path: str) -> tuple[str | None, str]:
+    """What a local model folder holds, from its ``config.json``: ("language model" | "classifier" | "int8
+    classifier" | None when it does not say, the architectures it names)."""
+    config_file = Path(name_or_path) / "config.json"
+    if not config_file.is_file():
+        return None, ""
+    try:
+        config = json.loads(config_file.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise OSError(f"{config_file} is not a readable config ({error}): save or download the model again.") from None
+    architectures = config.get("architectures") or []
+    if config.get("model_type") == INT8_MODEL_TYPE:
+        kind = "int8 classifier"
+    elif any(name.endswith("ForSequenceClassification") for name in architectures):
+        kind = "classifier"
+    elif any(name.endswith("ForCausalLM") for name in architectures):
+        kind = "language model"
+    else:
+        kind = None
+    return kind, ", ".join(architectures)
+
+
+def check_folder_kind(name_or_path: str, kinds: tuple[str, ...], what: str) -> None:
+    """A folder that says it holds another kind of model than `kinds` (a language model given to `predict`, an int8
+    folder to a training stage) is refused, naming both, instead of running on weights it does not have."""
+    kind, architectures = folder_kind(name_or_path)
+    if kind is not None and kind not in kinds:
+        raise ValueError(
+            f"{name_or_path} holds {_article(kind)} {kind} ({architectures}), not {_article(what)} {what}: "
+            f"{KIND_HINTS[kind]}."
+        )
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
+
+
+@contextlib.contextmanager
+def quiet_load_report():
+    """Silence transformers' LOAD REPORT (its table of missing and unexpected weights): `load_pretrained` checks the
+    same lists itself and refuses what is wrong in one line, so the expected case (a new head) stays quiet."""
+    report_logger = logging.getLogger("transformers.modeling_utils")
+    level = report_logger.level
+    report_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        report_logger.setLevel(level)
+
+
+def load_pretrained(
+    model_class, name_or_path: str, what: str = "model", kinds: tuple[str, ...] | None = None, new_head=False, **kwargs
+):
+    """`model_class.from_pretrained` after the folder and weights checks, refusing a folder of another kind (`kinds`,
+    see `check_folder_kind`) and any weight the model needs that the folder lacks, except a new classifier head
+    (`new_head`: the weights this stage creates); then the finite-weights check."""
     require_model_folder(name_or_path, what)
     check_weights_files(name_or_path)
-    model = model_class.from_pretrained(name_or_path, **kwargs)
+    if kinds:
+        check_folder_kind(name_or_path, kinds, what)
+    try:
+        with quiet_load_report():
+            model, loading = model_class.from_pretrained(name_or_path, output_loading_info=True, **kwargs)
+    except RuntimeError as error:  # transformers refuses weights whose shapes differ from the config's
+        if "mismatch" not in str(error):
+            raise
+        raise ValueError(
+            f"the weights of {name_or_path} do not fit its config.json: tensor shapes differ from the sizes it gives "
+            "(was config.json edited, or copied from another model?). Use the config saved with the weights."
+        ) from None
+    missing = sorted(key for key in loading["missing_keys"] if not (new_head and key.startswith("head.")))
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" (and {len(missing) - 3} more)" if len(missing) > 3 else "")
+        raise ValueError(
+            f"{name_or_path} lacks weights {_article(what)} {what} needs ({shown}); its config.json "
+            f"(rnn_type {model.config.rnn_type!r}) and weights do not belong together, or it holds another kind of "
+            "model. Pass the folder a stage saved for this, or save it again."
+        )
+    if loading["unexpected_keys"]:
+        logger.warning(
+            "%s holds %d weight(s) that the %s does not use (%s); they are ignored",
+            name_or_path,
+            len(loading["unexpected_keys"]),
+            type(model).__name__,
+            ", ".join(sorted(loading["unexpected_keys"])[:3]),
+        )
     check_finite_weights(model, name_or_path)
     return model
 

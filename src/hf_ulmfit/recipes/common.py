@@ -18,7 +18,7 @@ from ..training.run_length import stretch_short_run
 from ..training.time_budget import fit_run_to_budget
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
-from .outputs import RUN_RECORD_FILE, run_progress, save_stage_output, take_hub_request, training_summary
+from .outputs import RUN_RECORD_FILE, json_text, run_progress, save_stage_output, take_hub_request, training_summary
 
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def record_run_start(plan: RunPlan, training_args) -> None:
             if plan.remove_previous_run:
                 remove_previous_run(folder)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / RUN_ARGUMENTS_FILE).write_text(json.dumps(plan.record, indent=2))
+            (folder / RUN_ARGUMENTS_FILE).write_text(json_text(plan.record, indent=2))
 
 
 def run_arguments(stage: str, training_args, *arguments) -> dict:
@@ -136,7 +136,7 @@ def run_arguments(stage: str, training_args, *arguments) -> dict:
         values.update(dataclasses.asdict(group))
     values.update(training_args.to_dict())
     record = {"stage": stage, "world_size": training_args.world_size, "arguments": values}
-    return json.loads(json.dumps(record, default=str))
+    return json.loads(json_text(record))
 
 
 def resume_point(folder: Path, record: dict) -> bool | None:
@@ -324,6 +324,7 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
     )
     trainer.train(resume_from_checkpoint=resume)
+    trainer.require_finite_weights()  # the last step's update, which no loss has seen yet, must not be saved
     return trainer, final_evaluation(trainer)
 
 

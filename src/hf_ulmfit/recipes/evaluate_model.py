@@ -19,6 +19,7 @@ from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
 from .corpus import drop_blank_documents, load_splits
 from .inference import class_probabilities, ensemble_labels, ensemble_paths
+from .outputs import json_text
 
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ def evaluate_language_model(args: EvaluateArguments, data_args: DataArguments) -
     dataset = drop_blank_documents(load_splits(data_args, labelled=False))
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
-    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model").eval()
+    model = load_pretrained(
+        AwdLstmForCausalLM, args.model_name_or_path, "language model", kinds=("language model",)
+    ).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     tokenized = tokenize_dataset(dataset[args.split], tokenizer, keep_columns=())
@@ -148,7 +151,7 @@ def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
     else:
         results = evaluate_language_model(args, data_args)
     results_file = results_dir / f"eval_results_{name}.json"
-    results_file.write_text(json.dumps({"dataset": data_args.dataset, "split": args.split, **results}, indent=2))
+    results_file.write_text(json_text({"dataset": data_args.dataset, "split": args.split, **results}, indent=2))
     logger.info("wrote %s", results_file)
     return results
 

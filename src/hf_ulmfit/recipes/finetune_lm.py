@@ -16,6 +16,7 @@ from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
 from .common import STAGE_TRAINING_DEFAULTS, start_stage, train_and_finish_stage
 from .corpus import drop_blank_documents, language_model_texts, load_splits
+from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
 
 
@@ -59,9 +60,10 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 main = stage_entry_point(__name__, "hf-ulmfit finetune-lm")
 
 
+@holds_output_folder_lock
 def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     plan = start_stage("finetune-lm", training_args, args, data_args)
-    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model")
+    model = load_pretrained(AwdLstmForCausalLM, args.model_name_or_path, "language model", kinds=("language model",))
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     dataset = load_splits(data_args, labelled=False)

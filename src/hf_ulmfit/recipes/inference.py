@@ -163,7 +163,9 @@ def load_classifier(path: str, what: str = "classifier"):
     if is_onnx_folder(path):
         model = OnnxAwdLstmForSequenceClassification.from_pretrained(path)
     else:
-        model = load_pretrained(AutoModelForSequenceClassification, path, what).to(device())
+        model = load_pretrained(
+            AutoModelForSequenceClassification, path, what, kinds=("classifier", "int8 classifier")
+        ).to(device())
     tokenizer = AutoTokenizer.from_pretrained(path)
     check_tokenizer_fits(tokenizer, model.config, path)
     return model, tokenizer
@@ -269,7 +271,8 @@ def generate(args: GenerateArguments) -> list[str]:
     from .checks import check_tokenizer_fits, load_pretrained
 
     set_seed(args.seed)
-    model = load_pretrained(AutoModelForCausalLM, args.model_name_or_path, "language model").to(device()).eval()
+    model = load_pretrained(AutoModelForCausalLM, args.model_name_or_path, "language model", kinds=("language model",))
+    model = model.to(device()).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
     check_tokenizer_fits(tokenizer, model.config, args.model_name_or_path)
     drafting = drafting_arguments(args, model)
@@ -310,7 +313,9 @@ def drafting_arguments(args: GenerateArguments, model) -> dict:
         if args.prompt_lookup_num_tokens < 1:
             raise ValueError(f"--prompt_lookup_num_tokens must be at least 1, got {args.prompt_lookup_num_tokens}")
         return {"prompt_lookup_num_tokens": args.prompt_lookup_num_tokens}
-    assistant = load_pretrained(AutoModelForCausalLM, args.assistant_model, "assistant language model")
+    assistant = load_pretrained(
+        AutoModelForCausalLM, args.assistant_model, "assistant language model", kinds=("language model",)
+    )
     if assistant.config.vocab_size != model.config.vocab_size:
         raise ValueError(
             f"--assistant_model {args.assistant_model} has a vocabulary of {assistant.config.vocab_size} tokens, "

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 from pathlib import Path
 
 from ..hub import push_folder, write_model_card
@@ -63,6 +64,22 @@ def run_progress(trainer, train_tokens: int) -> dict:
     }
 
 
+def json_text(value, **kwargs) -> str:
+    """`value` as valid JSON: NaN and infinity, which JSON cannot hold (Python would write the bare word NaN, which
+    other readers refuse), become null; other objects their `str`."""
+    return json.dumps(_finite(value), allow_nan=False, default=str, **kwargs)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def training_summary(training_args) -> dict:
     """The hyperparameters a model card reports (``max_steps`` when it, not the epochs, set the run's length)."""
     names = [
@@ -122,7 +139,7 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
         record["model_name"] = hub_request["repo_id"]  # the card's usage snippet names the repository
     record["model_name"] = model_name(record, trainer.args)
     written = public_record(record)
-    (folder / RUN_RECORD_FILE).write_text(json.dumps(written, indent=2, default=str))
+    (folder / RUN_RECORD_FILE).write_text(json_text(written, indent=2))
     write_model_card(folder, written)
     logger.info("saved %s to %s", record.get("stage"), folder)
     if hub_request:

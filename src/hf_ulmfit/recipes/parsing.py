@@ -30,6 +30,84 @@ def argument_parser_class() -> type:
     return HfArgumentParser
 
 
+BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def strict_bool(value) -> bool:
+    """A boolean flag's value: true/false, yes/no or 1/0 (any case), and nothing else (transformers' parser also
+    takes t/f/y/n, which a recipe file's typo can hit)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in BOOLEAN_WORDS:
+        from argparse import ArgumentTypeError
+
+        raise ArgumentTypeError(f"expected true/false, yes/no or 1/0, got {value!r}")
+    return BOOLEAN_WORDS[word]
+
+
+strict_bool.__name__ = "boolean"  # argparse names the type in its message: "invalid boolean value: 'maybe'"
+
+
+class ArgumentsError(ValueError):
+    """A value or name that the arguments' source (flags, a recipe file or a dict) gets wrong; one line."""
+
+
+def build_parser(argument_classes: tuple, defaults: dict, prog: str | None, description: str | None):
+    parser = argument_parser_class()(argument_classes, prog=prog, description=description)
+    parser.set_defaults(**defaults)
+    for action in parser._actions:
+        if getattr(action.type, "__name__", "") == "string_to_bool":
+            action.type = strict_bool
+    return parser
+
+
+def read_recipe_file(path: Path, prog: str | None) -> dict:
+    """The mapping a JSON/YAML recipe file holds; a missing or unreadable file is one line naming it."""
+    import yaml
+
+    if not path.is_file():
+        raise SystemExit(f"{prog}: recipe file {path} not found")
+    try:
+        recipe = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ArgumentsError(f"{path} is not valid JSON: {error}") from None
+    except yaml.YAMLError as error:
+        raise ArgumentsError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
+    except UnicodeDecodeError as error:
+        raise ArgumentsError(f"{path} is not UTF-8 text: {error}") from None
+    if not isinstance(recipe, dict):
+        raise ArgumentsError(f"{path} must hold a mapping of argument names to values")
+    return recipe
+
+
+def recipe_as_flags(parser, recipe: dict, source: str) -> tuple[list[str], dict]:
+    """The command-line flags that say what `recipe` says, so that its values are converted and checked exactly as
+    flags are (a string "false" for a boolean is False, YAML's string "1e-3" a float, "ten" an error naming the
+    key), plus the None/empty-list values, which have no flag form and are set as defaults."""
+    options = parser._option_string_actions
+    flags, unset = [], {}
+    for key, value in recipe.items():
+        action = options.get(f"--{key}") if isinstance(key, str) else None
+        if action is None:
+            raise ArgumentsError(f"{source}: unknown argument {key!r} (see --help for the argument names)")
+        if value is None or value == []:
+            unset[action.dest] = value
+            continue
+        if isinstance(value, list) and action.nargs not in ("+", "*"):
+            raise ArgumentsError(f"{source}: {key} takes one value, got a list {value}")
+        if isinstance(value, list):
+            flags += [f"--{key}", *(_flag_text(item) for item in value)]
+        else:  # "--name=value": a value starting with "-" ("-1e-3") is not read as a flag
+            flags.append(f"--{key}={_flag_text(value)}")
+    return flags, unset
+
+
+def _flag_text(value) -> str:
+    # str(True) is "True", which the boolean words match in any case; a dict is the JSON text a flag would give.
+    return json.dumps(value) if isinstance(value, dict) else str(value)
+
+
 def parse_arguments(
     argument_classes: tuple,
     defaults: dict,
@@ -38,23 +116,34 @@ def parse_arguments(
     description: str | None = None,
 ) -> tuple:
     """Fill `argument_classes` from `args` (command-line flags, a single JSON/YAML recipe file among them, or a
-    dict of argument names to values; None reads ``sys.argv``), with `defaults` under all three."""
-    import yaml
+    dict of argument names to values; None reads ``sys.argv``), with `defaults` under all three.
 
-    parser = argument_parser_class()(argument_classes, prog=prog, description=description)
-    parser.set_defaults(**defaults)
+    A recipe file's or dict's values are turned into the flags that say the same and parsed as flags are, so every
+    source is converted and checked alike; a bad value is an `ArgumentsError` (a ValueError) naming the file (or
+    dict) and the argument."""
+    parser = build_parser(argument_classes, defaults, prog, description)
+    source = None
     if isinstance(args, dict):
-        return parser.parse_dict({**defaults, **args})
-    args = sys.argv[1:] if args is None else [str(arg) for arg in args]
-    if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")):
-        path = Path(args[0])
-        if not path.is_file():
-            raise SystemExit(f"{prog}: recipe file {path} not found")
-        recipe = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-        if not isinstance(recipe, dict):
-            raise SystemExit(f"{prog}: {path} must hold a mapping of argument names to values")
-        return parser.parse_dict({**defaults, **recipe})
-    return parser.parse_args_into_dataclasses(args)
+        source, recipe = "the arguments dict", args
+    else:
+        args = sys.argv[1:] if args is None else [str(arg) for arg in args]
+        if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")):
+            source, recipe = args[0], read_recipe_file(Path(args[0]), prog)
+
+    def error(message: str):  # argparse would print its whole usage before the one line that matters
+        raise ArgumentsError(f"{source}: {message}" if source else message)
+
+    parser.error = error
+    if source is None:
+        return parser.parse_args_into_dataclasses(args)
+    flags, unset = recipe_as_flags(parser, recipe, source)
+    parser.set_defaults(**unset)
+    try:
+        return parser.parse_args_into_dataclasses(flags)
+    except ArgumentsError:
+        raise
+    except (ValueError, TypeError) as problem:  # a dataclass's own check (__post_init__) of the values
+        raise ArgumentsError(f"{source}: {problem}") from None
 
 
 def stage_entry_point(module_name: str, prog: str):

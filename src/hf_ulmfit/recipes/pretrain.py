@@ -21,6 +21,7 @@ from .common import (
     train_and_finish_stage,
 )
 from .corpus import drop_blank_documents, load_splits
+from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
 
 
@@ -63,6 +64,7 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 main = stage_entry_point(__name__, "hf-ulmfit pretrain")
 
 
+@holds_output_folder_lock
 def run(
     data_args: DataArguments,
     tokenizer_args: TokenizerArguments,
@@ -117,7 +119,7 @@ def continued_model(path: str, model_args: ModelArguments, tokenizer_args: Token
         raise ValueError(
             f"--tokenizer_name_or_path: continued pretraining keeps the tokenizer of --model_name_or_path {path}."
         )
-    model = load_pretrained(AwdLstmForCausalLM, path, "language model")
+    model = load_pretrained(AwdLstmForCausalLM, path, "language model", kinds=("language model",))
     defaults = ModelArguments()
     for model_field in dataclasses.fields(ModelArguments):
         name = model_field.name

@@ -22,6 +22,7 @@ from ..data.datasets import resolve_data_dir
 from ..training import UlmfitTrainingArguments
 from . import finetune_lm, pretrain, train_classifier
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
+from .outputs import json_text
 
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def run(args: QuickstartArguments) -> dict:
         "baseline_test_f1": baseline["results"]["test"]["f1"],
         "pretrained_lm": pretrained or str(out / "pretrained-lm"),
     }
-    (out / "quickstart_results.json").write_text(json.dumps(summary, indent=2))
+    (out / "quickstart_results.json").write_text(json_text(summary, indent=2))
     print()
     print("TREC-6 test            accuracy   macro-F1")
     print(f"ULMFiT (3 stages)      {summary['ulmfit_test_accuracy']:.4f}     {summary['ulmfit_test_f1']:.4f}")

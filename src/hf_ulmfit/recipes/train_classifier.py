@@ -10,7 +10,7 @@ from ..data import prepare_classification_dataset
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
-from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
+from .checks import check_folder_kind, check_tokenizer_fits, load_pretrained, require_model_folder
 from .common import (
     STAGE_TRAINING_DEFAULTS,
     check_model_settings,
@@ -20,6 +20,7 @@ from .common import (
     train_and_finish_stage,
 )
 from .corpus import load_splits
+from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
 
 
@@ -82,7 +83,14 @@ def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments,
         **CLASSIFIER_DROPOUTS,
     )
     if args.model_name_or_path:
-        return load_pretrained(AwdLstmForSequenceClassification, args.model_name_or_path, "language model", **settings)
+        return load_pretrained(
+            AwdLstmForSequenceClassification,
+            args.model_name_or_path,
+            "language model",
+            kinds=("language model",),
+            new_head=True,
+            **settings,
+        )
     return AwdLstmForSequenceClassification(new_config(model_args, tokenizer, **settings))
 
 
@@ -138,6 +146,7 @@ DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
 main = stage_entry_point(__name__, "hf-ulmfit train-classifier")
 
 
+@holds_output_folder_lock
 def run(
     args: TrainClassifierArguments,
     data_args: DataArguments,
@@ -165,6 +174,7 @@ def run(
     tokenizer = None
     if args.model_name_or_path:
         require_model_folder(args.model_name_or_path, "language model")
+        check_folder_kind(args.model_name_or_path, ("language model",), "language model")
         tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
         check_tokenizer_fits(tokenizer, AutoConfig.from_pretrained(args.model_name_or_path), args.model_name_or_path)
     elif tokenizer_args.tokenizer_name_or_path:

@@ -18,7 +18,7 @@ from .schedules import (
     slanted_triangular_schedule,
     stage_start_steps,
 )
-from .trainer import UlmfitTrainer
+from .trainer import TrainingDivergedError, UlmfitTrainer
 from .unfreezing import GradualUnfreezingCallback, stage_trainable_groups, trainable_group_count
 
 
@@ -30,6 +30,7 @@ __all__ = [
     "LanguageModelTrainer",
     "LrFinderResult",
     "OneCycleSchedule",
+    "TrainingDivergedError",
     "UlmfitTrainer",
     "UlmfitTrainingArguments",
     "activation_regularization",

@@ -5,6 +5,7 @@ Defaults that differ from `TrainingArguments` are fastai's: Adam betas (0.9, 0.9
 (decoupled, as fastai's ``true_wd``), and length-grouped batches for classification.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -149,6 +150,7 @@ class UlmfitTrainingArguments(TrainingArguments):
 
     def __post_init__(self):
         check_limits(self)
+        self._check_run_length()
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if len(self.one_cycle_momentums) != 3:
@@ -190,6 +192,16 @@ class UlmfitTrainingArguments(TrainingArguments):
         if self.bf16 and on_cpu:
             self.use_cpu = True  # transformers refuses bf16 without an accelerator unless told the CPU is meant
         super().__post_init__()
+
+    def _check_run_length(self) -> None:
+        """A run of zero steps is refused before any work: it would save its starting weights (a random classifier
+        head) as a trained model. (Learning rates and the other numbers are checked by `check_limits`.)"""
+        if self.max_steps <= 0 and self.fit_schedule != "per_stage" and not self.time_budget_minutes > 0:
+            if not (math.isfinite(self.num_train_epochs) and self.num_train_epochs > 0):
+                raise ValueError(
+                    f"--num_train_epochs {self.num_train_epochs} (without --max_steps) trains nothing: the run would "
+                    "save its starting weights as a trained model. Pass a positive --num_train_epochs or --max_steps."
+                )
 
     def _check_stages(self) -> None:
         if not self.stage_epochs or any(epochs <= 0 for epochs in self.stage_epochs):

@@ -5,7 +5,8 @@ What it adds, each in one obvious place:
 - discriminative learning rates: one optimizer group per layer group (`create_optimizer`);
 - slanted triangular or one-cycle schedules, over the whole run or one per stage (`create_scheduler`);
 - gradual unfreezing (`GradualUnfreezingCallback`, which freezes after the DDP wrap);
-- checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`).
+- checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`);
+- a stop at the first non-finite loss or weight (`TrainingDivergedError`), so a diverged run saves nothing.
 
 What differs between models lives in the two subclasses, as fastai pairs `TextLearner` with `LMLearner`:
 `ClassifierTrainer` (classifier_trainer.py: length-grouped padded batches, accuracy + macro-F1) and
@@ -16,6 +17,7 @@ Everything else (loops, gradient accumulation, clipping, bf16 autocast, DDP, che
 same code runs on one CPU, one GPU or several processes launched by torchrun / accelerate.
 """
 
+import math
 import os
 import shutil
 
@@ -28,6 +30,10 @@ from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
 from .schedules import one_cycle_schedule, slanted_triangular_schedule, stage_start_steps
 from .unfreezing import GradualUnfreezingCallback
+
+
+class TrainingDivergedError(ValueError):
+    """The loss or the weights became NaN or infinite: training stops, and nothing from then on is saved."""
 
 
 class UlmfitTrainer(Trainer):
@@ -156,6 +162,31 @@ class UlmfitTrainer(Trainer):
         # Logs show the top group's learning rate: the one `learning_rate` sets (the first group is the lowest).
         return self.optimizer.param_groups[-1]["lr"]
 
+    # ---- Divergence ----------------------------------------------------------------------------------------------
+
+    def training_step(self, model, inputs, *args, **kwargs):
+        """The Trainer's step (forward and backward), stopped before the optimizer applies a non-finite loss's
+        gradients: a diverged run must not go on to save NaN weights as a trained model."""
+        loss = super().training_step(model, inputs, *args, **kwargs)
+        if not math.isfinite(loss.detach().float().sum().item()):
+            self.diverged(f"the loss at step {self.state.global_step + 1} is {loss.detach().float().sum().item()}")
+        return loss
+
+    def require_finite_weights(self) -> None:
+        """Stop (`TrainingDivergedError`) when a weight is NaN or infinite, before it is saved."""
+        broken = [name for name, weight in self.model.named_parameters() if not torch.isfinite(weight).all()]
+        if broken:
+            self.diverged(f"after step {self.state.global_step} the weights hold NaN or infinite values ({broken[0]})")
+
+    def diverged(self, what: str) -> None:
+        kept = self.last_complete_checkpoint()
+        learning_rate = self.optimizer.param_groups[-1]["lr"] if self.optimizer else self.args.learning_rate
+        raise TrainingDivergedError(
+            f"training diverged: {what} (learning rate {learning_rate:.3g}). The run stops without saving it; "
+            f"{f'its last good checkpoint, {kept}, is kept' if kept else 'no checkpoint was saved before'}. Lower "
+            "--learning_rate (or --max_grad_norm) and run again."
+        )
+
     # ---- Checkpoints and resuming ---------------------------------------------------------------------------------
 
     def checkpoint_required_files(self) -> list[str]:
@@ -179,6 +210,7 @@ class UlmfitTrainer(Trainer):
         written next; then the Trainer writes its files, ``trainer_state.json`` last, so a checkpoint with a
         readable ``trainer_state.json`` holds everything (`missing_checkpoint_files`).
         """
+        self.require_finite_weights()
         folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
         if self.args.should_save and os.path.isdir(folder):
             shutil.rmtree(folder)

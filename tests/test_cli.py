@@ -1001,14 +1001,14 @@ def test_generate_prompt_lookup_and_assistant_print_the_greedy_text(finetuned_lm
         assert run_cli(*command, "--max_new_tokens", 10, *drafting) == 0
         printed.append(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed[0].startswith("What is the city ?") and printed[1] == printed[0] and printed[2] == printed[0]
-    refused = {
-        ("--prompt_lookup_num_tokens", 3, "--num_beams", 2): "--prompt_lookup_num_tokens drafts for one sequence",
-        ("--assistant_model", pretrained_lm, "--prompt_lookup_num_tokens", 2): "not both",
-        ("--prompt_lookup_num_tokens", 0): "--prompt_lookup_num_tokens must be at least 1, got 0",
-        ("--assistant_model", pretrained_lm): f"--assistant_model {pretrained_lm} has a vocabulary of",
+    refused = {  # flags -> (exit status: 2 for a value refused while parsing, 1 at run time; the message)
+        ("--prompt_lookup_num_tokens", 3, "--num_beams", 2): (1, "--prompt_lookup_num_tokens drafts for one sequence"),
+        ("--assistant_model", pretrained_lm, "--prompt_lookup_num_tokens", 2): (1, "not both"),
+        ("--prompt_lookup_num_tokens", 0): (2, "--prompt_lookup_num_tokens must be at least 1, got 0"),
+        ("--assistant_model", pretrained_lm): (1, f"--assistant_model {pretrained_lm} has a vocabulary of"),
     }
-    for flags, message in refused.items():
-        assert run_cli(*command, *flags) == 1, flags
+    for flags, (status, message) in refused.items():
+        assert run_cli(*command, *flags) == status, flags
         assert message in capsys.readouterr().err, flags
 
 

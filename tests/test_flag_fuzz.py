@@ -142,3 +142,67 @@ def test_the_command_line_prints_one_line_and_exits_2(command, argv, flag, capsy
     assert main([command, *REQUIRED[command], *argv]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and flag in err
+
+
+# --- Recipe files: JSON and YAML value types for the boolean and numeric flags --------------------------------------
+
+# A file may hold what no flag can (a number where a word is meant, a list, a mapping, a YAML 1.1 string such as
+# 1e-3): each must give the value the same text gives as a flag, or be refused in one line.
+RECIPE_VALUES = {
+    "bool": ["no", "maybe", 2, [True]],
+    "int": ["ten", 1.5, True, [1]],
+    "float": ["1e-3", "nan", True, {"a": 1}],
+}
+# train-classifier's own arguments, and the training arguments every recipe sets.
+RECIPE_TRAINING_FIELDS = {"learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "use_cpu"}
+
+
+def recipe_cases() -> list:
+    cases = []
+    for argument_class, spec in fuzzed_fields("train-classifier"):
+        own = spec.name in getattr(argument_class, "__annotations__", {})  # declared by hf-ulmfit's class itself
+        if is_training_class(argument_class) and not own and spec.name not in RECIPE_TRAINING_FIELDS:
+            continue
+        kind = "bool" if is_bool(spec) else {int: "int", float: "float"}.get(number_type(spec))
+        if kind is None or is_list(spec):
+            continue
+        values = RECIPE_VALUES[kind]
+        cases += [pytest.param(spec.name, value, ".json", id=f"{spec.name}={value!r}.json") for value in values]
+        cases.append(pytest.param(spec.name, values[0], ".yaml", id=f"{spec.name}={values[0]!r}.yaml"))
+    return cases
+
+
+def outcome(command: str, argv: list[str]) -> tuple:
+    """("refused", message) or ("parsed", the parsed values)."""
+    try:
+        parsed = parse(command, argv)
+    except SystemExit as error:
+        return ("refused", str(error.code))
+    except ValueError as error:
+        assert "\n" not in str(error), str(error)
+        return ("refused", str(error))
+    return (
+        "parsed",
+        [group.to_dict() if hasattr(group, "to_dict") else dataclasses.asdict(group) for group in parsed],
+    )
+
+
+@pytest.mark.parametrize(("name", "value", "suffix"), recipe_cases())
+def test_a_recipe_file_value_is_read_as_the_flag_would_be_or_refused(name, value, suffix, tmp_path, capsys):
+    import json
+
+    import yaml
+
+    recipe = {"output_dir": "out", name: value}
+    path = tmp_path / f"recipe{suffix}"
+    path.write_text(json.dumps(recipe) if suffix == ".json" else yaml.safe_dump(recipe))
+    from_file = outcome("train-classifier", [str(path)])
+    if isinstance(value, (list, dict)):  # a list or a mapping for a one-value flag
+        assert from_file[0] == "refused", from_file
+        return
+    flag_text = str(value).lower() if isinstance(value, bool) else str(value)
+    from_flags = outcome("train-classifier", ["--output_dir", "out", f"--{name}={flag_text}"])
+    assert from_file[0] == from_flags[0], (from_file, from_flags)
+    if from_file[0] == "parsed":
+        assert from_file[1] == from_flags[1]  # the value the flag gives, not the file's raw text
+    assert "Traceback" not in capsys.readouterr().err

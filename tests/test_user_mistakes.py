@@ -462,3 +462,13 @@ def test_a_fastai_checkpoint_with_code_is_refused_without_suggesting_weights_onl
     message = str(refusal.value)
     assert "refused by torch.load(weights_only=True)" in message and "could run code" in message
     assert "weights_only=False" not in message and "truncated or corrupt" not in message
+
+
+def test_a_corrupt_model_onnx_is_one_line_naming_it(classifiers, tmp_path, capsys):
+    onnx_folder = tmp_path / "onnx"
+    assert run_cli("export", "--model_name_or_path", classifiers["forward"], "--output_dir", onnx_folder) == 0
+    graph = onnx_folder / "model.onnx"
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 3])
+    assert run_cli("predict", "--model_name_or_path", onnx_folder, "--texts", "Who wrote Hamlet ?") == 1
+    error = one_error_line(capsys)
+    assert f"{graph} is not a readable ONNX model" in error and "export the model again" in error

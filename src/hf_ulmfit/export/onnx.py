@@ -207,7 +207,14 @@ def _session(path: Path, threads: int | None = None):
     options = onnxruntime.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own classes (InvalidProtobuf, Fail, ...)
+        first_line = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        raise OSError(
+            f"{path} is not a readable ONNX model ({first_line[:200]}): it is truncated or corrupt; export the "
+            "model again (hf-ulmfit export)."
+        ) from None
 
 
 class OnnxAwdLstmForSequenceClassification(nn.Module):

@@ -239,6 +239,7 @@ ARGUMENTS = {
         _argument("--points", type=int, default=4, help="snapshots along the run, the last at the budget"),
         _argument("--held-out-articles", type=int, default=60),
         _argument("--recipe", required=True, only="ours"),
+        _argument("--save-model", type=Path, only="ours", help="folder for the trained LM (and its tokenizer)"),
         USE_CPU,
     ],
 }
@@ -409,3 +410,15 @@ def write_marked_section(path: Path, name: str, body: str) -> None:
     old = [s for s in marked_sections(text) if s.startswith(SECTION_START.format(name))]
     text = text.replace(old[0], section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
+
+
+def replace_section(path: Path, start: str, end: str, text: str) -> None:
+    """Put `text` between the `start` and `end` markers of `path` (appended, with them, when absent)."""
+    current = path.read_text() if path.exists() else ""
+    block = f"{start}\n{text}\n{end}"
+    if start in current and end in current:
+        before, rest = current.split(start, 1)
+        current = before + block + rest.split(end, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(current)

@@ -731,14 +731,22 @@ def pretrain_curve(args):
             last = state.global_step >= state.max_steps or self.clock.over_budget()
             if self.clock.snapshot_due() or last:
                 at, weights = self.clock.take(lambda: {k: v.detach().clone() for k, v in model.state_dict().items()})
-                snapshots.append({"seconds": at, "step": state.global_step, "weights": weights})
+                snapshots.append(
+                    {"seconds": at, "cpu_seconds": time.process_time(), "step": state.global_step, "weights": weights}
+                )
             control.should_training_stop = last
 
     training_args = pretrain_arguments(
         scratch, recipe["learning_rate"], max_steps, args.use_cpu, args.seed, batch_size
     )
     trainer = LanguageModelTrainer(model=model, args=training_args, train_dataset=corpus, callbacks=[Snapshots()])
+    train_start_cpu = time.process_time()
     trainer.train()
+    if args.save_model:  # the trained LM, for downstream runs and `hf-ulmfit evaluate` (before snapshots are scored)
+        trainer.save_model(args.save_model)
+        tokenizer.save_pretrained(args.save_model)
+    for snapshot in snapshots:
+        snapshot["cpu_seconds"] -= train_start_cpu
 
     held_out = held_out_texts(args.held_out_articles)
     held_out_ids = tokenize_dataset(datasets.Dataset.from_dict({"text": held_out}), tokenizer, keep_columns=())

@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import WORK  # noqa: E402
+from bench_utils import ROOT, WORK, replace_section  # noqa: E402
 
 
 BPTT = 72
@@ -47,6 +47,7 @@ CONFIGS = {
     "width 400/1152/3 (fastai's)": ({**SMALL, "embedding_size": 400, "hidden_size": 1152}, 12_000, 64, True, 1),
     "2 threads": (SMALL, 12_000, 64, True, 2),
 }
+EFFICIENCY_START, EFFICIENCY_END = "<!-- efficiency: start -->", "<!-- efficiency: end -->"
 QUICK_CONFIGS = ["shared (LSTM 192/576/3, 12k, bs 64, bf16)", "QRNN, bs 16"]
 
 
@@ -227,6 +228,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--out", type=Path, default=WORK / "pretrain_efficiency.json")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS-pretraining.md")
     args = parser.parse_args(argv)
     if args.report_only:
         result = json.loads(args.out.read_text())
@@ -235,6 +237,10 @@ def main(argv=None):
         steps, warmup = (2, 1) if args.quick else (args.steps, args.warmup)
         result = run_sweep(names, warmup, steps, args.out)
     print(table(result))
+    if not args.quick:
+        made = "Made by `python benchmarks/pretrain_efficiency.py`."
+        section = f"## Pretraining efficiency on this CPU\n\n{made}\n\n{table(result)}"
+        replace_section(args.results, EFFICIENCY_START, EFFICIENCY_END, section)
     return result
 
 

@@ -12,6 +12,12 @@ ours, the training time it needed to reach fastai's perplexity at the end of fas
     python benchmarks/pretrain_quality.py                # full mode: fastai 30 min, ours 10 min each (~70 min)
     python benchmarks/pretrain_quality.py --quick        # a few minutes
     python benchmarks/pretrain_quality.py --report-only  # the report from the JSON files already there
+
+Side by side (issue 29): two of our recipes, no fastai, started together on one core each for the same budget, so
+that both see the same machine; the first is the reference, and the report gives the training time the second
+needed to reach the first one's final perplexity (RESULTS-pretraining.md, section "one hour side by side"):
+
+    python benchmarks/pretrain_quality.py --side-by-side small-unigram small-word-bs16 --hour
 """
 
 import argparse
@@ -27,7 +33,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK  # noqa: E402
+from bench_utils import ROOT, WORK, replace_section  # noqa: E402
 
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
@@ -45,6 +51,7 @@ DEFAULT_RECIPES = RECIPES[:5]
 MODES = {
     "full": dict(fastai_minutes=30.0, ours_minutes=10.0, fastai_points=4, ours_points=5, held_out_articles=30),
     "quick": dict(fastai_minutes=1.5, ours_minutes=0.5, fastai_points=2, ours_points=2, held_out_articles=5),
+    "hour": dict(ours_minutes=60.0, ours_points=6, held_out_articles=30),
 }
 HEADLINE = "word_perplexity_unknown_spread"
 
@@ -79,6 +86,36 @@ def run_one(side: str, out: Path, core: int | None, *arguments: str) -> None:
     seconds = time.perf_counter() - start
     state = "done" if finished.returncode == 0 else f"FAILED (exit {finished.returncode}; see {log})"
     print(f"[pretrain_quality] {out.name}: {state} in {seconds:.0f} s", flush=True)
+
+
+def run_side_by_side(args, settings: dict) -> None:
+    """The recipes of `args.side_by_side` started together, one core each, each for the same budget; each run also
+    saves its trained LM (``<out>/lm-<recipe>``)."""
+    two_cores = (os.cpu_count() or 1) >= 2
+    threads = []
+    for core, recipe in enumerate(args.side_by_side):
+        arguments = [
+            "--recipe",
+            recipe,
+            "--minutes",
+            str(settings["ours_minutes"]),
+            "--points",
+            str(settings["ours_points"]),
+            "--held-out-articles",
+            str(settings["held_out_articles"]),
+            "--seed",
+            str(args.seed),
+            "--save-model",
+            str(args.out / f"lm-{recipe}"),
+        ]
+        where = core % 2 if two_cores else None
+        threads.append(
+            threading.Thread(target=run_one, args=("ours", args.out / f"ours-{recipe}.json", where, *arguments))
+        )
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def run_benchmark(args, settings: dict) -> None:
@@ -147,7 +184,7 @@ def run_label(run: dict) -> str:
     return "fastai" if run["side"] == "fastai" else f"ours: {run['recipe']}"
 
 
-def plot(runs: list[dict], path: Path, target: float) -> None:
+def plot(runs: list[dict], path: Path, target: float, target_label: str = "fastai at the end of its budget") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,7 +200,7 @@ def plot(runs: list[dict], path: Path, target: float) -> None:
             linestyle="--" if run["side"] == "fastai" else "-",
             label=f"{run_label(run)} ({run['parameters'] / 1e6:.1f}M params, {run['precision']})",
         )
-    axes.axhline(target, color="grey", linewidth=0.8, linestyle=":", label="fastai at the end of its budget")
+    axes.axhline(target, color="grey", linewidth=0.8, linestyle=":", label=target_label)
     axes.set_yscale("log")
     axes.set_xlabel("training wall-clock (minutes, one core each)")
     axes.set_ylabel("held-out perplexity per word (log scale)")
@@ -194,7 +231,7 @@ def report(args, settings: dict) -> None:
     budget = fastai["curve"][-1]["seconds"]
     held = fastai["held_out"]
     lines = [
-        "# Pretraining time to quality: hf-ulmfit and fastai side by side",
+        "## Pretraining time to quality: hf-ulmfit and fastai side by side",
         "",
         f"Made by `python benchmarks/pretrain_quality.py{' --quick' if args.quick else ''}` "
         f"({time.strftime('%Y-%m-%d')}); every figure below comes from that one run.",
@@ -220,7 +257,7 @@ def report(args, settings: dict) -> None:
         "`fit_one_cycle(1, 1e-2)`, fp32 (fastai has no CPU bf16). Snapshots of the weights are copied off the "
         "clock during training and scored after it.",
         "",
-        "## Results",
+        "### Results",
         "",
         f"fastai's perplexity per word at the end of its {budget / 60:.1f}-minute budget: **{target:,.0f}** "
         f"(raw, with `xxunk` as a word: {target_raw:,.0f}). Target: one of ours reaches it in at most a third of "
@@ -269,7 +306,7 @@ def report(args, settings: dict) -> None:
         "",
         "![pretrain_quality.png](plots/pretrain_quality.png)",
         "",
-        "## Curves",
+        "### Curves",
         "",
         "| run | minutes | step | tokens seen | training loss | held-out token loss | per-word perplexity | raw |",
         "|---|---|---|---|---|---|---|---|",
@@ -282,7 +319,7 @@ def report(args, settings: dict) -> None:
                 f"{point['tokens_seen'] / 1e6:.2f}M | {train_loss} | {point['held_out_token_loss']:.3f} | "
                 f"{point[HEADLINE]:,.0f} | {point['word_perplexity']:,.0f} |"
             )
-    lines += ["", "## Runs", ""]
+    lines += ["", "### Runs", ""]
     for run in runs:
         lines.append(
             f"- {run_label(run)}: preparation (tokenizer or vocabulary, tokenisation, step-time measurement) "
@@ -294,8 +331,104 @@ def report(args, settings: dict) -> None:
         )
     path = args.results
     plot(runs, path.parent / "plots" / "pretrain_quality.png", target)
-    path.write_text("\n".join(lines) + "\n")
+    replace_section(path, FASTAI_START, FASTAI_END, "\n".join(lines))
     print(f"[pretrain_quality] wrote {path}")
+
+
+FASTAI_START, FASTAI_END = "<!-- fastai: start -->", "<!-- fastai: end -->"
+SIDE_BY_SIDE_START, SIDE_BY_SIDE_END = "<!-- side-by-side: start -->", "<!-- side-by-side: end -->"
+
+
+def side_by_side_report(args, settings: dict) -> str:
+    """The side-by-side section: the reference (first recipe) and the other, their curves, and when the other
+    reached the reference's final perplexity (headline: unknown token spread; raw beside it)."""
+    runs = [json.loads((args.out / f"ours-{recipe}.json").read_text()) for recipe in args.side_by_side]
+    reference, other = runs[0], runs[1]
+    budget = reference["curve"][-1]["seconds"]
+    target = reference["curve"][-1][HEADLINE]
+    held = reference["held_out"]
+    lines = [
+        f"## {settings['ours_minutes']:g} minutes side by side: the shared LM's recipe and the best found",
+        "",
+        f"Made by `python benchmarks/pretrain_quality.py --side-by-side {' '.join(args.side_by_side)}"
+        f"{' --hour' if args.hour else ''}{f' --minutes {args.minutes:g}' if args.minutes else ''}"
+        f"{f' --points {args.points}' if args.points else ''}"
+        f"{f' --held-out-articles {args.held_out_articles}' if args.held_out_articles else ''}` "
+        f"({time.strftime('%Y-%m-%d')}).",
+        "",
+        f"- Machine: {machine()}, **shared with other jobs** (load average 5-8 on its 2 cores during these runs). "
+        "Both runs were started together, one OpenMP thread each, pinned one to each core (`taskset`), so "
+        "they saw the same machine; each had a fraction of a core, so the tokens per wall-clock second below are far "
+        "under the CPU-second rates of the efficiency table. CPU seconds of each run are in the curve table.",
+        f"- Budget: {settings['ours_minutes']:g} minutes of training wall-clock each. Each run measured its step "
+        "time first and planned its one-cycle schedule to end at the budget (as `--time_budget_minutes` does); "
+        "a run whose steps slowed down with the load stops at the budget, before its schedule's end.",
+        "- Training text: the articles of `wikipedia/wiki-00` in one seeded random order; each recipe trains its "
+        "tokenizer on all of them (unigram: on a 28,000-line sample) and reads as many from the front as its budget "
+        "needs. Gradient clipping off (`max_grad_norm 0`) in both, as in the benchmark above.",
+        f"- Held-out text: the last {held['articles']} articles of `wikipedia/wiki-07` ({held['words']:,} words), "
+        "scored at each snapshot (taken off the clock). Per-word perplexity as above; the headline spreads the "
+        "unknown token over the strings it stands for, the raw figure (`hf-ulmfit evaluate`'s `word_perplexity`) "
+        "is beside it.",
+        "",
+        f"Reference: **{run_label(reference)}** (the shared LM's recipe) at the end of its {budget / 60:.1f} "
+        f"minutes: **{target:,.0f}** per word. Target: the other recipe reaches it in at most half that time "
+        f"({budget / 120:.1f} minutes; the issue's 30 of 60).",
+        "",
+        "| run | parameters | vocabulary | batch | lr | precision | tokens seen | tokens per wall-s "
+        "| tokens per CPU-s | final per-word perplexity | raw | unknown share "
+        "| minutes to reach the reference's final |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    reached, bound = seconds_to_reach(other["curve"], target, HEADLINE)
+    for run in runs:
+        last = run["curve"][-1]
+        when = "—" if run is reference else ("≤ " if bound else "") + minutes(reached)
+        cpu = last.get("cpu_seconds")
+        lines.append(
+            f"| {run_label(run)} | {run['parameters'] / 1e6:.1f}M | {run['vocab_size']:,} "
+            f"| {run['settings']['batch_size']} | {run['settings']['learning_rate']:g} | {run['precision']} "
+            f"| {last['tokens_seen'] / 1e6:.2f}M | {last['tokens_seen'] / last['seconds']:,.0f} "
+            f"| {'—' if not cpu else format(last['tokens_seen'] / cpu, ',.0f')} "
+            f"| {last[HEADLINE]:,.0f} | {last['word_perplexity']:,.0f} "
+            f"| {run['held_out']['unknown_token_share']:.1%} | {when} |"
+        )
+    met = reached is not None and reached <= budget / 2
+    lines += [
+        "",
+        f"**Target {'met' if met else 'missed'}**: {run_label(other)} "
+        + (
+            f"reached the reference's final perplexity {'by its first snapshot, at' if bound else 'after'} "
+            f"{reached / 60:.1f} minutes."
+            if reached is not None
+            else f"did not reach the reference's final perplexity ({target:,.0f}) in its budget."
+        ),
+        "",
+        "![pretrain_side_by_side.png](plots/pretrain_side_by_side.png)",
+        "",
+        "| run | minutes | CPU minutes | step | tokens seen | training loss | held-out token loss "
+        "| per-word perplexity | raw |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        for point in run["curve"]:
+            train_loss = "—" if point["train_loss"] is None else f"{point['train_loss']:.2f}"
+            cpu = point.get("cpu_seconds")
+            lines.append(
+                f"| {run_label(run)} | {point['seconds'] / 60:.1f} | {'—' if cpu is None else f'{cpu / 60:.1f}'} "
+                f"| {point['step']} | {point['tokens_seen'] / 1e6:.2f}M | {train_loss} "
+                f"| {point['held_out_token_loss']:.3f} | {point[HEADLINE]:,.0f} | {point['word_perplexity']:,.0f} |"
+            )
+    lines.append("")
+    for run in runs:
+        lines.append(
+            f"- {run_label(run)}: preparation {run['preparation_seconds']:.0f} s (not on the clock); step "
+            f"{run['calibrated_step_seconds']:.2f} s measured, {run['planned_steps']} steps planned, "
+            f"{run['curve'][-1]['step']} trained; {run['corpus_articles']} articles; settings "
+            f"`{json.dumps(run['settings'])}`."
+        )
+    plot(runs, args.results.parent / "plots" / "pretrain_side_by_side.png", target, "the reference's final")
+    return "\n".join(lines)
 
 
 def main():
@@ -306,8 +439,34 @@ def main():
     parser.add_argument("--out", type=Path, help="folder of the runs' JSON files (default benchmarks/.work/...)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS-pretraining.md")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--side-by-side", nargs=2, choices=RECIPES, metavar="RECIPE", help="two of ours at once (reference first)"
+    )
+    parser.add_argument("--hour", action="store_true", help="side by side: 60 minutes each")
+    parser.add_argument("--minutes", type=float, help="side by side: this budget each instead of the mode's")
+    parser.add_argument("--points", type=int, help="side by side: this many snapshots instead of the mode's")
+    parser.add_argument("--held-out-articles", type=int, help="side by side: held-out articles scored")
     args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
+    mode = "hour" if args.hour else "quick" if args.quick else "full"
+    if args.minutes:
+        MODES[mode] = {**MODES[mode], "ours_minutes": args.minutes}
+    if args.points:
+        MODES[mode] = {**MODES[mode], "ours_points": args.points}
+    if args.held_out_articles:
+        MODES[mode] = {**MODES[mode], "held_out_articles": args.held_out_articles}
+    if args.side_by_side:
+        args.out = args.out or WORK / f"pretrain_side_by_side_{mode}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        if not args.report_only:
+            run_side_by_side(args, MODES[mode])
+        replace_section(
+            args.results,
+            SIDE_BY_SIDE_START,
+            SIDE_BY_SIDE_END,
+            side_by_side_report(args, {**MODES["full"], **MODES[mode]}),
+        )
+        print(f"[pretrain_quality] wrote the side-by-side section of {args.results}")
+        return
     args.out = args.out or WORK / f"pretrain_quality_{mode}"
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:

@@ -99,3 +99,49 @@ def test_report_from_runs(load_benchmark, tmp_path):
     assert f"after {reached / 60:.1f} minutes, {reached / 1800:.2f} of fastai's 30.0" in text
     assert "**Target met**" in text and "| ours: small-word-bs16 |" in text and "not reached" in text
     assert (tmp_path / "plots" / "pretrain_quality.png").stat().st_size > 0
+
+
+def test_side_by_side_report_replaces_only_its_own_section(load_benchmark, tmp_path):
+    quality = load_benchmark("pretrain_quality")
+    held_out = {"articles": 20, "words": 30_000, "tokens_per_word": 1.5, "unknown_types": 1, "unknown_token_share": 0}
+    for recipe, points in (
+        ("small-unigram", curve((600, 9000.0), (1200, 5000.0))),
+        ("small-word-bs16", curve((300, 8000.0), (600, 4000.0), (1200, 3000.0))),
+    ):
+        for point in points:
+            point["cpu_seconds"] = point["seconds"] / 4  # a quarter of a core
+        record = {
+            "side": "ours",
+            "recipe": recipe,
+            "curve": points,
+            "parameters": 7_000_000,
+            "vocab_size": 12_000,
+            "precision": "bf16",
+            "preparation_seconds": 30.0,
+            "calibrated_step_seconds": 1.0,
+            "planned_steps": 100,
+            "corpus_articles": 50,
+            "settings": {"batch_size": 16, "learning_rate": 5e-3},
+            "held_out": held_out,
+        }
+        (tmp_path / f"ours-{recipe}.json").write_text(json.dumps(record))
+    results = tmp_path / "RESULTS-pretraining.md"
+    results.write_text("# Title\n\nkept text\n")
+    args = SimpleNamespace(
+        out=tmp_path,
+        results=results,
+        side_by_side=["small-unigram", "small-word-bs16"],
+        hour=False,
+        minutes=20.0,
+        points=None,
+        held_out_articles=None,
+    )
+    for _ in range(2):  # a second report replaces the first
+        text = quality.side_by_side_report(args, {"ours_minutes": 20.0})
+        quality.replace_section(results, quality.SIDE_BY_SIDE_START, quality.SIDE_BY_SIDE_END, text)
+    written = results.read_text()
+    assert written.startswith("# Title\n\nkept text\n") and written.count(quality.SIDE_BY_SIDE_START) == 1
+    # the word model passes the reference's final 5,000 between 5 and 10 minutes (log-interpolated): 8.2 min
+    share = (math.log(8000) - math.log(5000)) / (math.log(8000) - math.log(4000))
+    assert f"after {(300 + share * 300) / 60:.1f} minutes" in written and "**Target met**" in written
+    assert "| 16 | 0.005 | bf16 |" in written  # batch and learning rate of each run

@@ -323,7 +323,7 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
     logger.info(
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
     )
-    trainer.train(resume_from_checkpoint=resume)
+    trainer.train_metrics = trainer.train(resume_from_checkpoint=resume).metrics  # train_runtime: this process's
     trainer.require_finite_weights()  # the last step's update, which no loss has seen yet, must not be saved
     return trainer, final_evaluation(trainer)
 
@@ -392,6 +392,7 @@ def finish_stage(
         "model": model_summary(trainer.model.config),
         "training": training_summary(training_args),
         "trained": run_progress(trainer, int(sum(train["length"]))),
+        "train_seconds": round(getattr(trainer, "train_metrics", {}).get("train_runtime", 0.0), 1),
         "results": results,
     }
     save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)

@@ -83,6 +83,7 @@ LIMITS = {
     "min_train_steps": "non_negative",
     "time_budget_minutes": "non_negative",  # 0: off
     "warmup_steps": "non_negative",
+    "warmup_ratio": "fraction",  # transformers releases before warmup_steps took ratios
     # training: batches, optimizer, regularisation
     "bptt": "at_least_1",
     "per_device_train_batch_size": "at_least_1",
@@ -131,15 +132,14 @@ def _number_type(annotation) -> type | None:
 
 
 def check_limits(arguments, names: list[str] | None = None) -> None:
-    """Every numeric argument of the dataclass instance `arguments` (or only `names`) within its `LIMITS`: finite,
-    and within the rule's range; a ValueError naming the flag otherwise. None (unset) passes."""
+    """Every numeric argument of the dataclass instance `arguments` (or only `names`) finite and within its `LIMITS`
+    rule (a flag without one, which another transformers release may add, only finite); a ValueError naming the flag
+    otherwise. None (unset) passes."""
     for name in names if names is not None else [spec.name for spec in numeric_fields(type(arguments))]:
-        if name not in LIMITS:
-            continue
         value = getattr(arguments, name, None)
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if item is None or isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
-            check, wording = RULES[LIMITS[name]]
+            check, wording = RULES[LIMITS.get(name, "any")]  # a flag of another transformers release: finite
             if not math.isfinite(item) or not check(item):
                 raise ValueError(f"--{name} must be {wording}, got {item}.")

@@ -161,6 +161,11 @@ def export_to_onnx(model_name_or_path: str, output_dir: str, opset: int = OPSET)
             f"ONNX export supports rnn_type='lstm' only; {model_name_or_path} has rnn_type={model.config.rnn_type!r}. "
             "Run AWD-QRNN models in PyTorch."
         )
+    if getattr(model.config, "pooling", "concat") != "concat" and isinstance(model, AwdLstmForSequenceClassification):
+        raise ValueError(
+            f"ONNX export builds concat pooling into the graph; {model_name_or_path} pools by "
+            f"{model.config.pooling!r}. Run it in PyTorch or as int8 (--format int8)."
+        )
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     path = output / ONNX_FILE

@@ -23,6 +23,21 @@ class LengthSortedTextClassificationPipeline(TextClassificationPipeline):
             outputs[index] = sorted_outputs[position]
         return outputs
 
+    def postprocess(self, model_outputs, function_to_apply=None, top_k=1, _legacy=True):
+        """A multi-label classifier with a decision threshold (`config.multi_label_threshold`, chosen on validation
+        by train-classifier) gives, by default, every label scored at or above it (best first; none may pass)."""
+        config = self.model.config
+        threshold = getattr(config, "multi_label_threshold", None)
+        if (
+            config.problem_type != "multi_label_classification"
+            or threshold is None
+            or function_to_apply
+            or not _legacy
+        ):
+            return super().postprocess(model_outputs, function_to_apply, top_k, _legacy)
+        scores = super().postprocess(model_outputs, None, None, False)
+        return [score for score in scores if score["score"] >= threshold]
+
 
 def _model_type(model_name_or_path: str) -> str | None:
     config = Path(model_name_or_path) / "config.json"

@@ -23,6 +23,12 @@ METRIC_NAMES = {
     "perplexity": "Perplexity",
     "word_perplexity": "Word perplexity",
     "loss": "Loss",
+    "micro_f1": "Micro F1",
+    "subset_accuracy": "Subset accuracy",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "pearson": "Pearson",
+    "spearman": "Spearman",
 }
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from ..argument_limits import check_limits
 from ..data.columns import text_columns
+from ..data.targets import MULTI_LABEL, PROBLEM_TYPES, SINGLE_LABEL
 
 
 @dataclass
@@ -23,7 +24,29 @@ class DataArguments:
             "joined into one text, each field starting with the marker xxfld."
         },
     )
-    label_column: str | None = field(default=None, metadata={"help": "Column holding the label (dataset default)."})
+    label_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "Column holding the label (dataset default): a class, a list of labels or labels joined by "
+            "--label_separator (multi-label), or a number (regression)."
+        },
+    )
+    problem_type: str | None = field(
+        default=None,
+        metadata={
+            "help": "What the classifier learns: one class per text, several labels per text (BCE, a decision "
+            "threshold chosen on validation) or a number (MSE). Default: multi-label when --label_columns or "
+            "--label_separator is given, else single-label; a saved classifier's own when evaluating.",
+            "choices": list(PROBLEM_TYPES),
+        },
+    )
+    label_columns: list[str] | None = field(
+        default=None,
+        metadata={"help": "Multi-label: several 0/1 columns, one per label (`--label_columns sports politics`)."},
+    )
+    label_separator: str | None = field(
+        default=None, metadata={"help": "Multi-label: the separator of the labels in a string column ('|')."}
+    )
     validation_size: float = field(
         default=0.1,
         metadata={"help": "Fraction of train held out for validation when the data has no validation split."},
@@ -43,9 +66,23 @@ class DataArguments:
     def __post_init__(self):
         check_limits(self)
         self.text_column = text_columns(self.text_column)
+        if self.label_columns and self.label_column:
+            raise ValueError("Give --label_column or --label_columns, not both.")
+        if self.label_columns or self.label_separator:
+            if self.problem_type not in (None, MULTI_LABEL):
+                raise ValueError(
+                    f"--label_columns and --label_separator are multi-label flags: drop them or "
+                    f"--problem_type {self.problem_type}."
+                )
+            self.problem_type = MULTI_LABEL
         size = self.validation_size
         if not (0 < size < 1 or size >= 1 and float(size).is_integer()):
             raise ValueError(f"--validation_size must be a fraction in (0, 1) or a row count >= 1, got {size}.")
+
+    @property
+    def target_kind(self) -> str:
+        """The problem type these arguments ask for (single-label unless told or implied otherwise)."""
+        return self.problem_type or SINGLE_LABEL
 
 
 @dataclass

@@ -294,7 +294,9 @@ def tokenizer_for_every_process(tokenizer_args: TokenizerArguments, texts, train
         return AutoTokenizer.from_pretrained(folder)
 
 
-def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan: RunPlan | None = None):
+def train_and_evaluate(
+    trainer_class, model, tokenizer, tokenized, training_args, plan: RunPlan | None = None, **trainer_kwargs
+):
     """Train with `trainer_class` on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run
     from its newest complete checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
     trainer = trainer_class(
@@ -303,6 +305,7 @@ def train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
+        **trainer_kwargs,
     )
     resume = None
     if plan is not None:
@@ -348,7 +351,18 @@ def final_evaluation(trainer) -> dict:
     return trainer.evaluate()
 
 
-RESULT_METRICS = ("loss", "perplexity", "accuracy", "f1")
+RESULT_METRICS = (
+    "loss",
+    "perplexity",
+    "accuracy",
+    "f1",
+    "micro_f1",
+    "subset_accuracy",
+    "mae",
+    "rmse",
+    "pearson",
+    "spearman",
+)
 
 
 def metric_results(metrics: dict, prefix: str = "eval") -> dict:
@@ -411,15 +425,24 @@ def train_and_finish_stage(
     evaluate_test: bool = False,
     tokenizer_details: dict | None = None,
     word_counts: dict[str, int] | None = None,
+    trainer_kwargs: dict | None = None,
+    after_training=None,
     **details,
 ) -> dict:
     """A stage's end: train and evaluate (`train_and_evaluate`; with `evaluate_test`, on the test split too when there
     is one), then save the folder with its run record (`finish_stage`), uploaded where --push_to_hub asks.
 
     `word_counts` (split -> whitespace-separated words of its texts; language models) adds each of those splits'
-    tokens per word and per-word perplexity to its results."""
+    tokens per word and per-word perplexity to its results. `trainer_kwargs` go to the trainer; `after_training`
+    (trainer, tokenized) -> dict may change the model before it is evaluated again and saved, and returns entries
+    for the run record."""
     hub_request = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(trainer_class, model, tokenizer, tokenized, training_args, plan)
+    trainer, metrics = train_and_evaluate(
+        trainer_class, model, tokenizer, tokenized, training_args, plan, **(trainer_kwargs or {})
+    )
+    if after_training is not None:  # e.g. a decision threshold chosen on validation, which the metrics then use
+        details.update(after_training(trainer, tokenized))
+        metrics = trainer.evaluate()
     results = {"validation": metric_results(metrics)}
     if evaluate_test and "test" in tokenized:
         results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")

@@ -6,11 +6,47 @@ import datasets
 import numpy as np
 
 from ..data import load_text_dataset
-from ..data.datasets import hold_out
+from ..data.datasets import NAMED_DATASETS, TRAIN_SPLIT, hold_out
+from ..data.targets import SINGLE_LABEL, encode_targets
 from .arguments import DataArguments
 
 
 logger = logging.getLogger(__name__)
+
+
+def load_targets(data_args: DataArguments) -> tuple[datasets.DatasetDict, list[str], str]:
+    """The splits of a classifier's data (`load_splits`) with the ``label`` its problem type needs, the label names
+    and the problem type: a ClassLabel for one class per text, float multi-hot rows for several labels per text,
+    a float for regression (`encode_targets`; a test split of 20% is held out when the data has none, as
+    `load_text_dataset` does for classes)."""
+    problem_type = data_args.target_kind
+    if problem_type == SINGLE_LABEL:
+        dataset = load_splits(data_args, labelled=True)
+        return dataset, dataset["train"].features["label"].names, problem_type
+    label_column = data_args.label_column
+    if label_column is None and data_args.dataset in NAMED_DATASETS:
+        label_column = NAMED_DATASETS[data_args.dataset].label_column
+    dataset = load_text_dataset(
+        data_args.dataset,
+        data_dir=data_args.data_dir,
+        text_column=data_args.text_column,
+        label_column="",
+        seed=data_args.split_seed,
+        max_files=data_args.max_files,
+    )
+    if data_args.dataset in NAMED_DATASETS:  # imdb's unlabelled reviews have no target
+        for split in NAMED_DATASETS[data_args.dataset].unlabelled_splits:
+            dataset.pop(split, None)
+    dataset, names = encode_targets(
+        dataset,
+        problem_type,
+        label_column=label_column,
+        label_columns=data_args.label_columns,
+        label_separator=data_args.label_separator,
+    )
+    if set(dataset) == {TRAIN_SPLIT}:
+        dataset = hold_out(dataset, "test", 0.2, data_args.split_seed, remedy="add rows or give a test file")
+    return _with_validation_and_limits(dataset, data_args), names, problem_type
 
 
 def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDict:
@@ -38,6 +74,15 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
             f"{data_args.dataset!r} has no label column: 'label' not found in split 'train' (columns: "
             f"{dataset['train'].column_names}); name it with --label_column."
         )
+    dataset = _with_validation_and_limits(dataset, data_args)
+    if labelled:
+        require_two_classes(dataset["train"], data_args)
+        warn_of_multi_label_names(dataset["train"].features["label"].names, data_args)
+    return dataset
+
+
+def _with_validation_and_limits(dataset: datasets.DatasetDict, data_args: DataArguments) -> datasets.DatasetDict:
+    """A validation split carved from train when there is none; then the row limits."""
     if "validation" not in dataset:
         size = data_args.validation_size
         dataset = hold_out(
@@ -52,9 +97,6 @@ def load_splits(data_args: DataArguments, labelled: bool) -> datasets.DatasetDic
     for split, limit in limits.items():
         if limit is not None and split in dataset and limit < len(dataset[split]):
             dataset[split] = seeded_subset(dataset[split], limit, data_args.split_seed)
-    if labelled:
-        require_two_classes(dataset["train"], data_args)
-        warn_of_multi_label_names(dataset["train"].features["label"].names, data_args)
     return dataset
 
 
@@ -71,14 +113,15 @@ def warn_of_multi_label_names(labels: list[str], data_args: DataArguments) -> st
         if len(joined) >= 2 and len(parts) < len(labels):
             logger.warning(
                 "%s: %d of the %d class names of %r join several labels with %r (e.g. %r): each combination is "
-                "trained as a class of its own (single-label). If a row may carry several labels, this tool "
-                "trains one label per row: split the labels before training.",
+                "trained as a class of its own (single-label). If a row may carry several labels, pass "
+                "--label_separator %r (multi-label).",
                 data_args.dataset,
                 len(joined),
                 len(labels),
                 data_args.label_column or "label",
                 separator,
                 joined[0],
+                separator,
             )
             return separator
     return None

@@ -12,12 +12,22 @@ from transformers import AutoConfig, AutoTokenizer
 
 from ..argument_limits import check_limits
 from ..data import tokenize_dataset
-from ..evaluation import accuracy, confusion_matrix, count_words, macro_f1, precision_recall, word_level_metrics
+from ..data.targets import MULTI_LABEL, REGRESSION, SINGLE_LABEL
+from ..evaluation import (
+    accuracy,
+    confusion_matrix,
+    count_words,
+    macro_f1,
+    multi_label_report,
+    precision_recall,
+    regression_metrics,
+    word_level_metrics,
+)
 from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
-from .corpus import drop_blank_documents, load_splits
+from .corpus import drop_blank_documents, load_splits, load_targets
 from .inference import class_probabilities, ensemble_labels, ensemble_paths
 from .outputs import json_text
 
@@ -49,16 +59,45 @@ def _trainer(model, tokenizer, batch_size: int, workdir: str) -> LanguageModelTr
     return LanguageModelTrainer(model=model, args=args, processing_class=tokenizer)
 
 
-def evaluate_classifier(args: EvaluateArguments, data_args: DataArguments, results_dir: Path, name: str) -> dict:
-    dataset = load_splits(data_args, labelled=True)
+def evaluate_classifier(
+    args: EvaluateArguments, data_args: DataArguments, results_dir: Path, name: str, config=None
+) -> dict:
+    problem_type = getattr(config, "problem_type", None) or SINGLE_LABEL
+    if data_args.problem_type not in (None, problem_type):
+        raise ValueError(
+            f"--problem_type {data_args.problem_type}: {args.model_name_or_path} is a {problem_type} model."
+        )
+    data_args.problem_type = problem_type
+    dataset, data_labels, _ = load_targets(data_args)
     if args.split not in dataset:
         raise ValueError(f"split {args.split!r} not found; available: {list(dataset)}")
     split = dataset[args.split]
     paths = ensemble_paths(args)
-    labels, data_labels = ensemble_labels(paths), split.features["label"].names
-    if labels != data_labels:
+    labels = ensemble_labels(paths)
+    if labels != data_labels and problem_type != REGRESSION:
         raise ValueError(f"{args.model_name_or_path} was trained on labels {labels}, the data has {data_labels}")
     probabilities, labels = class_probabilities(paths, split["text"], args.batch_size, args.max_batch_tokens)
+    if problem_type == REGRESSION:
+        results = {**regression_metrics(probabilities[:, 0], split["label"]), "ensemble": len(paths) > 1}
+        print("   ".join(f"{name} {value:.4f}" for name, value in results.items() if name != "ensemble"))
+        return results
+    if problem_type == MULTI_LABEL:
+        threshold = config.multi_label_threshold or 0.5
+        report = multi_label_report(probabilities >= threshold, np.asarray(split["label"]))
+        results = {
+            "micro_f1": report["micro_f1"],
+            "f1": report["f1"],
+            "subset_accuracy": report["subset_accuracy"],
+            "threshold": threshold,
+            "per_class": {
+                label: {"precision": float(report["precision"][i]), "recall": float(report["recall"][i])}
+                for i, label in enumerate(labels)
+            },
+            "labels": labels,
+            "ensemble": len(paths) > 1,
+        }
+        print(format_report(results))
+        return results
     predictions, references = probabilities.argmax(-1), np.asarray(split["label"])
     matrix = confusion_matrix(predictions, references, num_labels=len(labels))
     per_class = precision_recall(predictions, references, num_labels=len(labels))
@@ -147,7 +186,7 @@ def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
     results_dir.mkdir(parents=True, exist_ok=True)
     name = unused_results_name(results_dir, data_args.dataset, args.split)
     if is_classifier:
-        results = evaluate_classifier(args, data_args, results_dir, name)
+        results = evaluate_classifier(args, data_args, results_dir, name, config)
     else:
         results = evaluate_language_model(args, data_args)
     results_file = results_dir / f"eval_results_{name}.json"
@@ -188,16 +227,21 @@ def _same_dataset(recorded, dataset: str) -> bool:
 def format_report(results: dict) -> str:
     labels = results["labels"]
     width = max(len(label) for label in labels) + 2
-    lines = [
-        f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}",
-        "",
-        f"{'label':<{width}}precision  recall",
-    ]
+    if "subset_accuracy" in results:
+        head = (
+            f"micro-F1 {results['micro_f1']:.4f}   macro-F1 {results['f1']:.4f}   subset accuracy "
+            f"{results['subset_accuracy']:.4f}   (threshold {results['threshold']:.2f})"
+        )
+    else:
+        head = f"accuracy {results['accuracy']:.4f}   macro-F1 {results['f1']:.4f}"
+    lines = [head, "", f"{'label':<{width}}precision  recall"]
     lines += [
         f"{label:<{width}}{results['per_class'][label]['precision']:9.4f}  "
         f"{results['per_class'][label]['recall']:6.4f}"
         for label in labels
     ]
+    if "confusion_matrix" not in results:
+        return "\n".join(lines)
     lines += [
         "",
         "confusion matrix (rows: true label, columns: predicted)",

@@ -43,6 +43,19 @@ class PredictArguments:
         default=65_536,
         metadata={"help": "Padded tokens per batch at most (documents x longest); a longer document runs alone."},
     )
+    explain: bool = field(
+        default=False,
+        metadata={
+            "help": "Also show, per text, the tokens that moved the prediction most (and the attention weights of a "
+            "classifier with attention pooling), and write them as an HTML highlight (--explain_html)."
+        },
+    )
+    explain_method: str = field(
+        default="integrated_gradients",
+        metadata={"choices": ["integrated_gradients", "gradient_x_input"], "help": "Attribution on the embeddings."},
+    )
+    explain_top_k: int = field(default=5, metadata={"help": "Tokens shown per text with --explain."})
+    explain_html: str = field(default="explanations.html", metadata={"help": "Where --explain writes its HTML."})
 
     def __post_init__(self):
         check_limits(self)
@@ -221,7 +234,8 @@ def class_probabilities(
 ) -> tuple["np.ndarray", list[str]]:
     """Class probabilities `(documents, labels)` of one saved classifier, or the average over several: ULMFiT's
     forward+backward ensemble. Each classifier reads the texts through its own tokenizer, batched by length
-    (`length_batches`); one model is in memory at a time."""
+    (`length_batches`); one model is in memory at a time. A multi-label classifier's are each label's own
+    probability (sigmoid); a regression model's, its predicted values `(documents, 1)`."""
     paths = [paths] if isinstance(paths, str) else list(paths)
     labels = ensemble_labels(paths)
     probabilities = []
@@ -229,8 +243,54 @@ def class_probabilities(
         model, tokenizer = load_classifier(path)
         input_ids = tokenizer(list(texts), return_attention_mask=False)["input_ids"]
         logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
-        probabilities.append(softmax(logits))
+        probabilities.append(scores_from_logits(logits, model.config.problem_type))
     return sum(probabilities) / len(probabilities), labels
+
+
+def scores_from_logits(logits: "np.ndarray", problem_type: str | None) -> "np.ndarray":
+    """Softmax over the classes, each label's sigmoid (multi-label), or the values themselves (regression)."""
+    if problem_type == "regression":
+        return logits
+    if problem_type == "multi_label_classification":
+        from ..evaluation import sigmoid
+
+        return sigmoid(logits).astype(logits.dtype)
+    return softmax(logits)
+
+
+def describe_predictions(config, texts: list[str], scores: "np.ndarray", labels: list[str]) -> list[dict]:
+    """One result per text: ``label`` and ``scores`` (one class per text), ``labels`` at or above the saved
+    threshold and ``scores`` (multi-label), or ``value`` (regression)."""
+    if config.problem_type == "regression":
+        return [{"text": text, "value": float(row[0])} for text, row in zip(texts, scores)]
+    if config.problem_type == "multi_label_classification":
+        threshold = config.multi_label_threshold or 0.5
+        return [
+            {
+                "text": text,
+                "labels": [label for label, p in zip(labels, row) if p >= threshold],
+                "scores": {label: float(p) for label, p in zip(labels, row)},
+            }
+            for text, row in zip(texts, scores)
+        ]
+    return [
+        {
+            "text": text,
+            "label": labels[int(row.argmax())],
+            "scores": {label: float(p) for label, p in zip(labels, row)},
+        }
+        for text, row in zip(texts, scores)
+    ]
+
+
+def result_line(result: dict) -> str:
+    """What `predict` prints for one text: the label (or labels, or value), its score, the text."""
+    if "value" in result:
+        return f"{result['value']:.4g}\t{result['text']}"
+    if "labels" in result:
+        chosen = ",".join(result["labels"]) or "-"
+        return f"{chosen}\t{result['text']}"
+    return f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}"
 
 
 def softmax(logits: "np.ndarray") -> "np.ndarray":
@@ -247,22 +307,47 @@ def predict(args: PredictArguments) -> list[dict]:
         require_model_folder(path, what)
     ensemble_labels(paths)
     texts = read_texts(args)
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(paths[0])
     probabilities, labels = class_probabilities(paths, texts, args.batch_size, args.max_batch_tokens)
-    results = [
-        {
-            "text": text,
-            "label": labels[int(row.argmax())],
-            "scores": {label: float(p) for label, p in zip(labels, row)},
-        }
-        for text, row in zip(texts, probabilities)
-    ]
+    results = describe_predictions(config, texts, probabilities, labels)
+    explanations = explain_results(args, texts, results) if args.explain else None
     lines = [json.dumps(result) for result in results]
     if args.output_file:
         Path(args.output_file).write_text("\n".join(lines) + "\n")
     else:
-        for result in results:
-            print(f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}")
+        for index, result in enumerate(results):
+            print(result_line(result))
+            if explanations:
+                print("  " + format_explanation(explanations[index], args.explain_top_k).replace("\n", "\n  "))
     return results
+
+
+def format_explanation(explanation, top_k: int) -> str:
+    from ..evaluation.explanations import format_explanation as formatted
+
+    return formatted(explanation, top_k)
+
+
+def explain_results(args: PredictArguments, texts: list[str], results: list[dict]):
+    """`--explain`: each text's token attributions (of the classifier of --model_name_or_path), added to its result
+    as ``explanation`` and written as an HTML highlight to --explain_html."""
+    from ..evaluation.explanations import explain, explanations_html
+
+    model, tokenizer = load_classifier(args.model_name_or_path)
+    explanations = [explain(model, tokenizer, text, method=args.explain_method) for text in texts]
+    for result, explanation in zip(results, explanations):
+        result["explanation"] = {
+            "target": explanation.target,
+            "top_tokens": explanation.top_tokens(args.explain_top_k),
+            "tokens": explanation.tokens,
+            "scores": explanation.scores.tolist(),
+            **({"attention": explanation.attention.tolist()} if explanation.attention is not None else {}),
+        }
+    Path(args.explain_html).write_text(explanations_html(explanations), encoding="utf-8")
+    logger.info("wrote the explanations' highlights to %s", args.explain_html)
+    return explanations
 
 
 def generate(args: GenerateArguments) -> list[str]:

@@ -135,6 +135,9 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
     parent_record = _parent_record(record.get("base_model"))
     if parent_record:
         record["previous_stages"] = parent_record.get("previous_stages", []) + [_without_history(parent_record)]
+    base_model_id = hub_id_of_base_model(record.get("base_model"), parent_record)
+    if base_model_id:
+        record["base_model_id"] = base_model_id  # the card's `base_model:` metadata
     if hub_request:
         record["model_name"] = hub_request["repo_id"]  # the card's usage snippet names the repository
     record["model_name"] = model_name(record, trainer.args)
@@ -145,6 +148,18 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
     if hub_request:
         push_folder(folder, **hub_request)
     return folder
+
+
+def hub_id_of_base_model(base_model: str | None, parent_record: dict | None) -> str | None:
+    """The Hub repository of the model this one was trained from: the one its folder was uploaded to (its run
+    record's ``model_name``), or `base_model` itself when that names a Hub repository rather than a local folder."""
+    if not base_model:
+        return None
+    if parent_record and parent_record.get("model_name"):
+        return parent_record["model_name"]
+    if not Path(base_model).exists() and base_model.count("/") <= 1 and not base_model.startswith((".", "/", "~")):
+        return base_model
+    return None
 
 
 def _parent_record(base_model: str | None) -> dict | None:

@@ -7,6 +7,7 @@ from transformers import AutoConfig, AutoTokenizer
 
 from ..argument_limits import check_limits
 from ..data import prepare_classification_dataset
+from ..data.targets import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassification
 from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
@@ -19,9 +20,10 @@ from .common import (
     tokenizer_for_every_process,
     train_and_finish_stage,
 )
-from .corpus import load_splits
+from .corpus import load_targets
 from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
+from .targets import choose_threshold, class_weights, target_scale
 
 
 logger = logging.getLogger(__name__)
@@ -66,17 +68,47 @@ class TrainClassifierArguments:
     classifier_max_len: int = field(
         default=1440, metadata={"help": "The classifier pools the chunks within this many tokens of a document's end."}
     )
+    pooling: str = field(
+        default="concat",
+        metadata={
+            "choices": ["concat", "attention"],
+            "help": "concat: ULMFiT's [last, max, mean] pooling; attention: a learned attention over the tokens in "
+            "place of the mean, whose weights `hf-ulmfit predict --explain` shows.",
+        },
+    )
+    class_weights: str = field(
+        default="none",
+        metadata={
+            "help": "Weigh the loss per class: none, balanced (n / (classes x count); multi-label: each label's "
+            "negatives / positives) or a JSON file of label -> weight."
+        },
+    )
+    normalize_target: bool = field(
+        default=False,
+        metadata={"help": "Regression: learn the standardised target (the model still returns the target's units)."},
+    )
 
     def __post_init__(self):
         check_limits(self)
 
 
-def build_classifier(args: TrainClassifierArguments, model_args: ModelArguments, tokenizer, labels: list[str]):
-    """The classifier: the LM's encoder with a new head, or a fresh model for the from-scratch baseline."""
+def build_classifier(
+    args: TrainClassifierArguments,
+    model_args: ModelArguments,
+    tokenizer,
+    labels: list[str],
+    problem_type: str = SINGLE_LABEL,
+    **target_settings,
+):
+    """The classifier: the LM's encoder with a new head, or a fresh model for the from-scratch baseline. A
+    regression target has one output, named by its column."""
     settings = dict(
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)},
+        problem_type=problem_type,
+        pooling=args.pooling,
+        **target_settings,
         drop_mult=args.classifier_drop_mult,
         bptt=args.classifier_bptt,
         max_len=args.classifier_max_len,
@@ -179,14 +211,17 @@ def run(
         check_tokenizer_fits(tokenizer, AutoConfig.from_pretrained(args.model_name_or_path), args.model_name_or_path)
     elif tokenizer_args.tokenizer_name_or_path:
         require_model_folder(tokenizer_args.tokenizer_name_or_path, "tokenizer")
-    dataset = load_splits(data_args, labelled=True)
+    if args.normalize_target and data_args.target_kind != REGRESSION:
+        raise ValueError("--normalize_target standardises a regression target: add --problem_type regression.")
+    dataset, labels, problem_type = load_targets(data_args)
     if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
-    labels = dataset["train"].features["label"].names
+    weights = class_weights(args.class_weights, dataset["train"], labels, problem_type)
+    scale = target_scale(dataset["train"]) if args.normalize_target else {}
     tokenizer = tokenizer or tokenizer_for_every_process(tokenizer_args, dataset["train"], training_args)
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
-    model = build_classifier(args, model_args, tokenizer, labels)
+    model = build_classifier(args, model_args, tokenizer, labels, problem_type, **scale)
     return train_and_finish_stage(
         "train-classifier",
         ClassifierTrainer,
@@ -198,5 +233,8 @@ def run(
         plan,
         evaluate_test=True,
         labels=labels,
+        problem_type=problem_type,
         base_model=args.model_name_or_path,
+        trainer_kwargs={"class_weights": weights},
+        after_training=choose_threshold if problem_type == MULTI_LABEL else None,
     )

@@ -5,11 +5,12 @@ Training batches hold documents of similar length (`EpochSeededLengthGroupedSamp
 """
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import SequentialSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from ..data import ClassificationCollator
-from ..evaluation import classification_metrics
+from ..evaluation import metrics_for
 from ..models.awd_lstm import AwdLstmForSequenceClassification
 from .trainer import UlmfitTrainer
 
@@ -19,8 +20,37 @@ class ClassifierTrainer(UlmfitTrainer):
     ``length``)."""
 
     model_class = AwdLstmForSequenceClassification
-    default_compute_metrics = staticmethod(classification_metrics)
     train_sampler = None  # the length-grouped sampler of the current run, told each epoch as it starts
+
+    def __init__(self, model=None, args=None, *trainer_args, class_weights=None, **kwargs):
+        """`class_weights` (a `(num_labels,)` tensor, optional): per-class weights of the cross-entropy loss
+        (single-label), or the positive-example weights of each label's BCE loss (multi-label)."""
+        if model is not None:
+            self.default_compute_metrics = metrics_for(model.config)
+        if class_weights is not None and model is not None:
+            if model.config.problem_type == "regression":
+                raise ValueError("class weights weigh classes; a regression target has none.")
+            class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
+            if class_weights.shape != (model.config.num_labels,):
+                raise ValueError(
+                    f"{class_weights.numel()} class weights for {model.config.num_labels} labels: give one per label."
+                )
+        self.class_weights = class_weights
+        super().__init__(model, args, *trainer_args, **kwargs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The model's own loss, or with `class_weights` the weighted cross-entropy (BCE for multi-label)."""
+        if self.class_weights is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        logits = outputs.logits.float()
+        weights = self.class_weights.to(logits.device)
+        if labels.dim() == 2:  # multi-hot rows
+            loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=weights)
+        else:
+            loss = F.cross_entropy(logits, labels, weight=weights)
+        return (loss, outputs) if return_outputs else loss
 
     def default_data_collator(self, processing_class):
         if processing_class is None:

@@ -255,8 +255,10 @@ def test_model_card_links_the_language_model_and_states_labels_and_problem_type(
     from hf_ulmfit.recipes.outputs import hub_id_of_base_model
 
     assert hub_id_of_base_model("you/ulmfit-wiki-lm", None) == "you/ulmfit-wiki-lm"  # a Hub repository
-    assert hub_id_of_base_model(str(tmp_path), {"stage": "finetune-lm"}) is None  # a local folder never uploaded
-    assert hub_id_of_base_model(str(tmp_path), {"model_name": "you/imdb-lm"}) == "you/imdb-lm"  # uploaded
+    assert (
+        hub_id_of_base_model(str(tmp_path), {"model_name": "trec-awd-lstm-language-model"}) is None
+    )  # never uploaded
+    assert hub_id_of_base_model(str(tmp_path), {"hub_repo_id": "you/imdb-lm"}) == "you/imdb-lm"  # uploaded
     assert hub_id_of_base_model(None, None) is None
     record = json.loads((multi_label_classifier / "ulmfit_run.json").read_text())
     card = build_model_card({**record, "base_model": "you/imdb-lm", "base_model_id": "you/imdb-lm"})

@@ -140,6 +140,7 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
         record["base_model_id"] = base_model_id  # the card's `base_model:` metadata
     if hub_request:
         record["model_name"] = hub_request["repo_id"]  # the card's usage snippet names the repository
+        record["hub_repo_id"] = hub_request["repo_id"]  # a later stage's card links here (`base_model:`)
     record["model_name"] = model_name(record, trainer.args)
     written = public_record(record)
     (folder / RUN_RECORD_FILE).write_text(json_text(written, indent=2))
@@ -152,11 +153,11 @@ def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_req
 
 def hub_id_of_base_model(base_model: str | None, parent_record: dict | None) -> str | None:
     """The Hub repository of the model this one was trained from: the one its folder was uploaded to (its run
-    record's ``model_name``), or `base_model` itself when that names a Hub repository rather than a local folder."""
+    record's ``hub_repo_id``), or `base_model` itself when that names a Hub repository rather than a local folder."""
     if not base_model:
         return None
-    if parent_record and parent_record.get("model_name"):
-        return parent_record["model_name"]
+    if parent_record and parent_record.get("hub_repo_id"):
+        return parent_record["hub_repo_id"]
     if not Path(base_model).exists() and base_model.count("/") <= 1 and not base_model.startswith((".", "/", "~")):
         return base_model
     return None

@@ -1,5 +1,6 @@
 """One rank of the multi-process test (tests/test_trainer_distributed.py); run with
-``torchrun --standalone --nproc_per_node 2 tests/distributed_training_script.py WORK_DIR``.
+``torchrun --standalone --nproc_per_node 2 tests/distributed_training_script.py WORK_DIR BATCH [RESULTS_DIR]``
+(or as two one-process "nodes" meeting at a c10d rendezvous).
 
 Reads the model and the tokenised documents the test saved in WORK_DIR, trains with gradual unfreezing on CPU (gloo),
 evaluates, and writes this rank's final weights (safetensors) and evaluation metrics there.
@@ -49,10 +50,14 @@ def train(work_dir: Path, per_device_batch_size: int):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     work_dir = Path(sys.argv[1])
+    results_dir = Path(sys.argv[3]) if len(sys.argv) > 3 else work_dir
+    results_dir.mkdir(parents=True, exist_ok=True)
     trainer, metrics = train(work_dir, per_device_batch_size=int(sys.argv[2]))
     rank = trainer.args.process_index
     save_file(
         {n: t.contiguous() for n, t in trainer.model.state_dict().items() if n != "decoder.weight"},
-        str(work_dir / f"weights_rank{rank}.safetensors"),
+        str(results_dir / f"weights_rank{rank}.safetensors"),
     )
-    (work_dir / f"metrics_rank{rank}.json").write_text(json.dumps({**metrics, "world_size": trainer.args.world_size}))
+    (results_dir / f"metrics_rank{rank}.json").write_text(
+        json.dumps({**metrics, "world_size": trainer.args.world_size})
+    )

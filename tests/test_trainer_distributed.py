@@ -3,6 +3,7 @@ process trains on the same global batches, and evaluate the same metrics."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -40,13 +41,71 @@ def work_dir(tmp_path_factory, data_dir):
     return work_dir
 
 
-@pytest.mark.slow
-def test_two_processes_match_each_other_and_one_process(work_dir):
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
-    command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(work_dir), "4"]
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-4000:]
+ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
 
+
+@pytest.fixture(scope="module")
+def one_node_run(work_dir):
+    """Two processes on one node (torchrun --standalone); their weights and metrics land in work_dir."""
+    command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(work_dir), "4"]
+    completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return work_dir
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_nodes_meeting_at_a_rendezvous_train_what_one_node_trains(work_dir, one_node_run):
+    """Two one-process "nodes" (two torchrun agents meeting at a c10d rendezvous on localhost, as two machines would
+    at their rendezvous endpoint) end with the weights of one node running two processes."""
+    results, endpoint = work_dir / "two_nodes", f"127.0.0.1:{free_port()}"
+    nodes = [
+        subprocess.Popen(
+            [
+                str(TORCHRUN),
+                "--nnodes",
+                "2",
+                "--nproc_per_node",
+                "1",
+                "--node_rank",
+                str(rank),
+                "--rdzv_backend",
+                "c10d",
+                "--rdzv_endpoint",
+                endpoint,
+                "--rdzv_id",
+                "hf-ulmfit-test",
+                str(SCRIPT),
+                str(work_dir),
+                "4",
+                str(results),
+            ],
+            env=ENVIRONMENT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for rank in (0, 1)
+    ]
+    for node in nodes:
+        _, stderr = node.communicate(timeout=300)
+        assert node.returncode == 0, stderr[-4000:]
+    assert json.loads((results / "metrics_rank0.json").read_text())["world_size"] == 2
+    one_node = load_file(one_node_run / "weights_rank0.safetensors")
+    for rank in (0, 1):
+        two_nodes = load_file(results / f"weights_rank{rank}.safetensors")
+        assert two_nodes.keys() == one_node.keys()
+        for name in one_node:
+            assert torch.equal(two_nodes[name], one_node[name]), name
+
+
+@pytest.mark.slow
+def test_two_processes_match_each_other_and_one_process(work_dir, one_node_run):
     rank0, rank1 = (load_file(work_dir / f"weights_rank{rank}.safetensors") for rank in (0, 1))
     metrics0, metrics1 = (json.loads((work_dir / f"metrics_rank{rank}.json").read_text()) for rank in (0, 1))
     assert metrics0["world_size"] == 2
@@ -68,3 +127,54 @@ def test_two_processes_match_each_other_and_one_process(work_dir):
     # Evaluation sums over both ranks' rows: the same metrics as one process reading all of them.
     assert metrics0["eval_loss"] == metrics1["eval_loss"] == pytest.approx(single_metrics["eval_loss"], rel=1e-4)
     assert metrics0["eval_accuracy"] == pytest.approx(single_metrics["eval_accuracy"], abs=2e-3)
+
+
+CLASSIFIER_SCRIPT = Path(__file__).parent / "distributed_classifier_script.py"
+
+
+@pytest.mark.slow
+def test_bpt3c_classifier_trains_under_ddp_with_bf16_autocast_on_long_documents(tmp_path, data_dir):
+    """IMDb reviews of hundreds of tokens, read in 16-token chunks of which only those in the last 32 tokens keep
+    gradients: most of each document runs without them (pytorch#79841's shape), under bf16 autocast and DDP's strict
+    unused-parameter check. Both ranks finish with the same, trained weights."""
+    from hf_ulmfit import AwdLstmConfig, AwdLstmForSequenceClassification
+
+    reviews = load_text_dataset("imdb", data_dir=data_dir)["train"].shuffle(seed=0).select(range(16))
+    tokenizer = train_tokenizer(reviews, kind="word", vocab_size=400)
+    documents = tokenize_dataset(reviews, tokenizer, keep_columns=("label",))
+    assert min(documents["length"]) > 2 * 32  # every document runs chunks outside the pooled window (no gradient)
+    documents.save_to_disk(str(tmp_path / "documents"))
+    torch.manual_seed(0)
+    config = AwdLstmConfig(
+        vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, num_layers=2, num_labels=2, bptt=16, max_len=32
+    )
+    AwdLstmForSequenceClassification(config).save_pretrained(tmp_path / "initial_model")
+    tokenizer.save_pretrained(tmp_path / "initial_model")
+    command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(CLASSIFIER_SCRIPT), str(tmp_path)]
+    completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rank0, rank1 = (load_file(tmp_path / f"classifier_rank{rank}.safetensors") for rank in (0, 1))
+    initial = AwdLstmForSequenceClassification.from_pretrained(tmp_path / "initial_model").state_dict()
+    parameters = dict(AwdLstmForSequenceClassification(config).named_parameters())
+    # DDP keeps parameters identical; BatchNorm's running statistics are rank 0's broadcast plus each rank's own last
+    # batch, so they may differ (only rank 0 saves).
+    for name in parameters:
+        assert torch.equal(rank0[name], rank1[name]), name
+    for name in ("awd_lstm.embeddings.weight", "awd_lstm.layers.0.weight_hh", "head.blocks.1.linear.weight"):
+        assert not torch.equal(rank0[name], initial[name]), name  # trained, the encoder included
+
+
+def test_distributed_script_passes_the_multi_machine_settings_to_torchrun():
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_distributed.sh"
+    settings = {"NNODES": "2", "RDZV_ENDPOINT": "host0:29400", "NODE_RANK": "1", "RDZV_ID": "job7", "CPU": "1"}
+    environment = {**os.environ, **settings, "DRY_RUN": "1"}
+    command = ["bash", str(script), "3", "train-classifier", "--dataset", "trec"]
+    printed = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout.split()
+    assert Path(printed[0]).name == "torchrun"
+    launch = " ".join(printed[1 : printed.index(str(script.parent / "run_hf_ulmfit.py"))])
+    assert launch == (
+        "--nnodes 2 --nproc_per_node 3 --rdzv_backend c10d --rdzv_endpoint host0:29400 --rdzv_id job7 --node_rank 1"
+    )
+    assert printed[-5:] == ["train-classifier", "--dataset", "trec", "--use_cpu", "true"]
+    missing = subprocess.run(command, env={**environment, "RDZV_ENDPOINT": ""}, capture_output=True, text=True)
+    assert missing.returncode != 0 and "RDZV_ENDPOINT" in missing.stderr

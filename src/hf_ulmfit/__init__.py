@@ -29,6 +29,7 @@ _LAZY_NAMES = {
     "UlmfitTrainer": ".training",
     "UlmfitTrainingArguments": ".training",
     "lr_find": ".training",
+    "explain": ".evaluation.explanations",
 }
 
 __all__ = ["__version__", *_LAZY_NAMES]

@@ -12,8 +12,8 @@ import pytest
 import torch
 from cli_flags import QUICK_TRAINING, TINY_MODEL
 
-from hf_ulmfit.cli.main import main
 from hf_ulmfit import explain
+from hf_ulmfit.cli.main import main
 from hf_ulmfit.models.awd_lstm import AwdLstmConfig, AwdLstmForSequenceClassification
 from hf_ulmfit.recipes.inference import load_classifier
 

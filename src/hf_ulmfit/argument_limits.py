@@ -53,6 +53,7 @@ LIMITS = {
     "batch_size": "at_least_1",
     "max_batch_tokens": "at_least_1",
     "max_new_tokens": "at_least_1",
+    "explain_top_k": "at_least_1",
     "temperature": "positive",
     "top_k": "non_negative",
     "num_beams": "at_least_1",

@@ -87,12 +87,12 @@ def fit_run_to_budget(trainer, resume_from: str | None = None) -> int:
     args.max_steps = steps_in_budget(budget, step_seconds, spent)
     logger.info(
         "time budget %g min: a step takes %.3f s (median of %d, measured in %.0f s), so the run trains %d steps "
-        "(%d tokens a step) and its schedule ends inside the budget",
+        "of %d rows and its schedule ends inside the budget",
         args.time_budget_minutes,
         step_seconds,
         CALIBRATION_TIMED_STEPS,
         spent,
         args.max_steps,
-        args.per_device_train_batch_size * args.world_size * getattr(args, "bptt", 1),
+        args.per_device_train_batch_size * args.world_size,
     )
     return args.max_steps

@@ -106,3 +106,36 @@ def test_train_classifier_from_scratch_with_a_bidirectional_gru(tmp_path, data_d
     assert isinstance(model.awd_lstm_backward.layers[0], WeightDroppedGru)
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["model"]["rnn_type"] == "gru" and record["model"]["bidirectional"] is True
+
+
+def test_train_classifier_without_a_model_takes_the_from_scratch_recipe_where_flags_leave_it_unset(tmp_path):
+    from hf_ulmfit.cli.main import parse
+    from hf_ulmfit.recipes import train_classifier
+    from hf_ulmfit.recipes.parsing import parse_arguments
+
+    recipe = train_classifier.FROM_SCRATCH_DEFAULTS
+    args, _, tokenizer_args, model_args, training_args = parse("train-classifier", ["--output_dir", str(tmp_path)])
+    assert args.model_name_or_path is None
+    assert tokenizer_args.tokenizer_kind == recipe["tokenizer_kind"] == "word"
+    assert (model_args.embedding_size, model_args.hidden_size, model_args.num_layers) == (128, 256, 2)
+    assert model_args.bidirectional is True
+    assert (training_args.learning_rate, training_args.num_train_epochs) == (3e-3, 8)
+    # A flag given keeps its value, even when it equals the pretrained-encoder default.
+    flags = ["--output_dir", str(tmp_path), "--learning_rate", "1e-2", "--bidirectional", "false"]
+    _, _, _, model_args, training_args = parse("train-classifier", flags)
+    assert training_args.learning_rate == 1e-2 and model_args.bidirectional is False
+    assert training_args.num_train_epochs == 8
+    # The Python entry point resolves the same arguments (a dict here).
+    parsed = parse_arguments(
+        train_classifier.ARGUMENT_CLASSES,
+        train_classifier.DEFAULTS,
+        {"output_dir": str(tmp_path), "num_train_epochs": 3},
+        defaults_for=train_classifier.defaults_for,
+    )
+    assert parsed[3].bidirectional is True and parsed[4].num_train_epochs == 3
+    # From a language model: the stage's own defaults (its tokenizer and sizes come with the model).
+    flags = ["--output_dir", str(tmp_path), "--model_name_or_path", str(tmp_path)]
+    _, _, tokenizer_args, model_args, training_args = parse("train-classifier", flags)
+    assert training_args.learning_rate == train_classifier.TRAINING_DEFAULTS["learning_rate"] == 1e-2
+    assert training_args.num_train_epochs == 5 and model_args.bidirectional is False
+    assert tokenizer_args.tokenizer_kind == "unigram"

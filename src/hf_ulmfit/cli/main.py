@@ -103,6 +103,9 @@ class Command:
     argument_classes: tuple | str
     run: object  # a function or a "module:function" reference
     defaults: str | dict = ""  # a stage's "module:DEFAULTS" reference (or a dict)
+    # a stage's "module:defaults_for" reference: defaults that depend on the parsed arguments (see parse_arguments);
+    # a stage module without that function has none
+    defaults_for: str = ""
 
     def resolved_argument_classes(self) -> tuple:
         if isinstance(self.argument_classes, str):
@@ -112,11 +115,17 @@ class Command:
     def resolved_defaults(self) -> dict:
         return resolve(self.defaults) if self.defaults else {}
 
+    def resolved_defaults_for(self):
+        if not self.defaults_for:
+            return None
+        module_name, _, attribute = self.defaults_for.partition(":")
+        return getattr(importlib.import_module(module_name), attribute, None)
+
 
 def stage(module: str, help: str) -> Command:
     """A training stage: its arguments, defaults and `run` are its module's (the module's `main` parses alike)."""
     path = f"{RECIPES}.{module}"
-    return Command(help, f"{path}:ARGUMENT_CLASSES", f"{path}:run", f"{path}:DEFAULTS")
+    return Command(help, f"{path}:ARGUMENT_CLASSES", f"{path}:run", f"{path}:DEFAULTS", f"{path}:defaults_for")
 
 
 COMMANDS = {
@@ -174,6 +183,7 @@ def parse(command_name: str, argv: list[str]) -> tuple:
         argv,
         prog=f"hf-ulmfit {command_name}",
         description=command.help,
+        defaults_for=command.resolved_defaults_for(),
     )
 
 

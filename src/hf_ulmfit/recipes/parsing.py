@@ -114,13 +114,24 @@ def parse_arguments(
     args: list[str] | dict | None = None,
     prog: str | None = None,
     description: str | None = None,
+    defaults_for=None,
 ) -> tuple:
     """Fill `argument_classes` from `args` (command-line flags, a single JSON/YAML recipe file among them, or a
     dict of argument names to values; None reads ``sys.argv``), with `defaults` under all three.
 
     A recipe file's or dict's values are turned into the flags that say the same and parsed as flags are, so every
     source is converted and checked alike; a bad value is an `ArgumentsError` (a ValueError) naming the file (or
-    dict) and the argument."""
+    dict) and the argument.
+
+    `defaults_for(*parsed)`, when given, returns defaults that depend on what was parsed (train-classifier's
+    from-scratch recipe when no model is given): the arguments are then parsed again with those defaults under the
+    same `args`, so whatever `args` set keeps its value."""
+    parsed = _parse_once(argument_classes, defaults, args, prog, description)
+    more = defaults_for(*parsed) if defaults_for is not None else None
+    return _parse_once(argument_classes, {**defaults, **more}, args, prog, description) if more else parsed
+
+
+def _parse_once(argument_classes: tuple, defaults: dict, args, prog: str | None, description: str | None) -> tuple:
     parser = build_parser(argument_classes, defaults, prog, description)
     source = None
     if isinstance(args, dict):
@@ -153,7 +164,11 @@ def stage_entry_point(module_name: str, prog: str):
     def main(args: list[str] | dict | str | None = None) -> dict:
         stage = importlib.import_module(module_name)
         arguments = [args] if isinstance(args, str) else args
-        return stage.run(*parse_arguments(stage.ARGUMENT_CLASSES, stage.DEFAULTS, arguments, prog=prog))
+        defaults_for = getattr(stage, "defaults_for", None)
+        parsed = parse_arguments(
+            stage.ARGUMENT_CLASSES, stage.DEFAULTS, arguments, prog=prog, defaults_for=defaults_for
+        )
+        return stage.run(*parsed)
 
     main.__doc__ = (
         f"`{prog}` in Python: this stage's defaults, overridden by `args` (flags, a JSON/YAML recipe file, or a "

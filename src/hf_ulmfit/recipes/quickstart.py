@@ -260,6 +260,8 @@ def _from_pretrained(args: QuickstartArguments, pretrained: str, out: Path, trec
     print("== 3/3 the same classifier without pretraining (baseline)", flush=True)
     config = json.loads((Path(pretrained) / "config.json").read_text()) if Path(pretrained).is_dir() else {}
     sizes = {key: config[key] for key in ("embedding_size", "hidden_size", "num_layers", "rnn_type") if key in config}
+    # The same architecture: one direction (the from-scratch recipe's other defaults, rate and epochs, apply).
+    sizes["bidirectional"] = False
     baseline = train_classifier.main(
         {**common, **sizes, "tokenizer_name_or_path": pretrained, "output_dir": str(out / "baseline-classifier")}
     )

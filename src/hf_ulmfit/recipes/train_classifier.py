@@ -50,6 +50,20 @@ TRAINING_DEFAULTS = dict(
     logging_strategy="epoch",
 )
 DATA_DEFAULTS = dict(dataset="trec", validation_size=0.1)
+# Without --model_name_or_path (a classifier trained from scratch), these replace the defaults above; flags given
+# keep their values. Measured on TREC-6 (all labels, seed 0, 1 thread, benchmarks/claims_discussion.md): the sizes of
+# the shared LM with a unigram tokenizer and the factor 2.6 reached 72.0% test accuracy (3 seeds); 128/256, 2 layers,
+# lr 3e-3 and 8 epochs 81.0% with the unigram tokenizer and 86.8% with a word-level one (the linear baseline: 87.4),
+# and a bidirectional encoder 88.2%, in under 3 minutes.
+FROM_SCRATCH_DEFAULTS = dict(
+    tokenizer_kind="word",
+    embedding_size=128,
+    hidden_size=256,
+    num_layers=2,
+    bidirectional=True,
+    learning_rate=3e-3,
+    num_train_epochs=8,
+)
 
 
 @dataclass
@@ -58,7 +72,9 @@ class TrainClassifierArguments:
         default=None,
         metadata={
             "help": "The fine-tuned language model folder. Without one, a classifier is trained from scratch "
-            "(the no-pretraining baseline), with a tokenizer trained on the task's text."
+            "(the no-pretraining baseline), with a tokenizer trained on the task's text and the from-scratch "
+            "recipe's defaults (a word-level tokenizer, a bidirectional 128/256 2-layer encoder, lr 3e-3, 8 "
+            "epochs) where the flags leave them unset."
         },
     )
     classifier_drop_mult: float = field(
@@ -173,6 +189,11 @@ ARGUMENT_CLASSES = (
     UlmfitTrainingArguments,
 )
 DEFAULTS = {**DATA_DEFAULTS, **TRAINING_DEFAULTS}
+
+
+def defaults_for(args: TrainClassifierArguments, *other_arguments) -> dict:
+    """The from-scratch recipe's defaults when no language model is given (see `parsing.parse_arguments`)."""
+    return {} if args.model_name_or_path else FROM_SCRATCH_DEFAULTS
 
 
 main = stage_entry_point(__name__, "hf-ulmfit train-classifier")

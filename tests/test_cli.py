@@ -575,6 +575,8 @@ def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path,
             "200",
             "--max_eval_samples",
             "100",
+            "--tokenizer_kind",
+            "unigram",
             "--vocab_size",
             "300",
             *TINY_MODEL,
@@ -1080,7 +1082,12 @@ def test_python_entry_point_resolves_the_same_arguments_as_the_command(tmp_path,
     assert stage.main(given) == from_command
     *_, training_args = from_command
     training_given = {name: value for name, value in given.items() if hasattr(training_args, name)}
-    assert training_args == UlmfitTrainingArguments(**{**stage.TRAINING_DEFAULTS, **training_given})
+    # Defaults that depend on the arguments (train-classifier from scratch) apply alike, under what is given.
+    conditional = getattr(stage, "defaults_for", lambda *parsed: {})(*from_command)
+    training_conditional = {name: value for name, value in conditional.items() if hasattr(training_args, name)}
+    assert training_args == UlmfitTrainingArguments(
+        **{**stage.TRAINING_DEFAULTS, **training_conditional, **training_given}
+    )
     data_args = from_command[0] if module == "pretrain" else from_command[1]
     assert data_args.dataset == stage.DATA_DEFAULTS["dataset"]
 

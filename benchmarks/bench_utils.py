@@ -82,16 +82,17 @@ class Stopwatch:
         self.seconds = time.perf_counter() - self.start
 
 
-def matmul_gflops(torch, size: int = 2048, repeats: int = 3) -> float:
-    """Best fp32 matmul rate of `repeats` products of `size`-square matrices, in this process, now: the reference
-    peak for the share-of-peak figure (g), taken next to the measurement because other jobs change the load."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_gflops(torch, size: int = 2048, repeats: int = 3, dtype=None, clock=time.perf_counter) -> float:
+    """Best matmul rate (fp32 unless `dtype`) of `repeats` products of `size`-square matrices, in this process, now:
+    the reference peak for the share-of-peak figure (g), taken next to the measurement because other jobs change the
+    load. `clock=time.process_time` gives GFLOP/s per CPU-second, for cores shared with other jobs."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     torch.matmul(a, b)
     best = 0.0
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         torch.matmul(a, b)
-        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+        best = max(best, 2 * size**3 / (clock() - start) / 1e9)
     return best
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK, replace_section  # noqa: E402
+from bench_utils import ROOT, WORK, matmul_gflops, replace_section  # noqa: E402
 
 
 BPTT = 72
@@ -53,17 +53,10 @@ QUICK_CONFIGS = ["shared (LSTM 192/576/3, 12k, bs 64, bf16)", "QRNN, bs 16"]
 
 def matmul_peaks(torch, repeats: int = 3) -> dict:
     """Best GFLOP/s per CPU-second of large square matmuls in fp32 and bf16, in this process (one thread)."""
-    peaks = {}
-    for dtype, n in ((torch.float32, 2048), (torch.bfloat16, 2048)):
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-        torch.matmul(a, b)
-        best = 0.0
-        for _ in range(repeats):
-            start = time.process_time()
-            torch.matmul(a, b)
-            best = max(best, 2 * n**3 / (time.process_time() - start) / 1e9)
-        peaks["bf16" if dtype == torch.bfloat16 else "fp32"] = best
-    return peaks
+    return {
+        name: matmul_gflops(torch, repeats=repeats, dtype=dtype, clock=time.process_time)
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    }
 
 
 def step_seconds(model_settings: dict, vocab: int, batch: int, bf16: bool, warmup: int, steps: int) -> tuple:

@@ -88,26 +88,29 @@ def run_one(side: str, out: Path, core: int | None, *arguments: str) -> None:
     print(f"[pretrain_quality] {out.name}: {state} in {seconds:.0f} s", flush=True)
 
 
+def ours_arguments(recipe: str, settings: dict, seed: int) -> list:
+    """ours.py's command-line arguments for one recipe at this size's budget."""
+    return [
+        "--recipe",
+        recipe,
+        "--minutes",
+        str(settings["ours_minutes"]),
+        "--points",
+        str(settings["ours_points"]),
+        "--held-out-articles",
+        str(settings["held_out_articles"]),
+        "--seed",
+        str(seed),
+    ]
+
+
 def run_side_by_side(args, settings: dict) -> None:
     """The recipes of `args.side_by_side` started together, one core each, each for the same budget; each run also
     saves its trained LM (``<out>/lm-<recipe>``)."""
     two_cores = (os.cpu_count() or 1) >= 2
     threads = []
     for core, recipe in enumerate(args.side_by_side):
-        arguments = [
-            "--recipe",
-            recipe,
-            "--minutes",
-            str(settings["ours_minutes"]),
-            "--points",
-            str(settings["ours_points"]),
-            "--held-out-articles",
-            str(settings["held_out_articles"]),
-            "--seed",
-            str(args.seed),
-            "--save-model",
-            str(args.out / f"lm-{recipe}"),
-        ]
+        arguments = [*ours_arguments(recipe, settings, args.seed), "--save-model", str(args.out / f"lm-{recipe}")]
         where = core % 2 if two_cores else None
         threads.append(
             threading.Thread(target=run_one, args=("ours", args.out / f"ours-{recipe}.json", where, *arguments))
@@ -140,13 +143,7 @@ def run_benchmark(args, settings: dict) -> None:
             "ours",
             args.out / f"ours-{recipe}.json",
             1 if two_cores else None,
-            "--recipe",
-            recipe,
-            "--minutes",
-            str(settings["ours_minutes"]),
-            "--points",
-            str(settings["ours_points"]),
-            *common,
+            *ours_arguments(recipe, settings, args.seed),
         )
     fastai.join()
 

@@ -10,6 +10,8 @@ import importlib.abc
 import importlib.util
 import sys
 
+from .lazy_exports import lazy_exports
+
 
 __version__ = "0.1.0"
 
@@ -38,16 +40,7 @@ __all__ = ["__version__", *_LAZY_NAMES]
 _AUTO_MODULE = "transformers.models.auto.configuration_auto"
 
 
-def __getattr__(name: str):
-    if name not in _LAZY_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_NAMES))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES)
 
 
 def _register_auto_classes() -> None:

@@ -4,7 +4,7 @@ The names are imported on first use: the argument dataclasses read `columns.text
 flags, and a `--help` should not pay for torch, `datasets` and pyarrow.
 """
 
-import importlib
+from ..lazy_exports import lazy_exports
 
 
 _LAZY_NAMES = {
@@ -18,13 +18,4 @@ _LAZY_NAMES = {
 __all__ = list(_LAZY_NAMES)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_NAMES))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES)

@@ -149,6 +149,11 @@ class UlmfitTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        if self.fit_schedule not in FIT_SCHEDULES:
+            raise ValueError(f"fit_schedule must be one of {FIT_SCHEDULES}, got {self.fit_schedule!r}.")
+        if self.fit_schedule == "per_stage":
+            self._check_stages()  # first: it says what a per-stage fit needs, more than the value's range alone
+        # The ranges of the numbers (bptt, min_train_steps, time_budget_minutes, unfreeze_every_epochs, ...).
         check_limits(self)
         self._check_run_length()
         if self.lr_schedule not in LR_SCHEDULES:
@@ -159,20 +164,8 @@ class UlmfitTrainingArguments(TrainingArguments):
             )
         if self.gradual_unfreezing and self.freeze_all_but_top_epochs is not None:
             raise ValueError("Choose gradual_unfreezing or freeze_all_but_top_epochs, not both.")
-        if self.fit_schedule not in FIT_SCHEDULES:
-            raise ValueError(f"fit_schedule must be one of {FIT_SCHEDULES}, got {self.fit_schedule!r}.")
-        if self.fit_schedule == "per_stage":
-            self._check_stages()
-        if self.unfreeze_every_epochs <= 0:
-            raise ValueError(f"unfreeze_every_epochs must be positive, got {self.unfreeze_every_epochs}.")
-        if self.min_train_steps < 0:
-            raise ValueError(f"min_train_steps must be 0 (off) or positive, got {self.min_train_steps}.")
-        if self.time_budget_minutes < 0:
-            raise ValueError(f"time_budget_minutes must be 0 (off) or positive, got {self.time_budget_minutes}.")
         if self.time_budget_minutes > 0 and self.max_steps > 0:
             raise ValueError("Choose --time_budget_minutes or --max_steps, not both (the budget sets max_steps).")
-        if self.bptt < 1:
-            raise ValueError(f"bptt must be a positive integer, got {self.bptt}.")
         if self.uses_freezing and self.ddp_find_unused_parameters is None:
             # Frozen groups get no gradient: DDP must expect parameters without one (see unfreezing.py).
             self.ddp_find_unused_parameters = True

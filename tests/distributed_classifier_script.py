@@ -45,3 +45,4 @@ if __name__ == "__main__":
     rank = trainer.args.process_index
     weights = {name: tensor.contiguous() for name, tensor in trainer.model.state_dict().items()}
     save_file(weights, str(work_dir / f"classifier_rank{rank}.safetensors"))
+    torch.distributed.destroy_process_group()  # before exit: a gloo group left to exit can abort the process

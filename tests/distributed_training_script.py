@@ -61,3 +61,4 @@ if __name__ == "__main__":
     (results_dir / f"metrics_rank{rank}.json").write_text(
         json.dumps({**metrics, "world_size": trainer.args.world_size})
     )
+    torch.distributed.destroy_process_group()  # before exit: a gloo group left to exit can abort the process

@@ -216,7 +216,17 @@ def main(argv: list[str] | None = None):
             raise
         print(f"hf-ulmfit {argv[0]}: error: {message}", file=sys.stderr)
         return 1
+    finally:
+        end_process_group()
     return 0
+
+
+def end_process_group():
+    """Close the process group a distributed run opened, while the interpreter is whole: a gloo group left to the
+    interpreter's exit can abort the process ("terminate called without an active exception") after training ended."""
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def work_dir(tmp_path_factory, data_dir):
     return work_dir
 
 
-ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
+# PYTHONFAULTHANDLER: a rank that aborts (a rare SIGABRT, "terminate called without an active exception", seen once
+# in CI on 2 shared cores) prints its Python stack into the stderr the assertions show.
+ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1", "PYTHONFAULTHANDLER": "1"}
 
 
 @pytest.fixture(scope="module")

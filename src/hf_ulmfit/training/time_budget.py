@@ -86,7 +86,7 @@ def fit_run_to_budget(trainer, resume_from: str | None = None) -> int:
     spent = time.perf_counter() - start
     args.max_steps = steps_in_budget(budget, step_seconds, spent)
     logger.info(
-        "time budget %g min: a step takes %.3f s (median of %d, measured in %.0f s), so the run trains %d steps "
+        "time budget %g min: a step takes %.3g s (median of %d, measured in %.0f s), so the run trains %d steps "
         "of %d rows and its schedule ends inside the budget",
         args.time_budget_minutes,
         step_seconds,

@@ -413,6 +413,16 @@ def write_marked_section(path: Path, name: str, body: str) -> None:
     path.write_text(text)
 
 
+def machine_description() -> str:
+    """The CPU model, the cores and the instruction sets that decide bf16 speed, e.g. "AMD EPYC, 2 cores (avx2,
+    avx512_bf16)"."""
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    features = [name for name in ("avx2", "avx512_bf16", "amx_bf16") if f" {name}" in text]
+    return f"{model}, {os.cpu_count()} cores ({', '.join(features) or 'no AVX2'})"
+
+
 def replace_section(path: Path, start: str, end: str, text: str) -> None:
     """Put `text` between the `start` and `end` markers of `path` (appended, with them, when absent)."""
     current = path.read_text() if path.exists() else ""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK, matmul_gflops, replace_section  # noqa: E402
+from bench_utils import ROOT, WORK, machine_description, matmul_gflops, replace_section  # noqa: E402
 
 
 BPTT = 72
@@ -151,7 +151,7 @@ def run_sweep(names: list[str], warmup: int, steps: int, out: Path) -> dict:
         row["share_of_peak"] = row["gflops"] / (peaks[row["precision"]] * row["threads"])
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": machine(),
+        "machine": machine_description(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "matmul_peak_gflops_1_thread": peaks,
@@ -165,20 +165,6 @@ def run_sweep(names: list[str], warmup: int, steps: int, out: Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     return result
-
-
-def machine() -> str:
-    import os
-
-    model = "?"
-    cpuinfo = Path("/proc/cpuinfo")
-    text = cpuinfo.read_text() if cpuinfo.exists() else ""
-    for line in text.splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    features = [name for name in ("avx2", "avx512_bf16", "amx_bf16") if f" {name}" in text]
-    return f"{model}, {os.cpu_count()} cores ({', '.join(features) or 'no AVX2'})"
 
 
 def table(result: dict) -> str:

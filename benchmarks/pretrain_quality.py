@@ -33,7 +33,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK, replace_section  # noqa: E402
+from bench_utils import ROOT, WORK, machine_description, replace_section  # noqa: E402
 
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
@@ -210,14 +210,6 @@ def plot(runs: list[dict], path: Path, target: float, target_label: str = "fasta
     plt.close(figure)
 
 
-def machine() -> str:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), "?")
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    features = [name for name in ("avx2", "avx512_bf16", "amx_bf16") if f" {name}" in flags]
-    return f"{model}, {os.cpu_count()} cores ({', '.join(features) or 'no AVX2'})"
-
-
 def report(args, settings: dict) -> None:
     runs = load_runs(args.out)
     fastai = next((run for run in runs if run["side"] == "fastai"), None)
@@ -233,8 +225,9 @@ def report(args, settings: dict) -> None:
         f"Made by `python benchmarks/pretrain_quality.py{' --quick' if args.quick else ''}` "
         f"({time.strftime('%Y-%m-%d')}); every figure below comes from that one run.",
         "",
-        f"- Machine: {machine()}. The two sides ran at the same time, one core each (`taskset`, one OpenMP and one "
-        "Rust thread): fastai on core 0 for its whole budget, ours on core 1, one recipe after the other.",
+        f"- Machine: {machine_description()}. The two sides ran at the same time, one core each (`taskset`, one "
+        "OpenMP and one Rust thread): fastai on core 0 for its whole budget, ours on core 1, one recipe after the "
+        "other.",
         f"- Versions: fastai {fastai['versions'].get('fastai')}, torch {fastai['versions'].get('torch')} (fastai's "
         f"venv); hf-ulmfit {runs[-1]['versions'].get('hf_ulmfit')}, transformers "
         f"{runs[-1]['versions'].get('transformers')}, torch {runs[-1]['versions'].get('torch')} (ours).",
@@ -336,6 +329,16 @@ FASTAI_START, FASTAI_END = "<!-- fastai: start -->", "<!-- fastai: end -->"
 SIDE_BY_SIDE_START, SIDE_BY_SIDE_END = "<!-- side-by-side: start -->", "<!-- side-by-side: end -->"
 
 
+def core_shares(runs: list[dict]) -> str:
+    """Each run's average share of a core over its training ("62% and 58%"), from its last snapshot."""
+    shares = []
+    for run in runs:
+        last = run["curve"][-1]
+        cpu = last.get("cpu_seconds")
+        shares.append(f"{cpu / last['seconds']:.0%}" if cpu and last["seconds"] else "an unmeasured share")
+    return " and ".join(shares)
+
+
 def side_by_side_report(args, settings: dict) -> str:
     """The side-by-side section: the reference (first recipe) and the other, their curves, and when the other
     reached the reference's final perplexity (headline: unknown token spread; raw beside it)."""
@@ -353,10 +356,11 @@ def side_by_side_report(args, settings: dict) -> str:
         f"{f' --held-out-articles {args.held_out_articles}' if args.held_out_articles else ''}` "
         f"({time.strftime('%Y-%m-%d')}).",
         "",
-        f"- Machine: {machine()}, **shared with other jobs** (load average 5-8 on its 2 cores during these runs). "
-        "Both runs were started together, one OpenMP thread each, pinned one to each core (`taskset`), so "
-        "they saw the same machine; each had a fraction of a core, so the tokens per wall-clock second below are far "
-        "under the CPU-second rates of the efficiency table. CPU seconds of each run are in the curve table.",
+        f"- Machine: {machine_description()}, shared with other jobs: the runs had {core_shares(runs)} of a core "
+        "on average (CPU seconds over wall-clock seconds of training). Both runs were started together, one OpenMP "
+        "thread each, pinned one to each core (`taskset`), so they saw the same machine; a run with a fraction of a "
+        "core reads fewer tokens per wall-clock second than the efficiency table's CPU-second rates. CPU seconds of "
+        "each run are in the curve table.",
         f"- Budget: {settings['ours_minutes']:g} minutes of training wall-clock each. Each run measured its step "
         "time first and planned its one-cycle schedule to end at the budget (as `--time_budget_minutes` does); "
         "a run whose steps slowed down with the load stops at the budget, before its schedule's end.",

@@ -5,6 +5,7 @@ their own tests in test_qrnn.py."""
 
 import pytest
 import torch
+from huggingface_hub.errors import StrictDataclassClassValidationError
 from torch import nn
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
@@ -261,6 +262,63 @@ def test_classifier_memory_does_not_grow_with_document_length(rnn_type):
     assert long_bytes <= short_bytes * 1.05
     with torch.no_grad():
         assert model.eval()(long_doc).logits.shape == (2, 2)
+
+
+def _unequal_documents(lengths, seed=0):
+    """A right-padded batch of documents of these lengths."""
+    ids = random_ids(len(lengths), max(lengths), seed=seed)
+    mask = (torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]).long()
+    return ids, mask
+
+
+def _backward_of(model, ids, mask, seed=0):
+    """Bytes saved for backward by one training step of `model` on the batch, and the gradients it gives."""
+    model.zero_grad()
+    saved = []
+
+    def pack(tensor):
+        saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    torch.manual_seed(seed)  # the same dropout masks on every call
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        loss = model(ids, attention_mask=mask, labels=torch.arange(len(ids)) % 2).loss
+    loss.backward()
+    return sum(saved), {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def test_classifier_memory_does_not_grow_with_unequal_document_lengths(rnn_type):
+    # Documents of very different lengths in one batch: each keeps activations for its own last max_len tokens only,
+    # and all the windows run side by side, so the batch keeps what a batch of max_len-token documents keeps.
+    config = tiny_config(rnn_type=rnn_type, num_labels=2, bptt=8, max_len=24, activation_budget_tokens=0)
+    model = AwdLstmForSequenceClassification(config).train()
+    unequal_bytes, _ = _backward_of(model, *_unequal_documents([24, 200, 400, 800, 1600, 3200]))
+    equal_bytes, _ = _backward_of(model, *_unequal_documents([24] * 6))
+    assert unequal_bytes <= equal_bytes * 1.1
+
+
+def test_activation_checkpointing_gives_the_same_gradients_with_a_fraction_of_the_memory(rnn_type):
+    config = tiny_config(rnn_type=rnn_type, num_labels=2, bptt=8, max_len=64, activation_budget_tokens=0)
+    model = AwdLstmForSequenceClassification(config).train()
+    batch = _unequal_documents([20, 70, 90, 150, 300, 64])
+    kept_bytes, kept_gradients = _backward_of(model, *batch)
+    model.config.activation_budget_tokens = 100  # the batch's windows hold 20 + 5 x 64 tokens: over it
+    budget_bytes, budget_gradients = _backward_of(model, *batch)
+    model.config.activation_budget_tokens = 0
+    switch = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+    switch()  # transformers' switch (`--gradient_checkpointing`): every batch
+    assert model.gradient_checkpointing
+    switch_bytes, switch_gradients = _backward_of(model, *batch)
+    assert kept_gradients.keys() == budget_gradients.keys() == switch_gradients.keys()
+    for name, gradient in kept_gradients.items():
+        torch.testing.assert_close(budget_gradients[name], gradient, rtol=1e-4, atol=1e-6, msg=name)
+        torch.testing.assert_close(switch_gradients[name], gradient, rtol=1e-4, atol=1e-6, msg=name)
+    assert budget_bytes < kept_bytes / 3 and switch_bytes < kept_bytes / 3
+
+
+def test_activation_budget_is_checked():
+    with pytest.raises(StrictDataclassClassValidationError, match="activation_budget_tokens must be 0"):
+        tiny_config(activation_budget_tokens=-1)
 
 
 def test_classifier_pools_only_chunks_that_start_within_the_last_max_len_tokens(rnn_type):

@@ -49,6 +49,7 @@ LIMITS = {
     "classifier_bptt": "at_least_1",
     "classifier_max_len": "at_least_1",
     "max_len": "at_least_1",
+    "activation_budget_tokens": "non_negative",
     # inference and export
     "batch_size": "at_least_1",
     "max_batch_tokens": "at_least_1",

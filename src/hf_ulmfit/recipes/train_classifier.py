@@ -84,6 +84,14 @@ class TrainClassifierArguments:
     classifier_max_len: int = field(
         default=1440, metadata={"help": "The classifier pools the chunks within this many tokens of a document's end."}
     )
+    activation_budget_tokens: int = field(
+        default=32768,
+        metadata={
+            "help": "Training memory: a batch whose kept windows hold more tokens than this (documents x up to "
+            "--classifier_max_len) recomputes its activations in the backward pass, one chunk at a time (the same "
+            "gradients, a second forward pass over them). 0: never."
+        },
+    )
     pooling: str = field(
         default="concat",
         metadata={
@@ -128,6 +136,7 @@ def build_classifier(
         drop_mult=args.classifier_drop_mult,
         bptt=args.classifier_bptt,
         max_len=args.classifier_max_len,
+        activation_budget_tokens=args.activation_budget_tokens,
         **CLASSIFIER_DROPOUTS,
     )
     if args.model_name_or_path:

@@ -148,7 +148,10 @@ REMOTE_CODE_SCRIPT = textwrap.dedent(
     lm_folder, classifier_folder, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     tokenizer = AutoTokenizer.from_pretrained(lm_folder, trust_remote_code=True)
     inputs = tokenizer(texts, return_tensors="pt", padding=True)
-    result = {}
+    # The tokenizer class itself reads no config.json, so it loads without remote code and without a prompt.
+    from transformers import PreTrainedTokenizerFast
+    plain = PreTrainedTokenizerFast.from_pretrained(lm_folder)
+    result = {"plain_tokenizer_ids": plain(texts, padding=True)["input_ids"]}
     with torch.no_grad():
         lm = AutoModelForCausalLM.from_pretrained(lm_folder, trust_remote_code=True).eval()
         result["lm"] = lm(**inputs).logits.tolist()
@@ -173,9 +176,12 @@ def test_remote_code_loads_where_hf_ulmfit_cannot_be_imported(saved_folders, tok
         text=True,
         timeout=300,
         env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Do you wish to run the custom code" not in completed.stdout + completed.stderr
     result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["plain_tokenizer_ids"] == encode(tokenizer, QUESTIONS)["input_ids"].tolist()
     assert result["lm_module"].startswith("transformers_modules")
     assert result["layer_type"] == type(lm.awd_lstm.layers[0]).__name__
     inputs = encode(tokenizer, QUESTIONS)

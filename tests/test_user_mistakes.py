@@ -421,6 +421,75 @@ def test_push_to_an_unreachable_hub_is_one_line(classifiers, tmp_path, capsys, m
     assert "could not reach" in error or "the Hub refused" in error
 
 
+@pytest.fixture
+def silent_hub(monkeypatch):
+    """A Hub address that accepts connections and never answers (a proxy that hangs), with the Hub online and the
+    CLI's wait for an answer set to 2 s."""
+    import socket
+    import threading
+
+    from huggingface_hub import constants
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted = []
+
+    def accept_and_keep_quiet():
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:  # closed at the end of the test
+                return
+
+    threading.Thread(target=accept_and_keep_quiet, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setenv("HF_ULMFIT_HUB_TIMEOUT", "2")
+    yield endpoint
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_hub_that_never_answers_fails_push_and_the_named_dataset_fallback_in_one_line(
+    classifiers, tmp_path, capsys, monkeypatch, silent_hub
+):
+    import time
+
+    folder = tmp_path / "clas"
+    shutil.copytree(classifiers["forward"], folder)
+    (folder / "README.md").write_text("card")
+    start = time.monotonic()
+    assert run_cli("push", "--folder", folder, "--repo_id", "me/clas", "--token", "hf_fake") == 1
+    assert time.monotonic() - start < 60  # without a timeout it waits forever
+    error = one_error_line(capsys)
+    assert f"could not reach {silent_hub}" in error and "HF_HUB_OFFLINE=1" in error
+
+    monkeypatch.setenv("HF_ULMFIT_DATA", str(tmp_path / "no-data-here"))
+    start = time.monotonic()
+    assert run_cli("train-classifier", "--dataset", "trec", "--output_dir", tmp_path / "out") == 1
+    assert time.monotonic() - start < 60
+    error = one_error_line(capsys)
+    assert "Dataset 'trec' is not here" in error and f"CogComp/trec on {silent_hub} failed" in error
+    assert "HF_HUB_OFFLINE=1" in error
+
+
+def test_hub_timeout_setting_is_checked(monkeypatch):
+    from hf_ulmfit.hub.network import hub_timeout_seconds
+
+    monkeypatch.setenv("HF_ULMFIT_HUB_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="HF_ULMFIT_HUB_TIMEOUT='soon': give a number of seconds"):
+        hub_timeout_seconds()
+    monkeypatch.setenv("HF_ULMFIT_HUB_TIMEOUT", "0")
+    with pytest.raises(ValueError, match="positive number"):
+        hub_timeout_seconds()
+
+
 def test_a_classifier_with_many_labels_gets_a_top_confusions_table_and_no_plot(tokenizer, tmp_path, capsys):
     labels = [f"class{index:02d}" for index in range(40)]
     torch.manual_seed(0)

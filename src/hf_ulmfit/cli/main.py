@@ -208,7 +208,10 @@ def main(argv: list[str] | None = None):
     for arguments in parsed:
         if hasattr(arguments, "output_dir") and arguments.output_dir in (None, "trainer_output"):
             raise SystemExit(f"hf-ulmfit {argv[0]}: --output_dir is required")
+    from ..hub.network import limit_hub_waits
+
     try:
+        limit_hub_waits()
         resolve(command.run)(*parsed)
     except Exception as error:
         message = user_error_message(error)

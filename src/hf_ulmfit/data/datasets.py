@@ -231,11 +231,12 @@ def _load_named(name: str, spec: NamedDataset, data_dir, max_files: int | None) 
         if spec.excluded_titles and TRAIN_SPLIT in dataset:
             dataset[TRAIN_SPLIT] = _exclude_titles(name, dataset[TRAIN_SPLIT], spec)
         return dataset
-    if spec.hub_path is not None and not _offline():
-        return _load_from_hub(spec, max_files)
     where = (
         f"{folder} does not exist" if folder is not None else f"no data folder (pass data_dir= or set {DATA_DIR_ENV})"
     )
+    if spec.hub_path is not None and not _offline():
+        _require_hub_dataset(name, spec, where)
+        return _load_from_hub(spec, max_files)
     hub = f" and the Hub ({spec.hub_path}) is offline" if spec.hub_path else " and it has no Hub counterpart"
     raise FileNotFoundError(f"Dataset {name!r} not found: {where}{hub}.")
 
@@ -312,6 +313,24 @@ def _offline() -> bool:
         os.environ.get(flag, "").upper() in ("1", "ON", "YES", "TRUE")
         for flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
     )
+
+
+HUB_LOOKUP_TIMEOUT_S = 10
+
+
+def _require_hub_dataset(name: str, spec: NamedDataset, folder_note: str) -> None:
+    """One look-up of the named dataset's Hub repository with a short timeout, so that a machine whose network or
+    proxy never answers fails at once, in one line, instead of in the download's retries."""
+    from huggingface_hub import HfApi, constants
+
+    try:
+        HfApi().dataset_info(spec.hub_path, timeout=HUB_LOOKUP_TIMEOUT_S)
+    except Exception as error:  # noqa: BLE001 - DNS, proxy, timeout, a missing repository: said in one line
+        raise OSError(
+            f"Dataset {name!r} is not here ({folder_note}), and looking up its Hub counterpart {spec.hub_path} "
+            f"on {constants.ENDPOINT} failed ({type(error).__name__}: {' '.join(str(error).split())[:200]}). Put the "
+            f"data in {DATA_DIR_ENV} (or pass a folder), or set HF_HUB_OFFLINE=1 to stay offline."
+        ) from None
 
 
 def _load_from_hub(spec: NamedDataset, max_files: int | None) -> datasets.DatasetDict:

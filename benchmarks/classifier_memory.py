@@ -149,7 +149,8 @@ def report(results: list[dict], command: str, lm: Path) -> str:
         "",
         f"- Machine: {machine_description()}; each run one process with one OpenMP thread, two runs at a time.",
         f"- `hf-ulmfit train-classifier --model_name_or_path {lm.name} --dataset FOLDER --num_train_epochs N"
-        " --min_train_steps 0` (the short run as given) and otherwise the CLI's defaults (batches of 64, validation after each epoch, bf16 where the stage picks it),"
+        " --min_train_steps 0` (the short run as given) and otherwise the CLI's defaults (batches of 64,"
+        " validation after each epoch, bf16 where the stage picks it),"
         f" on IMDb training reviews drawn with a seed, {VALIDATION_DOCUMENTS} of them for validation. Long documents"
         " are reviews of one label joined. Peak RSS is the process's peak resident set (`wait4`, as `/usr/bin/time`"
         " gives it); time is the whole command's wall-clock, on a machine shared with other jobs.",

@@ -145,3 +145,4 @@ def test_side_by_side_report_replaces_only_its_own_section(load_benchmark, tmp_p
     share = (math.log(8000) - math.log(5000)) / (math.log(8000) - math.log(4000))
     assert f"after {(300 + share * 300) / 60:.1f} minutes" in written and "**Target met**" in written
     assert "| 16 | 0.005 | bf16 |" in written  # batch and learning rate of each run
+    assert "the runs had 25% and 25% of a core on average" in written  # measured, not written in

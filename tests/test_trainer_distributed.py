@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,32 @@ def work_dir(tmp_path_factory, data_dir):
 ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1", "PYTHONFAULTHANDLER": "1"}
 
 
+def run_ranks(command: list[str]) -> subprocess.CompletedProcess:
+    """A torchrun launch, run once more if a rank aborted (SIGABRT). A rank of these 2-process CPU runs has aborted
+    with "terminate called without an active exception" about twice in 100 launches on 2 loaded cores (the 5.6 CI leg,
+    twice), while the other rank trained normally: an unexplained crash inside torch's runtime, not a result of the
+    code under test. The abort is reported as a warning with its Python stacks; a second failure fails the test."""
+    completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
+    if completed.returncode != 0 and "(SIGABRT)" in completed.stderr:
+        warnings.warn(f"a rank aborted; running the launch again:\n{failure_report(completed.stderr)}")
+        completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
+    return completed
+
+
+def failure_report(stderr: str) -> str:
+    """What a failed run printed that says why: the Python stacks faulthandler wrote when a rank aborted (which the
+    launcher's own traceback and the list of extension modules push out of the tail), then the tail."""
+    start = stderr.find("Fatal Python error")
+    stacks = stderr[start : start + 4000].split("Extension modules:")[0] if start >= 0 else ""
+    return f"{stacks}\n...\n{stderr[-3000:]}"
+
+
 @pytest.fixture(scope="module")
 def one_node_run(work_dir):
     """Two processes on one node (torchrun --standalone); their weights and metrics land in work_dir."""
     command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(work_dir), "4"]
-    completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-4000:]
+    completed = run_ranks(command)
+    assert completed.returncode == 0, failure_report(completed.stderr)
     return work_dir
 
 
@@ -96,7 +117,7 @@ def test_two_nodes_meeting_at_a_rendezvous_train_what_one_node_trains(work_dir, 
     ]
     for node in nodes:
         _, stderr = node.communicate(timeout=300)
-        assert node.returncode == 0, stderr[-4000:]
+        assert node.returncode == 0, failure_report(stderr)
     assert json.loads((results / "metrics_rank0.json").read_text())["world_size"] == 2
     one_node = load_file(one_node_run / "weights_rank0.safetensors")
     for rank in (0, 1):
@@ -153,8 +174,8 @@ def test_bpt3c_classifier_trains_under_ddp_with_bf16_autocast_on_long_documents(
     AwdLstmForSequenceClassification(config).save_pretrained(tmp_path / "initial_model")
     tokenizer.save_pretrained(tmp_path / "initial_model")
     command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(CLASSIFIER_SCRIPT), str(tmp_path)]
-    completed = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-4000:]
+    completed = run_ranks(command)
+    assert completed.returncode == 0, failure_report(completed.stderr)
     rank0, rank1 = (load_file(tmp_path / f"classifier_rank{rank}.safetensors") for rank in (0, 1))
     initial = AwdLstmForSequenceClassification.from_pretrained(tmp_path / "initial_model").state_dict()
     parameters = dict(AwdLstmForSequenceClassification(config).named_parameters())

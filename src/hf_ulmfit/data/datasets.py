@@ -315,21 +315,20 @@ def _offline() -> bool:
     )
 
 
-HUB_LOOKUP_TIMEOUT_S = 10
-
-
 def _require_hub_dataset(name: str, spec: NamedDataset, folder_note: str) -> None:
     """One look-up of the named dataset's Hub repository with a short timeout, so that a machine whose network or
     proxy never answers fails at once, in one line, instead of in the download's retries."""
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import constants
+
+    from ..hub.network import failure_in_one_line, look_up_on_hub
 
     try:
-        HfApi().dataset_info(spec.hub_path, timeout=HUB_LOOKUP_TIMEOUT_S)
+        look_up_on_hub(spec.hub_path, repo_type="dataset")
     except Exception as error:  # noqa: BLE001 - DNS, proxy, timeout, a missing repository: said in one line
         raise OSError(
             f"Dataset {name!r} is not here ({folder_note}), and looking up its Hub counterpart {spec.hub_path} "
-            f"on {constants.ENDPOINT} failed ({type(error).__name__}: {' '.join(str(error).split())[:200]}). Put the "
-            f"data in {DATA_DIR_ENV} (or pass a folder), or set HF_HUB_OFFLINE=1 to stay offline."
+            f"on {constants.ENDPOINT} failed ({failure_in_one_line(error)}). Put the data in {DATA_DIR_ENV} (or "
+            "pass a folder), or set HF_HUB_OFFLINE=1 to stay offline."
         ) from None
 
 

@@ -40,16 +40,15 @@ def require_model_folder(name_or_path: str, what: str = "model") -> None:
         require_hub_model(str(name_or_path), what)
 
 
-HUB_LOOKUP_TIMEOUT_S = 10
-
-
 def require_hub_model(repo_id: str, what: str = "model") -> None:
-    """A bare name that is no folder here is a Hub id: found in the local cache, or looked up once on the Hub (one
-    request, `HUB_LOOKUP_TIMEOUT_S`), so that a typo or a machine without network fails at once in one line naming
-    the name and the address tried, instead of after transformers' retries (tens of seconds) with a message that
-    names neither."""
-    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+    """A bare name that is no folder here is a Hub id: found in the local cache, or looked up once on the Hub
+    (`hub.network.look_up_on_hub`), so that a typo or a machine without network fails at once in one line naming the
+    name and the address tried, instead of after transformers' retries (tens of seconds) with a message that names
+    neither."""
+    from huggingface_hub import constants, try_to_load_from_cache
     from huggingface_hub.errors import RepositoryNotFoundError
+
+    from ..hub.network import failure_in_one_line, look_up_on_hub
 
     if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
         return
@@ -59,7 +58,7 @@ def require_hub_model(repo_id: str, what: str = "model") -> None:
             "out: give the path of a saved model folder."
         )
     try:
-        HfApi().model_info(repo_id, timeout=HUB_LOOKUP_TIMEOUT_S)
+        look_up_on_hub(repo_id)
     except RepositoryNotFoundError:
         raise FileNotFoundError(
             f"{what} {repo_id!r} is neither a folder here nor a Hub repository ({constants.ENDPOINT}): check the "
@@ -68,8 +67,8 @@ def require_hub_model(repo_id: str, what: str = "model") -> None:
     except Exception as error:  # noqa: BLE001 - DNS, proxy, timeout: whatever stops the look-up, said in one line
         raise OSError(
             f"{what} {repo_id!r} is no folder here, and looking it up on {constants.ENDPOINT} failed "
-            f"({type(error).__name__}: {' '.join(str(error).split())[:200]}). Give the path of a saved model folder, "
-            "or set HF_HUB_OFFLINE=1 to stay offline."
+            f"({failure_in_one_line(error)}). Give the path of a saved model folder, or set HF_HUB_OFFLINE=1 to stay "
+            "offline."
         ) from None
 
 

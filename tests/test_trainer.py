@@ -541,3 +541,34 @@ def test_trec_classifier_learns_well_above_the_majority_class(tmp_path, tokenize
     # predict() returns the rows in the dataset's order (training batches are grouped by length, evaluation's not).
     predictions = trainer.predict(test.select(range(100)))
     assert predictions.label_ids.tolist() == test["label"][:100]
+
+
+def test_the_trainer_itself_stretches_a_short_run_to_min_train_steps(tmp_path, tokenizer, classification_data):
+    """min_train_steps is the trainer's argument: a ClassifierTrainer built in Python trains the stretched run, as
+    train-classifier does (24 questions are 3 batches of 8, so 2 epochs are 6 steps; 20 steps need 4 passes per
+    epoch), and a second `train` does not stretch again."""
+    train = classification_data["train"].select(range(24))
+    args = training_args(tmp_path, min_train_steps=20, gradual_unfreezing=True, eval_strategy="epoch")
+    trainer = ClassifierTrainer(
+        model=classifier_model(tokenizer),
+        args=args,
+        train_dataset=train,
+        eval_dataset=classification_data["test"].select(range(8)),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    assert trainer.state.global_step == 24
+    assert args.num_train_epochs == 8 and args.unfreeze_every_epochs == 4 and args.eval_steps == 12
+    assert [entry["step"] for entry in trainer.state.log_history if "eval_loss" in entry] == [12, 24]
+    trainer.fit_run_length()
+    assert args.num_train_epochs == 8
+    # Switched off, or a run ended by max_steps: trained as given.
+    for settings in ({"min_train_steps": 0}, {"min_train_steps": 20, "max_steps": 5}):
+        short = ClassifierTrainer(
+            model=classifier_model(tokenizer),
+            args=training_args(tmp_path / "short", **settings),
+            train_dataset=train,
+            processing_class=tokenizer,
+        )
+        short.train()
+        assert short.state.global_step == settings.get("max_steps", 6)

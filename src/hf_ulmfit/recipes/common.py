@@ -4,7 +4,6 @@ config, training, and the run record every stage writes at the end."""
 import dataclasses
 import json
 import logging
-import math
 import shutil
 from pathlib import Path
 
@@ -14,8 +13,6 @@ from ..evaluation import word_level_metrics
 from ..models.awd_lstm import AwdLstmConfig
 from ..tokenization import default_train_lines, train_tokenizer
 from ..training.checkpoints import checkpoint_folders
-from ..training.run_length import stretch_short_run
-from ..training.time_budget import fit_run_to_budget
 from .arguments import ModelArguments, TokenizerArguments
 from .checks import require_model_folder
 from .outputs import RUN_RECORD_FILE, json_text, run_progress, save_stage_output, take_hub_request, training_summary
@@ -315,25 +312,12 @@ def train_and_evaluate(
             logger.info("the interrupted run left no complete checkpoint: training from the start")
     if resume:
         logger.info("resuming from %s", resume)
-    if training_args.time_budget_minutes > 0:
-        if training_args.world_size > 1:
-            raise ValueError(
-                "--time_budget_minutes measures one process's step time: give --max_steps to a multi-process run."
-            )
-        fit_run_to_budget(trainer, resume)
-    elif training_args.min_train_steps > 0 and training_args.max_steps <= 0:
-        stretch_short_run(training_args, steps_per_epoch(trainer))
     logger.info(
         "process %d of %d: training on %s", training_args.process_index, training_args.world_size, training_args.device
     )
     trainer.train_metrics = trainer.train(resume_from_checkpoint=resume).metrics  # train_runtime: this process's
     trainer.require_finite_weights()  # the last step's update, which no loss has seen yet, must not be saved
     return trainer, final_evaluation(trainer)
-
-
-def steps_per_epoch(trainer) -> int:
-    """Optimizer steps in one epoch of this process's training batches, as the Trainer counts them."""
-    return max(math.ceil(len(trainer.get_train_dataloader()) / trainer.args.gradient_accumulation_steps), 1)
 
 
 def final_evaluation(trainer) -> dict:

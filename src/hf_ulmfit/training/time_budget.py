@@ -45,6 +45,7 @@ def measure_step_seconds(trainer, warmup: int = CALIBRATION_WARMUP_STEPS, steps:
         args = copy.copy(trainer.args)
         args.output_dir = scratch
         args.max_steps = warmup + steps
+        args.time_budget_minutes, args.min_train_steps = 0, 0  # the probe trains exactly these steps
         args.save_strategy = SaveStrategy.NO
         args.eval_strategy = args.logging_strategy = IntervalStrategy.NO
         args.report_to = []

@@ -5,6 +5,8 @@ What it adds, each in one obvious place:
 - discriminative learning rates: one optimizer group per layer group (`create_optimizer`);
 - slanted triangular or one-cycle schedules, over the whole run or one per stage (`create_scheduler`);
 - gradual unfreezing (`GradualUnfreezingCallback`, which freezes after the DDP wrap);
+- the run's length: a wall-clock budget (``time_budget_minutes``) or a floor (``min_train_steps``), fitted as
+  `train` starts, so that the same arguments give the same run from Python and from the stages;
 - checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`);
 - a stop at the first non-finite loss or weight (`TrainingDivergedError`), so a diverged run saves nothing.
 
@@ -28,7 +30,9 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .arguments import UlmfitTrainingArguments
 from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
+from .run_length import steps_per_epoch, stretch_short_run
 from .schedules import one_cycle_schedule, slanted_triangular_schedule, stage_start_steps
+from .time_budget import fit_run_to_budget
 from .unfreezing import GradualUnfreezingCallback
 
 
@@ -83,6 +87,7 @@ class UlmfitTrainer(Trainer):
             **kwargs,
         )
         self.layer_groups = layer_groups(model)
+        self.run_length_fitted = False
         if args.uses_freezing:
             self.add_callback(GradualUnfreezingCallback(self.layer_groups))
         self.add_callback(EpochStartCallback(self))
@@ -234,7 +239,24 @@ class UlmfitTrainer(Trainer):
                     "(not a checkpoint, or one whose save was interrupted)."
                 )
             self.load_extra_state(resume_from_checkpoint)
+        self.fit_run_length(resume_from_checkpoint or None)
         return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
+
+    def fit_run_length(self, resume_from: str | None = None) -> None:
+        """Once, before the first `train`: ``time_budget_minutes`` sets ``max_steps`` from the measured step time (a
+        resumed run keeps its checkpoint's), and a run shorter than ``min_train_steps`` is stretched (run_length.py).
+        """
+        if self.run_length_fitted:
+            return
+        if self.args.time_budget_minutes > 0:
+            if self.args.world_size > 1:
+                raise ValueError(
+                    "--time_budget_minutes measures one process's step time: give --max_steps to a multi-process run."
+                )
+            fit_run_to_budget(self, resume_from)
+        elif self.args.min_train_steps > 0 and self.args.max_steps <= 0:
+            stretch_short_run(self.args, steps_per_epoch(self))
+        self.run_length_fitted = True
 
 
 class EpochStartCallback(TrainerCallback):

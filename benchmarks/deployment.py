@@ -20,7 +20,7 @@ import hf_ulmfit  # noqa: F401  (registers the Auto classes)
 from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.export.int8 import save_int8_classifier
 from hf_ulmfit.export.onnx import export_to_onnx, export_to_onnx_int8
-from hf_ulmfit.export.pipelines import text_classification_pipeline
+from hf_ulmfit.inference.pipelines import text_classification_pipeline
 
 
 def weight_bytes(folder: Path) -> int:

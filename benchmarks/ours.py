@@ -300,7 +300,7 @@ def classify(args):
     from transformers import pipeline
 
     import hf_ulmfit  # also registers the Auto classes the pipeline needs
-    from hf_ulmfit.export.pipelines import text_classification_pipeline
+    from hf_ulmfit.inference.pipelines import text_classification_pipeline
 
     texts = json.loads((PREPARED / "classify_texts.json").read_text())[: args.n]
     questions = trec_questions(args.n_single)

@@ -1034,7 +1034,8 @@ def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, 
 
 
 def test_one_long_document_among_short_ones_is_batched_alone(classifier):
-    from hf_ulmfit.recipes.inference import class_probabilities, length_batches
+    from hf_ulmfit.inference.pipelines import length_batches
+    from hf_ulmfit.recipes.inference import class_probabilities
 
     short = ["Who wrote Hamlet ?", "What is the capital of France ?", "How far is the moon ?", "Name a bird ."]
     long_document = " ".join(["When did the first person walk on the moon and who was it ?"] * 1500)  # ~20k tokens

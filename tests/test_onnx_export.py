@@ -17,12 +17,12 @@ from hf_ulmfit.tokenization import train_tokenizer
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from hf_ulmfit.export.onnx import (  # noqa: E402  (after the skip: onnxruntime is the optional [export] extra)
+from hf_ulmfit.export.onnx import export_to_onnx  # noqa: E402  (after the skip: onnxruntime is the [export] extra)
+from hf_ulmfit.inference.onnx_runtime import (  # noqa: E402
     OnnxAwdLstmForCausalLM,
     OnnxAwdLstmForSequenceClassification,
-    export_to_onnx,
 )
-from hf_ulmfit.export.pipelines import text_classification_pipeline  # noqa: E402
+from hf_ulmfit.inference.pipelines import text_classification_pipeline  # noqa: E402
 
 
 TOLERANCE = 1e-4

@@ -176,7 +176,7 @@ def test_multi_label_classifier_from_the_cli_chooses_and_uses_its_threshold(
         == 0
     )
     predictions = [json.loads(line) for line in out.read_text().splitlines()]
-    from hf_ulmfit.export.pipelines import text_classification_pipeline
+    from hf_ulmfit.inference.pipelines import text_classification_pipeline
 
     piped = text_classification_pipeline(str(multi_label_classifier), device="cpu")(texts)
     for prediction, from_pipeline in zip(predictions, piped):

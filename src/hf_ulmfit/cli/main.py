@@ -154,8 +154,8 @@ COMMANDS = {
     ),
     "export": Command(
         "export a classifier or language model to ONNX, or a classifier to int8",
-        ("hf_ulmfit.export.command:ExportArguments",),
-        "hf_ulmfit.export.command:run",
+        ("hf_ulmfit.cli.export:ExportArguments",),
+        "hf_ulmfit.cli.export:run",
     ),
     "push": Command("upload a saved model folder to the Hub", (PushArguments,), run_push),
     "convert-fastai": Command("convert a fastai AWD-LSTM checkpoint", (ConvertFastaiArguments,), run_convert),

@@ -1,1 +1,2 @@
-"""Deployment formats: ONNX graphs run by onnxruntime (`onnx`)."""
+"""Deployment formats: ONNX graphs for onnxruntime (`onnx`) and the int8 PyTorch classifier (`int8`). What runs the
+exported graphs is in `hf_ulmfit.inference`."""

@@ -1,9 +1,9 @@
 """`hf-ulmfit predict` and `hf-ulmfit generate` on saved folders (AutoModel classes, as a pipeline loads them).
 
-Classification runs documents in batches of similar length (`length_batches`): padding one long document together
-with many short ones would make every row as long as the longest and defeat BPT3C's bounded memory. A batch holds at
-most ``batch_size`` documents and ``max_batch_tokens`` padded tokens, so a very long document runs alone; the
-results come back in the input order. ONNX folders (`hf-ulmfit export`) classify through the same path.
+Classification runs through the length-sorted pipeline (`hf_ulmfit.inference.pipelines`), the path
+`pipeline("text-classification")` users take: documents in batches of similar length, at most ``batch_size``
+documents and ``max_batch_tokens`` padded tokens a batch, so a very long document runs alone; the results come back
+in the input order. ONNX and int8 folders (`hf-ulmfit export`) classify through the same path.
 `class_probabilities` is also the forward+backward ensemble (probabilities averaged) that `hf-ulmfit evaluate` uses.
 """
 
@@ -132,45 +132,12 @@ def device() -> "torch.device":
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def length_batches(lengths: list[int], batch_size: int, max_batch_tokens: int) -> list[list[int]]:
-    """Row indices in batches of similar length, longest first: at most `batch_size` rows and `max_batch_tokens`
-    padded tokens (rows x longest) per batch; a row longer than the budget gets a batch of its own."""
-    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
-    batches, batch = [], []
-    for index in order:
-        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[batch[0]] > max_batch_tokens):
-            batches.append(batch)
-            batch = []
-        batch.append(index)
-    return batches + [batch] if batch else batches
-
-
-def classify_token_ids(
-    model, tokenizer, input_ids: list[list[int]], batch_size: int, max_batch_tokens: int, where: str
-) -> "np.ndarray":
-    """Logits of every document (tokenised, with ``xxbos``), in the input order; batched by length."""
-    import numpy as np
-    import torch
-
-    model.eval()
-    logits = np.zeros((len(input_ids), model.config.num_labels), dtype=np.float32)
-    for batch in length_batches([len(ids) for ids in input_ids], batch_size, max_batch_tokens):
-        padded = tokenizer.pad({"input_ids": [input_ids[index] for index in batch]}, return_tensors="pt")
-        with torch.no_grad():
-            outputs = model(**{name: tensor.to(model.device) for name, tensor in padded.items()})
-        logits[batch] = outputs.logits.float().cpu().numpy()
-    if not np.isfinite(logits).all():
-        rows = np.flatnonzero(~np.isfinite(logits).all(-1)).tolist()
-        raise ValueError(f"{where} gave NaN or infinite scores for document(s) {rows[:10]}: the model is broken.")
-    return logits
-
-
 def load_classifier(path: str, what: str = "classifier"):
     """A saved classifier and its tokenizer, checked: folder, weights file, finite weights, tokenizer fit. An ONNX
     folder gives its onnxruntime classifier, which takes the same inputs and returns the same logits."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from ..export.onnx import OnnxAwdLstmForSequenceClassification, is_onnx_folder
+    from ..inference.onnx_runtime import OnnxAwdLstmForSequenceClassification, is_onnx_folder
     from .checks import check_tokenizer_fits, load_pretrained
 
     if is_onnx_folder(path):
@@ -233,29 +200,30 @@ def class_probabilities(
     paths: str | list[str], texts: list[str], batch_size: int, max_batch_tokens: int
 ) -> tuple["np.ndarray", list[str]]:
     """Class probabilities `(documents, labels)` of one saved classifier, or the average over several: ULMFiT's
-    forward+backward ensemble. Each classifier reads the texts through its own tokenizer, batched by length
-    (`length_batches`); one model is in memory at a time. A multi-label classifier's are each label's own
-    probability (sigmoid); a regression model's, its predicted values `(documents, 1)`."""
+    forward+backward ensemble. Each classifier reads the texts through its own tokenizer in the length-sorted
+    pipeline (`hf_ulmfit.inference.pipelines`: at most `batch_size` documents and `max_batch_tokens` padded tokens a
+    batch); one model is in memory at a time. A multi-label classifier's are each label's own probability (sigmoid);
+    a regression model's, its predicted values `(documents, 1)`."""
+    import numpy as np
+
+    from ..inference.pipelines import pipeline_over
+
     paths = [paths] if isinstance(paths, str) else list(paths)
     labels = ensemble_labels(paths)
     probabilities = []
     for path in paths:
-        model, tokenizer = load_classifier(path)
-        input_ids = tokenizer(list(texts), return_attention_mask=False)["input_ids"]
-        logits = classify_token_ids(model, tokenizer, input_ids, batch_size, max_batch_tokens, path)
-        probabilities.append(scores_from_logits(logits, model.config.problem_type))
+        classify = pipeline_over(*load_classifier(path))
+        results = classify(list(texts), batch_size=batch_size, max_batch_tokens=max_batch_tokens, top_k=None)
+        column = {label: index for index, label in enumerate(labels)}
+        scores = np.zeros((len(results), len(labels)), dtype=np.float32)
+        for row, result in enumerate(results):
+            for score in result:
+                scores[row, column[score["label"]]] = score["score"]
+        if not np.isfinite(scores).all():
+            rows = np.flatnonzero(~np.isfinite(scores).all(-1)).tolist()
+            raise ValueError(f"{path} gave NaN or infinite scores for document(s) {rows[:10]}: the model is broken.")
+        probabilities.append(scores)
     return sum(probabilities) / len(probabilities), labels
-
-
-def scores_from_logits(logits: "np.ndarray", problem_type: str | None) -> "np.ndarray":
-    """Softmax over the classes, each label's sigmoid (multi-label), or the values themselves (regression)."""
-    if problem_type == "regression":
-        return logits
-    if problem_type == "multi_label_classification":
-        from ..evaluation import sigmoid
-
-        return sigmoid(logits).astype(logits.dtype)
-    return softmax(logits)
 
 
 def describe_predictions(config, texts: list[str], scores: "np.ndarray", labels: list[str]) -> list[dict]:
@@ -291,12 +259,6 @@ def result_line(result: dict) -> str:
         chosen = ",".join(result["labels"]) or "-"
         return f"{chosen}\t{result['text']}"
     return f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}"
-
-
-def softmax(logits: "np.ndarray") -> "np.ndarray":
-    import torch
-
-    return torch.from_numpy(logits).softmax(-1).numpy()
 
 
 def predict(args: PredictArguments) -> list[dict]:

@@ -51,16 +51,16 @@ def run(args: ExportArguments) -> str:
         raise ValueError(f"--opset must be a positive ONNX opset version, got {args.opset}.")
     check_export_paths(args)
     if args.format == "int8":
-        from .int8 import save_int8_classifier
+        from ..export.int8 import save_int8_classifier
 
         save_int8_classifier(args.model_name_or_path, args.output_dir)
         path = args.output_dir
     elif args.format == "onnx-int8":
-        from .onnx import export_to_onnx_int8
+        from ..export.onnx import export_to_onnx_int8
 
         path = export_to_onnx_int8(args.model_name_or_path, args.output_dir, opset=args.opset)
     else:
-        from .onnx import export_to_onnx
+        from ..export.onnx import export_to_onnx
 
         path = export_to_onnx(args.model_name_or_path, args.output_dir, opset=args.opset)
     print(f"exported {args.model_name_or_path} to {path} ({args.format})")

@@ -387,17 +387,16 @@ class Experiments:
             lm_seconds = lm_seconds if lm_seed == seed else 0.0  # counted once, in the run that trained it
         else:
             raise ValueError(f"unknown low-shot method {method!r}")
-        # All of TREC: its text is its labelled questions, so both ULMFiT methods are the ladder's full ULMFiT.
-        ladder_row = {"supervised": "ulmfit", "semi-supervised": "ulmfit", "from-scratch": "from-scratch"}[method]
-        # The ladder row's recipe, pinned (the paper's discr 2.6, whatever the stage default has become since).
-        pinned = {} if defaults else LADDER_ROWS[ladder_row][2]
-        recipe = {**pinned, **(IMDB_CLASSIFIER if task == "imdb" else {})}
-        if defaults:
+        if defaults:  # nothing pinned: the CLI's defaults, IMDb's too (batch 64, evaluation every epoch)
             folder = (
                 self.out / "classifiers" / LOWSHOT_EXPERIMENT["defaults"] / task / method / f"n{size}" / f"seed{seed}"
             )
             classifier, seconds = self.stage("train_classifier", folder, self.classifier_arguments(data, seed, lm, {}))
             return classifier, lm_seconds + seconds, lm
+        # All of TREC: its text is its labelled questions, so both ULMFiT methods are the ladder's full ULMFiT.
+        ladder_row = {"supervised": "ulmfit", "semi-supervised": "ulmfit", "from-scratch": "from-scratch"}[method]
+        # The ladder row's recipe, pinned (the paper's discr 2.6, whatever the stage default has become since).
+        recipe = {**LADDER_ROWS[ladder_row][2], **(IMDB_CLASSIFIER if task == "imdb" else {})}
         if task == "trec" and size == "all" and base is None:
             # The same recipe on the same data as the ladder's row: its classifiers serve both experiments.
             folder = self.out / "classifiers" / "ladder" / ladder_row / f"seed{seed}"
@@ -684,10 +683,10 @@ def grouped(results: list[dict], *keys: str) -> dict:
 
 def report(args) -> Path:
     results = Path(args.results)
-    ladder, lowshot, fwdbwd, baseline = (
-        load_results(results, name) for name in ("ladder", "lowshot", "fwdbwd", "baseline")
+    ladder, lowshot, lowshot_defaults, fwdbwd, baseline = (
+        load_results(results, name) for name in ("ladder", "lowshot", "lowshot-defaults", "fwdbwd", "baseline")
     )
-    everything = ladder + lowshot + fwdbwd + baseline
+    everything = ladder + lowshot + lowshot_defaults + fwdbwd + baseline
     if not everything:
         raise SystemExit(f"no results under {results}: run ladder, lowshot or fwdbwd first")
     plots = Path(args.plots)
@@ -710,6 +709,8 @@ def report(args) -> Path:
     lines += setup_section(everything)
     if ladder:
         lines += ladder_section(ladder, baseline, plots / "claims_ladder.png")
+    if lowshot_defaults:
+        lines += lowshot_section(lowshot_defaults, baseline, plots / "claims_lowshot_defaults.png", defaults=True)
     if lowshot:
         lines += lowshot_section(lowshot, baseline, plots / "claims_lowshot.png")
     if fwdbwd:
@@ -809,12 +810,27 @@ def ladder_section(results: list[dict], baseline: list[dict], plot: Path) -> lis
     return lines
 
 
-def lowshot_section(results: list[dict], baseline: list[dict], plot: Path) -> list[str]:
+def lowshot_section(results: list[dict], baseline: list[dict], plot: Path, defaults: bool = False) -> list[str]:
+    """The low-shot table: `lowshot` (each method's ladder recipe, pinned) or, with `defaults`, `lowshot --recipe
+    defaults` (train-classifier's own defaults, from the LM its records name)."""
     groups = grouped(results, "task", "method", "labels")
     linear = baseline_groups(baseline)
-    lines = [
-        "## Low-shot: test error against the number of labelled examples",
-        "",
+    if defaults:
+        models = ", ".join(sorted({f"`{Path(r['pretrained_lm']).name}`" for r in results}))
+        heading = [
+            "## Low-shot with the CLI's defaults (test error against the number of labelled examples)",
+            "",
+            f"`claims.py lowshot --recipe defaults`: every stage with its own defaults, as a user gets them, from the "
+            f"pretrained LM {models}. ULMFiT: `finetune-lm` on the labelled texts (supervised) or on the task's "
+            "text (semi-supervised), then `train-classifier` (5 epochs, STLR to 1e-2, one LR for all groups, "
+            "gradual unfreezing, at least 200 steps, batch 64). From scratch: `train-classifier` without a language "
+            "model, i.e. its from-scratch recipe (word-level tokenizer, bidirectional 128/256 2-layer LSTM, lr 3e-3, "
+            "8 epochs). Cells and seeds not run yet show –.",
+            "",
+        ]
+    else:
+        heading = ["## Low-shot: test error against the number of labelled examples", ""]
+    lines = heading + [
         "Each run draws its labelled examples at random, stratified, with its seed; validation and test rows are "
         "the same for all runs (IMDb: a fixed stratified subset of the test reviews). TREC 'all' is its whole "
         "train split less the validation 10%. The linear baseline "
@@ -835,7 +851,10 @@ def lowshot_section(results: list[dict], baseline: list[dict], plot: Path) -> li
             errors = {
                 method: [r["test_error"] for r in groups.get((task, method, size), [])] for method in LOWSHOT_METHODS
             }
-            linear_errors = [r["test_error"] for r in linear.get((task, size), [])]
+            # The baseline on the seeds (labelled draws) the row's runs used, so that a cell run on fewer seeds
+            # is compared with the baseline on the same rows.
+            seeds = {r["seed"] for method in LOWSHOT_METHODS for r in groups.get((task, method, size), [])}
+            linear_errors = [r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]
             cells = [spread(errors[method]) for method in LOWSHOT_METHODS] + [spread(linear_errors)]
             margins = [against(errors[method], linear_errors) for method in ("supervised", "semi-supervised")]
             if any(cell != "–" for cell in cells[:-1]):

@@ -157,6 +157,16 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     # TREC's largest class is 27.6% of the test questions: 100 labels already take the baseline well above that.
     assert min(linear["trec", seed]["test_accuracy"] for seed in (0, 1)) > 0.4
 
+    # --recipe defaults: train-classifier's own defaults (from scratch: its from-scratch recipe), recorded apart.
+    defaults = ["lowshot", "--recipe", "defaults", "--tasks", "trec", "--sizes", "100", "--methods", "from-scratch"]
+    claims.main([*defaults, "--seeds", "0", *common])
+    scratch = json.loads((records / "lowshot-defaults" / "trec" / "from-scratch" / "n100" / "seed0.json").read_text())
+    assert scratch["experiment"] == "lowshot-defaults" and scratch["classifier_training"]["learning_rate"] == 3e-3
+    config = json.loads((Path(scratch["classifier_dir"]) / "config.json").read_text())
+    assert config["bidirectional"] and config["hidden_size"] == 256
+    pinned = json.loads((records / "lowshot" / "trec" / "from-scratch" / "n100" / "seed0.json").read_text())
+    assert pinned["classifier_training"]["learning_rate"] == 1e-2  # the ladder's recipe, as recorded
+
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")
     claims.main(
@@ -173,6 +183,10 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
         ]
     )
     text = markdown.read_text()
+    defaults_section, text = text.split("## Low-shot: test error against", 1)
+    # The defaults cell is compared with the baseline on its own seed's rows only.
+    row = next(line for line in defaults_section.splitlines() if line.startswith("| trec | 100 |")).split(" | ")
+    assert row[4:6] == [claims.spread([scratch["test_error"]]), claims.spread([linear["trec", 0]["test_error"]])]
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     # Beside each cell: the baseline's error and ULMFiT's margin over it (points of test error, + when ahead).
     for task in ("trec", "imdb"):

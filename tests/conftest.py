@@ -43,6 +43,15 @@ def trec(data_dir):
 
 
 @pytest.fixture(scope="session")
+def tokenizer(trec):
+    """A 400-piece unigram tokenizer trained on the first 1,000 TREC questions, for tests of tiny models (a test file
+    that needs another one defines its own `tokenizer`)."""
+    from hf_ulmfit.tokenization import train_tokenizer
+
+    return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
+
+
+@pytest.fixture(scope="session")
 def load_benchmark():
     """Imports a script of benchmarks/ (a folder of scripts, not a package) by name: ``load_benchmark("claims")``."""
 

@@ -10,19 +10,11 @@ from transformers import AutoModelForSequenceClassification, pipeline
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
-from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.export.int8 import AwdLstmInt8ForSequenceClassification, quantize_classifier
-from hf_ulmfit.tokenization import train_tokenizer
 
 
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(data_dir):
-    trec = load_text_dataset("trec", data_dir=data_dir)
-    return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ import torch
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
-from hf_ulmfit.data import load_text_dataset
-from hf_ulmfit.tokenization import train_tokenizer
 
 
 pytest.importorskip("onnxruntime")
@@ -32,12 +30,6 @@ QUESTIONS = [
     "What is the capital of France ?",
     "Why does the sun shine so brightly in the summer months , when the days are long ?",
 ]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(data_dir):
-    trec = load_text_dataset("trec", data_dir=data_dir)
-    return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
 
 
 def tiny_config(tokenizer, **overrides):

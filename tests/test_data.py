@@ -114,7 +114,7 @@ def test_wikipedia_test_split_is_the_last_300_articles_of_the_last_shard_even_wi
 
 def test_wikipedia_train_leaves_out_the_test_split_and_the_wikitext_test_articles(data_dir, caplog):
     # Seven shards: wiki-03 and wiki-06 hold the WikiText test articles, wiki-07 (held out) is not read.
-    with caplog.at_level("INFO", logger="hf_ulmfit.data.datasets"):
+    with caplog.at_level("INFO", logger="hf_ulmfit.data.named_datasets"):
         seven = load_text_dataset("wikipedia", data_dir=data_dir, max_files=7)
     shard_rows = [pq.read_metadata(path).num_rows for path in sorted((data_dir / "wikipedia").glob("wiki-*.parquet"))]
     assert len(seven["train"]) == sum(shard_rows[:7]) - len(WIKITEXT_TEST_TITLES)
@@ -126,7 +126,7 @@ def test_wikipedia_train_leaves_out_the_test_split_and_the_wikitext_test_article
 
 
 def test_wikipedia_from_the_hub_keeps_wikitext_s_own_test_split(monkeypatch):
-    from hf_ulmfit.data import datasets as data_module
+    from hf_ulmfit.data import named_datasets as data_module
 
     wikitext = datasets.DatasetDict(
         {
@@ -143,7 +143,7 @@ def test_wikipedia_from_the_hub_keeps_wikitext_s_own_test_split(monkeypatch):
 
 @pytest.mark.slow
 def test_whole_wikipedia_loads(data_dir, caplog):
-    with caplog.at_level("INFO", logger="hf_ulmfit.data.datasets"):
+    with caplog.at_level("INFO", logger="hf_ulmfit.data.named_datasets"):
         wikipedia = load_text_dataset("wikipedia", data_dir=data_dir)
     train = wikipedia["train"]
     assert len(train) == WIKIPEDIA_ARTICLES - HELD_OUT_ARTICLES - len(WIKITEXT_TEST_TITLES) == 30_427

@@ -6,23 +6,15 @@ import torch
 from transformers import pipeline
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForSequenceClassification
-from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.inference.pipelines import LengthSortedTextClassificationPipeline, text_classification_pipeline
-from hf_ulmfit.tokenization import train_tokenizer
 
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
 
 @pytest.fixture(scope="module")
-def trec(data_dir):
-    return load_text_dataset("trec", data_dir=data_dir)
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory, trec):
+def folder(tmp_path_factory, tokenizer):
     torch.manual_seed(0)
-    tokenizer = train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
     config = AwdLstmConfig(
         vocab_size=len(tokenizer),
         embedding_size=12,

@@ -8,10 +8,10 @@ from ..lazy_exports import lazy_exports
 
 
 _LAZY_NAMES = {
-    "NAMED_DATASETS": ".datasets",
+    "NAMED_DATASETS": ".named_datasets",
     "ClassificationCollator": ".classification",
     "LanguageModelStream": ".language_modeling",
-    "load_text_dataset": ".datasets",
+    "load_text_dataset": ".text_dataset",
     "prepare_classification_dataset": ".classification",
     "tokenize_dataset": ".tokenize",
 }

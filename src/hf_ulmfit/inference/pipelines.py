@@ -3,12 +3,13 @@ or int8 folder, or ONNX), with the documents of a list batched by length. `hf-ul
 and a user's `text_classification_pipeline(folder)` all classify through `LengthSortedTextClassificationPipeline`,
 so they give the same scores for the same texts."""
 
-import json
 import logging
 import math
 from pathlib import Path
 
 from transformers import TextClassificationPipeline
+
+from ..saved_folders import INT8_CLASSIFIER, folder_kind
 
 
 def length_batches(lengths: list[int], batch_size: int, max_batch_tokens: float = math.inf) -> list[list[int]]:
@@ -63,11 +64,6 @@ class LengthSortedTextClassificationPipeline(TextClassificationPipeline):
         return [score for score in scores if score["score"] >= threshold]
 
 
-def _model_type(model_name_or_path: str) -> str | None:
-    config = Path(model_name_or_path) / "config.json"
-    return json.loads(config.read_text()).get("model_type") if config.is_file() else None
-
-
 def text_classification_pipeline(model_name_or_path: str, device=None, **pipeline_kwargs):
     """A length-sorted text-classification pipeline for a saved classifier folder (fp32 or int8), or for an
     exported one (`model.onnx`, run by onnxruntime)."""
@@ -78,7 +74,7 @@ def text_classification_pipeline(model_name_or_path: str, device=None, **pipelin
     if Path(model_name_or_path).is_dir() and is_onnx_folder(model_name_or_path):
         model = OnnxAwdLstmForSequenceClassification.from_pretrained(model_name_or_path)
         return pipeline_over(model, AutoTokenizer.from_pretrained(model_name_or_path), **pipeline_kwargs)
-    if _model_type(model_name_or_path) == "awd_lstm_int8":
+    if folder_kind(model_name_or_path)[0] == INT8_CLASSIFIER:
         device = "cpu"  # PyTorch's int8 LSTM kernels run on the CPU only
     return pipeline(
         "text-classification",

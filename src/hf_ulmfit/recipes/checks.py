@@ -5,13 +5,14 @@ Hub connection error or a traceback from deep inside the model.
 """
 
 import contextlib
-import json
 import logging
 from pathlib import Path
 
 import torch
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import SafetensorError, safe_open
+
+from ..saved_folders import folder_kind
 
 
 logger = logging.getLogger(__name__)
@@ -103,35 +104,12 @@ def check_finite_weights(model: torch.nn.Module, name_or_path: str) -> None:
         )
 
 
-INT8_MODEL_TYPE = "awd_lstm_int8"
 KIND_HINTS = {
     "int8 classifier": "an int8 folder is for inference only (predict, evaluate): use the fp32 classifier it was "
     "exported from",
     "classifier": "a classifier holds no language-model decoder: pass the language model it was trained from",
     "language model": "train a classifier on it first (hf-ulmfit train-classifier --model_name_or_path FOLDER)",
 }
-
-
-def folder_kind(name_or_path: str) -> tuple[str | None, str]:
-    """What a local model folder holds, from its ``config.json``: ("language model" | "classifier" | "int8
-    classifier" | None when it does not say, the architectures it names)."""
-    config_file = Path(name_or_path) / "config.json"
-    if not config_file.is_file():
-        return None, ""
-    try:
-        config = json.loads(config_file.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise OSError(f"{config_file} is not a readable config ({error}): save or download the model again.") from None
-    architectures = config.get("architectures") or []
-    if config.get("model_type") == INT8_MODEL_TYPE:
-        kind = "int8 classifier"
-    elif any(name.endswith("ForSequenceClassification") for name in architectures):
-        kind = "classifier"
-    elif any(name.endswith("ForCausalLM") for name in architectures):
-        kind = "language model"
-    else:
-        kind = None
-    return kind, ", ".join(architectures)
 
 
 def check_folder_kind(name_or_path: str, kinds: tuple[str, ...], what: str) -> None:

@@ -6,7 +6,8 @@ import datasets
 import numpy as np
 
 from ..data import load_text_dataset
-from ..data.datasets import NAMED_DATASETS, TRAIN_SPLIT, hold_out
+from ..data.named_datasets import NAMED_DATASETS
+from ..data.splits import TRAIN_SPLIT, hold_out
 from ..data.targets import SINGLE_LABEL, encode_targets
 from .arguments import DataArguments
 

@@ -24,6 +24,7 @@ from ..evaluation import (
     word_level_metrics,
 )
 from ..models.awd_lstm import AwdLstmForCausalLM
+from ..saved_folders import CLASSIFIER, INT8_CLASSIFIER, kind_of_config
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
@@ -177,7 +178,7 @@ def run(args: EvaluateArguments, data_args: DataArguments) -> dict:
     # The models first (without creating anything): a wrong path fails before any data work.
     require_model_folder(args.model_name_or_path)
     config = AutoConfig.from_pretrained(args.model_name_or_path)
-    is_classifier = any(name.endswith("ForSequenceClassification") for name in config.architectures or [])
+    is_classifier = kind_of_config(config.to_dict()) in (CLASSIFIER, INT8_CLASSIFIER)
     if args.backward_model_name_or_path:
         require_model_folder(args.backward_model_name_or_path, "backward model")
         if is_classifier:

@@ -18,7 +18,7 @@ from transformers import pipeline
 
 from ..argument_limits import check_limits
 from ..data import load_text_dataset
-from ..data.datasets import resolve_data_dir
+from ..data.named_datasets import resolve_data_dir
 from ..training import UlmfitTrainingArguments
 from . import finetune_lm, pretrain, train_classifier
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
@@ -83,14 +83,14 @@ def find_pretrained_lm(data_dir: str | None) -> str | None:
 
 
 def is_forward_language_model(folder: Path) -> bool:
-    config = folder / "config.json"
-    if not (config.is_file() and (folder / "model.safetensors").is_file()):
-        return False
-    settings = json.loads(config.read_text())
-    return (
-        settings.get("model_type") == "awd_lstm"
-        and not settings.get("backwards")
-        and "AwdLstmForCausalLM" in settings.get("architectures", [])
+    from ..saved_folders import LANGUAGE_MODEL, kind_of_config, read_config
+
+    config = read_config(folder) if (folder / "model.safetensors").is_file() else None
+    return bool(
+        config
+        and config.get("model_type") == "awd_lstm"
+        and not config.get("backwards")
+        and kind_of_config(config) == LANGUAGE_MODEL
     )
 
 

@@ -30,7 +30,7 @@ def tokens_per_word(tokenizer, texts: list[str]) -> float:
 
 def measure(lines: int, args, train_texts, held_out) -> dict:
     from hf_ulmfit.recipes.arguments import TokenizerArguments
-    from hf_ulmfit.recipes.common import tokenizer_for
+    from hf_ulmfit.recipes.model_setup import tokenizer_for
 
     tokenizer_args = TokenizerArguments(
         tokenizer_kind="unigram", vocab_size=args.vocab_size, tokenizer_train_lines=lines

@@ -20,7 +20,7 @@ from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.recipes.arguments import ModelArguments
 from hf_ulmfit.recipes.checks import load_pretrained
-from hf_ulmfit.recipes.common import new_config
+from hf_ulmfit.recipes.model_setup import new_config
 from hf_ulmfit.recipes.output_lock import LOCK_FILE, output_folder_lock
 from hf_ulmfit.recipes.outputs import json_text
 from hf_ulmfit.tokenization import train_tokenizer

@@ -241,7 +241,7 @@ def test_sampled_lines_keep_their_newlines_in_the_vocabulary():
 
 def test_recipes_sample_unigram_training_by_default_and_zero_means_everything(monkeypatch):
     from hf_ulmfit.recipes.arguments import TokenizerArguments
-    from hf_ulmfit.recipes.common import tokenizer_for
+    from hf_ulmfit.recipes.model_setup import tokenizer_for
     from hf_ulmfit.tokenization import default_train_lines, sample_lines
     from hf_ulmfit.tokenization import train as train_module
 

@@ -51,8 +51,8 @@ class ConvertFastaiArguments:
 
 
 def run_tokenizer(args: TokenizerCommandArguments, data_args, tokenizer_args):
-    from ..recipes.common import tokenizer_for
     from ..recipes.corpus import load_splits
+    from ..recipes.model_setup import tokenizer_for
 
     dataset = load_splits(data_args, labelled=False)
     tokenizer = tokenizer_for(tokenizer_args, dataset["train"], seed=args.seed)

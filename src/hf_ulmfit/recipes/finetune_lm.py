@@ -14,10 +14,11 @@ from ..tokenization.vocabulary import extend_word_vocabulary
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
-from .common import STAGE_TRAINING_DEFAULTS, start_stage, train_and_finish_stage
 from .corpus import drop_blank_documents, language_model_texts, load_splits
 from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
+from .run_folder import start_stage
+from .stage import STAGE_TRAINING_DEFAULTS, train_and_finish_stage
 
 
 logger = logging.getLogger(__name__)

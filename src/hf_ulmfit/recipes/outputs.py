@@ -1,4 +1,5 @@
-"""What every stage writes at the end: model, tokenizer, run record, model card, and optionally a Hub upload."""
+"""What every stage writes at the end: the run record (built here, `finish_stage`), model, tokenizer, model card,
+and optionally a Hub upload."""
 
 import json
 import logging
@@ -6,6 +7,7 @@ import math
 from pathlib import Path
 
 from ..hub import push_folder, write_model_card
+from .model_setup import describe_tokenizer, model_summary
 
 
 logger = logging.getLogger(__name__)
@@ -171,3 +173,36 @@ def _parent_record(base_model: str | None) -> dict | None:
 
 def _without_history(record: dict) -> dict:
     return {key: value for key, value in record.items() if key != "previous_stages"}
+
+
+def finish_stage(
+    stage: str,
+    trainer,
+    tokenizer,
+    tokenized,
+    data_args,
+    training_args,
+    results: dict,
+    hub_request: dict | None,
+    tokenizer_details: dict | None = None,
+    **details,
+) -> dict:
+    """Build the stage's run record (``ulmfit_run.json``: what was trained on what, and its `results`), then save
+    the folder with it (`save_stage_output`). `details` are the stage's own entries (labels, base model, ...)."""
+    train = tokenized["train"]
+    record = {
+        "stage": stage,
+        "dataset": data_args.dataset,
+        **details,
+        "output_dir": training_args.output_dir,
+        "train_documents": len(train),
+        "train_tokens": int(sum(train["length"])),
+        "tokenizer": describe_tokenizer(tokenizer, **(tokenizer_details or {})),
+        "model": model_summary(trainer.model.config),
+        "training": training_summary(training_args),
+        "trained": run_progress(trainer, int(sum(train["length"]))),
+        "train_seconds": round(getattr(trainer, "train_metrics", {}).get("train_runtime", 0.0), 1),
+        "results": results,
+    }
+    save_stage_output(trainer, tokenizer, training_args.output_dir, record, hub_request)
+    return record

@@ -12,17 +12,12 @@ from ..models.awd_lstm import AwdLstmForCausalLM
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_tokenizer_fits, load_pretrained, require_model_folder
-from .common import (
-    STAGE_TRAINING_DEFAULTS,
-    check_model_settings,
-    new_config,
-    start_stage,
-    tokenizer_for_every_process,
-    train_and_finish_stage,
-)
 from .corpus import drop_blank_documents, load_splits
+from .model_setup import check_model_settings, new_config, tokenizer_for_every_process
 from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
+from .run_folder import start_stage
+from .stage import STAGE_TRAINING_DEFAULTS, train_and_finish_stage
 
 
 logger = logging.getLogger(__name__)

@@ -12,17 +12,12 @@ from ..models.awd_lstm import CLASSIFIER_DROPOUTS, AwdLstmForSequenceClassificat
 from ..training import ClassifierTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments, ModelArguments, TokenizerArguments
 from .checks import check_folder_kind, check_tokenizer_fits, load_pretrained, require_model_folder
-from .common import (
-    STAGE_TRAINING_DEFAULTS,
-    check_model_settings,
-    new_config,
-    start_stage,
-    tokenizer_for_every_process,
-    train_and_finish_stage,
-)
 from .corpus import load_targets
+from .model_setup import check_model_settings, new_config, tokenizer_for_every_process
 from .output_lock import holds_output_folder_lock
 from .parsing import stage_entry_point
+from .run_folder import start_stage
+from .stage import STAGE_TRAINING_DEFAULTS, train_and_finish_stage
 from .targets import choose_threshold, class_weights, target_scale
 
 

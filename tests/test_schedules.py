@@ -13,8 +13,13 @@ from hf_ulmfit.training import (
     one_cycle_momentum,
     one_cycle_schedule,
     slanted_triangular_schedule,
-    trainable_group_count,
 )
+from hf_ulmfit.training.stage_plan import RunSteps, compile_stage_plan
+
+
+def trainable_groups_at(args, num_groups: int, steps: list[int], run: RunSteps) -> list[int]:
+    plan = compile_stage_plan(args, num_groups, run)
+    return [plan.trainable_groups(step) for step in steps]
 
 
 def paper_stlr(t, T, cut_frac=0.1, ratio=32, lr_max=1.0):
@@ -134,48 +139,50 @@ def test_qrnn_layer_groups_split_as_fastai_and_freeze_bottom_up():
 
 
 def test_gradual_unfreezing_stages():
-    by_epoch = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, report_to=[])
-    assert [trainable_group_count(by_epoch, 5, epoch, 0) for epoch in (0.0, 0.5, 1.0, 2.99, 3.0, 7.0)] == [
-        1,
-        1,
-        2,
-        3,
-        4,
-        5,
-    ]
+    by_epoch = UlmfitTrainingArguments(output_dir="unused", gradual_unfreezing=True, num_train_epochs=7, report_to=[])
+    # 100 steps an epoch: epochs 0, 0.5, 1, 2.99, 3 and 7 are these steps.
+    epochs = RunSteps(max_steps=700, batches_per_epoch=100)
+    assert trainable_groups_at(by_epoch, 5, [0, 50, 100, 299, 300, 700], epochs) == [1, 1, 2, 3, 4, 5]
     assert by_epoch.ddp_find_unused_parameters is True  # frozen groups have no gradient under DDP
     by_step = UlmfitTrainingArguments(
         output_dir="unused", gradual_unfreezing=True, unfreeze_at_steps=[10, 20], report_to=[]
     )
-    assert [trainable_group_count(by_step, 4, 0.0, step) for step in (0, 9, 10, 19, 20, 100)] == [1, 1, 2, 2, 3, 3]
+    run = RunSteps(max_steps=100, batches_per_epoch=10)
+    assert trainable_groups_at(by_step, 4, [0, 9, 10, 19, 20, 100], run) == [1, 1, 2, 2, 3, 3]
     recipe = UlmfitTrainingArguments(output_dir="unused", freeze_all_but_top_epochs=1, report_to=[])
-    assert [trainable_group_count(recipe, 4, epoch, 0) for epoch in (0.0, 0.9, 1.0)] == [1, 1, 4]
+    assert trainable_groups_at(recipe, 4, [0, 9, 10], run) == [1, 1, 4]  # epochs 0, 0.9, 1
     everything = UlmfitTrainingArguments(output_dir="unused", report_to=[])
-    assert trainable_group_count(everything, 4, 0.0, 0) == 4
+    assert trainable_groups_at(everything, 4, [0], run) == [4]
+
+
+def test_stages_begin_where_the_trainers_epoch_reaches_them():
+    # 10 batches an epoch, 3 per optimizer step: steps end after 3, 6, 9 and 10 batches (4 steps an epoch), so the
+    # Trainer's epoch after step 2 is 0.6, after step 4 is 1.0.
+    run = RunSteps(max_steps=40, batches_per_epoch=10, accumulation=3)
+    assert [run.first_step_at_epoch(epoch) for epoch in (0, 0.3, 0.5, 0.6, 1.0, 1.5, 2.0)] == [0, 1, 2, 2, 4, 6, 8]
+    assert run.first_step_at_epoch(0.1 + 0.2) == 1  # a float a hair off still lands on its step
+    args = UlmfitTrainingArguments(output_dir="unused", freeze_all_but_top_epochs=0.5, report_to=[])
+    assert trainable_groups_at(args, 4, [0, 1, 2, 40], run) == [1, 1, 4, 4]
 
 
 def test_short_runs_spread_the_unfreezing_so_every_group_trains(caplog):
-    from transformers import TrainerControl, TrainerState
-
-    from hf_ulmfit.training.unfreezing import GradualUnfreezingCallback, spread_unfreezing_steps
+    from hf_ulmfit.training.stage_plan import spread_unfreezing_steps
 
     assert spread_unfreezing_steps(5, 100) == [20, 40, 60, 80]  # all 5 groups train for the last fifth
     assert spread_unfreezing_steps(5, 2) == [0, 0, 1, 1]  # shorter than the group count: still all by the last step
-    groups = [{f"g{index}": torch.nn.Parameter(torch.zeros(1))} for index in range(5)]
 
-    def schedule(epochs, **flags):
+    def unfreezing_steps(epochs, **flags):
         args = UlmfitTrainingArguments(
             output_dir="unused", gradual_unfreezing=True, num_train_epochs=epochs, report_to=[], **flags
         )
-        callback = GradualUnfreezingCallback(groups)
-        state = TrainerState(max_steps=10 * epochs, num_train_epochs=epochs)
-        callback.on_train_begin(args, state, TrainerControl(), train_dataloader=range(10))
-        return callback.unfreeze_at_steps
+        plan = compile_stage_plan(args, 5, RunSteps(max_steps=10 * epochs, batches_per_epoch=10))
+        assert [stage.trainable_groups for stage in plan.stages] == [1, 2, 3, 4, 5]
+        return list(plan.start_steps[1:])
 
-    assert schedule(2, unfreeze_all_by_end=True) == [4, 8, 12, 16]
-    assert schedule(5, unfreeze_all_by_end=True) is None  # one group per epoch reaches all five in epoch 5
+    assert unfreezing_steps(2, unfreeze_all_by_end=True) == [4, 8, 12, 16]
+    assert unfreezing_steps(5, unfreeze_all_by_end=True) == [10, 20, 30, 40]  # one group per epoch reaches all five
     with caplog.at_level("WARNING"):
-        assert schedule(2) is None  # the paper's epoch schedule, as asked, but not silently
+        assert unfreezing_steps(2) == [10, 20, 30, 40]  # the paper's epoch schedule, as asked, but not silently
     assert "the bottom 3 of 5 groups never train" in caplog.text
 
 
@@ -199,21 +206,16 @@ def test_per_stage_slanted_triangular_restarts_at_each_stage_at_its_share_of_the
 
 
 def test_per_stage_groups_default_to_one_more_each_stage_and_all_in_the_last():
-    from hf_ulmfit.training import stage_trainable_groups
+    from hf_ulmfit.training.stage_plan import stage_trainable_groups
 
     args = UlmfitTrainingArguments(
         output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1, 1, 2], report_to=[]
     )
     assert args.num_train_epochs == 5
     assert stage_trainable_groups(args, 5) == [1, 2, 3, 5]
-    assert [trainable_group_count(args, 5, 0.0, step, [10, 20, 30]) for step in (0, 9, 10, 20, 29, 30)] == [
-        1,
-        1,
-        2,
-        3,
-        3,
-        5,
-    ]
+    plan = compile_stage_plan(args, 5, RunSteps(max_steps=50, batches_per_epoch=10))
+    assert plan.restarts_schedule and plan.start_steps == (0, 10, 20, 30) and plan.lr_scales == (1.0,) * 4
+    assert trainable_groups_at(args, 5, [0, 9, 10, 20, 29, 30], RunSteps(50, 10)) == [1, 1, 2, 3, 3, 5]
     explicit = UlmfitTrainingArguments(
         output_dir="unused", fit_schedule="per_stage", stage_epochs=[1, 1], stage_trainable_groups=[1, 1], report_to=[]
     )  # the ladder's "Last" row

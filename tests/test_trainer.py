@@ -222,6 +222,10 @@ def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_g
     )
     trainer.train()
     assert len(recorder) == 3 * steps_per_epoch
+    # One plan, compiled from the flags when the Trainer counted the run: the callback and the scheduler follow it.
+    plan = trainer.stage_plan
+    assert plan.restarts_schedule and plan.start_steps == (0, steps_per_epoch) and plan.lr_scales == (1.0, 0.1)
+    assert [stage.trainable_groups for stage in plan.stages] == [1, 4]
     stages = (
         (0, steps_per_epoch, 1e-2, [False, False, False, True]),
         (steps_per_epoch, 2 * steps_per_epoch, 1e-3, [True] * 4),

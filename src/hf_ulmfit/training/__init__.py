@@ -16,10 +16,10 @@ from .schedules import (
     one_cycle_schedule,
     slanted_triangular_multiplier,
     slanted_triangular_schedule,
-    stage_start_steps,
 )
+from .stage_plan import RunSteps, Stage, StagePlan, compile_stage_plan, stage_start_steps
 from .trainer import TrainingDivergedError, UlmfitTrainer
-from .unfreezing import GradualUnfreezingCallback, stage_trainable_groups, trainable_group_count
+from .unfreezing import GradualUnfreezingCallback
 
 
 __all__ = [
@@ -30,11 +30,15 @@ __all__ = [
     "LanguageModelTrainer",
     "LrFinderResult",
     "OneCycleSchedule",
+    "RunSteps",
+    "Stage",
+    "StagePlan",
     "TrainingDivergedError",
     "UlmfitTrainer",
     "UlmfitTrainingArguments",
     "activation_regularization",
     "classification_metrics",
+    "compile_stage_plan",
     "discriminative_learning_rates",
     "layer_group_prefixes",
     "last_complete_checkpoint",
@@ -48,8 +52,6 @@ __all__ = [
     "slanted_triangular_multiplier",
     "slanted_triangular_schedule",
     "stage_start_steps",
-    "stage_trainable_groups",
     "suggest_learning_rate",
     "temporal_activation_regularization",
-    "trainable_group_count",
 ]

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .layer_groups import set_trainable_groups
-from .unfreezing import trainable_group_count
+from .stage_plan import RunSteps, compile_stage_plan
 
 
 @dataclass
@@ -50,11 +50,14 @@ def lr_find(
     relative_lrs = [group["lr"] / max(trainer.group_learning_rates()) for group in optimizer.param_groups]
 
     groups = trainer.layer_groups
-    set_trainable_groups(groups, trainable_group_count(trainer.args, len(groups), epoch=0.0, global_step=0))
+    loader = trainer.get_train_dataloader()
+    # The groups the run's first stage trains: the learning rate is found for them.
+    plan = compile_stage_plan(trainer.args, len(groups), RunSteps.planned(trainer.args, len(loader)))
+    set_trainable_groups(groups, plan.trainable_groups(0))
     lrs, losses = [], []
     average, best = 0.0, float("inf")
     try:
-        batches = itertools.cycle(trainer.get_train_dataloader())  # short tests may wrap around small data
+        batches = itertools.cycle(loader)  # short tests may wrap around small data
         trainer.begin_epoch(0.0)  # the first epoch's order; a language model starts from zero state
         model.train()
         for step in range(num_steps):

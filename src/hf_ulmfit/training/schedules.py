@@ -5,7 +5,8 @@ of the step, shared by all groups, so discriminative learning rates keep their r
 calls `scheduler.step()` after every optimizer step, so update `t` (from 0) runs at `peak * multiplier(t)`.
 
 A run is one cycle (the paper), or one cycle per stage (fastai's repeated `fit_one_cycle`): `stage_starts` are the
-steps where the stages begin, and each stage's cycle runs at its `stage_scales` share of the peak.
+steps where the stages begin, and each stage's cycle runs at its `stage_scales` share of the peak (the run's
+`StagePlan`, stage_plan.py).
 """
 
 import math
@@ -25,16 +26,6 @@ def slanted_triangular_multiplier(
     else:
         p = max(0.0, 1 - (step - cut) / (cut * (1 / cut_frac - 1)))
     return (1 + p * (ratio - 1)) / ratio
-
-
-def stage_start_steps(stage_epochs: list[float], num_training_steps: int) -> list[int]:
-    """The optimizer step at which each stage begins (0 first) when a run of `num_training_steps` is cut into stages
-    of `stage_epochs` epochs (rounded to whole steps)."""
-    total, starts, done = sum(stage_epochs), [], 0.0
-    for epochs in stage_epochs:
-        starts.append(round(num_training_steps * done / total))
-        done += epochs
-    return starts
 
 
 def stage_position(step: int, stage_starts: list[int], num_training_steps: int) -> tuple[int, int, int]:

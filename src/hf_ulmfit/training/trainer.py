@@ -31,7 +31,8 @@ from .arguments import UlmfitTrainingArguments
 from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
 from .run_length import steps_per_epoch, stretch_short_run
-from .schedules import one_cycle_schedule, slanted_triangular_schedule, stage_start_steps
+from .schedules import one_cycle_schedule, slanted_triangular_schedule
+from .stage_plan import RunSteps, StagePlan, compile_stage_plan
 from .time_budget import fit_run_to_budget
 from .unfreezing import GradualUnfreezingCallback
 
@@ -88,8 +89,9 @@ class UlmfitTrainer(Trainer):
         )
         self.layer_groups = layer_groups(model)
         self.run_length_fitted = False
+        self.stage_plan: StagePlan | None = None  # compiled when the Trainer has counted the run's steps
         if args.uses_freezing:
-            self.add_callback(GradualUnfreezingCallback(self.layer_groups))
+            self.add_callback(GradualUnfreezingCallback(self))
         self.add_callback(EpochStartCallback(self))
 
     def default_data_collator(self, processing_class):
@@ -136,16 +138,25 @@ class UlmfitTrainer(Trainer):
             )
         return self.optimizer
 
+    def set_initial_training_values(self, args, dataloader):
+        """The Trainer's count of the run (epochs, steps, batches), and from it the run's `StagePlan`: which layer
+        groups train when, read by the unfreezing callback and the scheduler (stage_plan.py)."""
+        values = super().set_initial_training_values(args, dataloader)
+        batches_per_epoch, max_steps = values[-2], values[-1]
+        if batches_per_epoch is None:  # a loader without a length: the Trainer counts the whole run as one epoch
+            batches_per_epoch = max_steps * args.gradient_accumulation_steps
+        run = RunSteps(max_steps, batches_per_epoch, args.gradient_accumulation_steps)
+        self.stage_plan = compile_stage_plan(args, len(self.layer_groups), run)
+        return values
+
     def create_scheduler(self, num_training_steps: int, optimizer=None):
-        """`lr_schedule` over the run, or one cycle of it per stage (``fit_schedule="per_stage"``)."""
+        """`lr_schedule` over the run, or one cycle of it per stage where the stage plan restarts it (fastai's
+        ``fit_schedule="per_stage"``)."""
         if self.lr_scheduler is None:
             optimizer = optimizer or self.optimizer
             stages = {}
-            if self.args.fit_schedule == "per_stage":
-                stages = dict(
-                    stage_starts=stage_start_steps(self.args.stage_epochs, num_training_steps),
-                    stage_scales=self.args.stage_scales(),
-                )
+            if self.stage_plan is not None and self.stage_plan.restarts_schedule:
+                stages = dict(stage_starts=self.stage_plan.start_steps, stage_scales=self.stage_plan.lr_scales)
             if self.args.lr_schedule == "slanted_triangular":
                 self.lr_scheduler = slanted_triangular_schedule(
                     optimizer, num_training_steps, self.args.stlr_cut_frac, self.args.stlr_ratio, **stages

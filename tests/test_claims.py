@@ -166,6 +166,14 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     assert config["bidirectional"] and config["hidden_size"] == 256
     pinned = json.loads((records / "lowshot" / "trec" / "from-scratch" / "n100" / "seed0.json").read_text())
     assert pinned["classifier_training"]["learning_rate"] == 1e-2  # the ladder's recipe, as recorded
+    # A from-scratch variant: the same defaults with one setting changed, on the same cell; only with the defaults.
+    with pytest.raises(SystemExit):
+        claims.main(["lowshot", "--tasks", "trec", "--sizes", "100", "--methods", "from-scratch-gru", *common])
+    defaults[-1] = "from-scratch-gru"
+    claims.main([*defaults, "--seeds", "0", *common])
+    gru = json.loads((records / "lowshot-defaults" / "trec" / "from-scratch-gru" / "n100" / "seed0.json").read_text())
+    gru_config = json.loads((Path(gru["classifier_dir"]) / "config.json").read_text())
+    assert gru_config["rnn_type"] == "gru" and gru_config["bidirectional"] and gru_config["hidden_size"] == 256
 
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")
@@ -187,6 +195,18 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     # The defaults cell is compared with the baseline on its own seed's rows only.
     row = next(line for line in defaults_section.splitlines() if line.startswith("| trec | 100 |")).split(" | ")
     assert row[4:6] == [claims.spread([scratch["test_error"]]), claims.spread([linear["trec", 0]["test_error"]])]
+    # The variants' table: the default, each variant (– where not run), the baseline, the default's gap to it.
+    variants = defaults_section.split("### From scratch: the default and its variants", 1)[1]
+    row = next(line for line in variants.splitlines() if line.startswith("| trec | 100 |")).strip("| ").split(" | ")
+    gap = scratch["test_error"] - linear["trec", 0]["test_error"]
+    assert row[2:] == [
+        claims.spread([scratch["test_error"]]),
+        claims.spread([gru["test_error"]]),
+        "–",
+        "–",
+        claims.spread([linear["trec", 0]["test_error"]]),
+        f"{gap:+.2f}",
+    ]
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     # Beside each cell: the baseline's error and ULMFiT's margin over it (points of test error, + when ahead).
     for task in ("trec", "imdb"):

@@ -5,6 +5,7 @@ own virtual environment and must not import hf_ulmfit, and our side must not imp
 import argparse
 import json
 import os
+import platform
 import re
 import resource
 import statistics
@@ -413,14 +414,33 @@ def write_marked_section(path: Path, name: str, body: str) -> None:
     path.write_text(text)
 
 
-def machine_description() -> str:
-    """The CPU model, the cores and the instruction sets that decide bf16 speed, e.g. "AMD EPYC, 2 cores (avx2,
-    avx512_bf16)"."""
-    cpuinfo = Path("/proc/cpuinfo")
+# The instruction sets that decide bf16 and int8 speed on a CPU (see the README's machine notes).
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def machine_facts() -> dict:
+    """The machine a measurement ran on, the one description every benchmark records: the CPU model, the cores Python
+    may use, the instruction sets of `ISA_FLAGS` it has, its memory and the load average at the time."""
+    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
     text = cpuinfo.read_text() if cpuinfo.exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    features = [name for name in ("avx2", "avx512_bf16", "amx_bf16") if f" {name}" in text]
-    return f"{model}, {os.cpu_count()} cores ({', '.join(features) or 'no AVX2'})"
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.MULTILINE)
+    memory = re.search(r"MemTotal:\s+(\d+)", meminfo.read_text()) if meminfo.exists() else None
+    flags = cpu_flags()
+    return {
+        "cpu": model.group(1).strip() if model else platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "isa": [flag for flag in ISA_FLAGS if flag in flags],
+        "memory_gib": round(int(memory.group(1)) / 2**20, 1) if memory else None,
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def machine_description() -> str:
+    """`machine_facts` in a line: the CPU model, the cores and the instruction sets that decide bf16 speed, e.g.
+    "AMD EPYC, 2 cores (avx2, avx512_bf16)"."""
+    facts = machine_facts()
+    features = [flag for flag in facts["isa"] if flag != "avx512f"]
+    return f"{facts['cpu']}, {facts['cores']} cores ({', '.join(features) or 'no AVX2'})"
 
 
 def replace_section(path: Path, start: str, end: str, text: str) -> None:

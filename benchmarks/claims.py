@@ -28,7 +28,10 @@ import time
 from pathlib import Path
 
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_utils import ROOT, machine_facts  # noqa: E402
+
+
 DEFAULT_LM = "auto"  # the main job's choice: the newest forward LM in ../shared/models (quickstart.find_pretrained_lm)
 RUN_RECORD_FILE = "ulmfit_run.json"  # what a finished stage leaves in its folder (recipes/outputs.py)
 SECONDS_FILE = "claims_seconds.json"  # the wall time of the stage that made a folder, written by this script
@@ -617,25 +620,6 @@ def stratified_sample(rows, count: int | None, seed: int):
 
 
 # ---- Facts about the run -----------------------------------------------------------------------------------------
-
-
-def machine_facts() -> dict:
-    """What lscpu says about the CPU that matters for these runs, the cores Python may use and the load."""
-    facts = {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "load_average": [round(value, 2) for value in os.getloadavg()],
-    }
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return facts
-    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = set(fields.get("Flags", "").split())
-    facts["cpu"] = fields.get("Model name", facts["cpu"])
-    facts["isa"] = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
-    return facts
 
 
 def versions() -> dict:

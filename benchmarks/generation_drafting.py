@@ -13,13 +13,12 @@ make decoding faster: they measure what drafting costs an LSTM and how often dra
 import argparse
 import json
 import os
-import re
 import statistics
 import time
 
 import torch
 import transformers
-from bench_utils import DATA, ROOT, held_out_texts, write_marked_section
+from bench_utils import DATA, ROOT, held_out_texts, machine_facts, write_marked_section
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import hf_ulmfit  # noqa: F401  (registers the model classes)
@@ -27,11 +26,6 @@ from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import AwdLstmCacheLayer
 
 
 MODELS = ROOT.parent / "shared" / "models"
-
-
-def cpu_name() -> str:
-    match = re.search(r"^model name\s*:\s*(.*)$", open("/proc/cpuinfo").read(), re.MULTILINE)
-    return match.group(1) if match else "CPU"
 
 
 def prompts(tokenizer, count: int, length: int) -> list[torch.Tensor]:
@@ -110,7 +104,7 @@ def main():
         "## Drafting decoders: prompt lookup and assisted decoding against greedy",
         "",
         f"`python benchmarks/generation_drafting.py --prompts {args.prompts} --new_tokens {args.new_tokens} "
-        f"--threads {args.threads}` on {time.strftime('%Y-%m-%d')}: {cpu_name()}, {os.cpu_count()} cores "
+        f"--threads {args.threads}` on {time.strftime('%Y-%m-%d')}: {machine_facts()['cpu']}, {os.cpu_count()} cores "
         "shared with other jobs, "
         f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} thread(s). Model "
         f"{args.model.split('/')[-1]}; {len(batch)} prompts of {args.prompt_tokens} tokens from held-out wiki-07 "

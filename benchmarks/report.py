@@ -6,11 +6,7 @@ Medians over repeats and rounds; every ratio is hf-ulmfit over fastai from the s
 import argparse
 import glob
 import json
-import os
-import platform
-import re
 import statistics
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -25,7 +21,7 @@ from bench_utils import (  # noqa: E402
     NUM_LAYERS,
     RESULTS,
     ROOT,
-    cpu_flags,
+    machine_facts,
     marked_sections,
 )
 
@@ -60,22 +56,6 @@ def fmt(value, digits=3):
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
-
-
-def machine_facts() -> dict:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = re.search(r"Model name:\s+(.+)", lscpu)
-    flags = cpu_flags()
-    memory = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    return {
-        "cpu": model.group(1).strip() if model else platform.processor(),
-        "cores": os.cpu_count(),
-        "avx2": "avx2" in flags,
-        "avx512f": "avx512f" in flags,
-        "avx512_bf16": "avx512_bf16" in flags,
-        "amx_bf16": "amx_bf16" in flags,
-        "memory_gib": int(memory.group(1)) / 2**20 if memory else None,
-    }
 
 
 def flops_per_token(vocab: int) -> float:
@@ -528,10 +508,16 @@ def write_markdown(report: Report, errors, run, machine, plots, fastai_label: st
         "",
         "## Machine",
         "",
-        f"- CPU: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']:.0f} GiB RAM. "
-        f"AVX2: {'yes' if machine['avx2'] else 'no'}; AVX-512: {'yes' if machine['avx512f'] else 'no'}; "
-        f"AVX512-BF16: {'yes' if machine['avx512_bf16'] else 'no'}; AMX-BF16: "
-        f"{'yes' if machine['amx_bf16'] else 'no'}.",
+        f"- CPU: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']:.0f} GiB RAM. ; ".join(
+            f"{name}: {'yes' if flag in machine['isa'] else 'no'}"
+            for name, flag in [
+                ("AVX2", "avx2"),
+                ("AVX-512", "avx512f"),
+                ("AVX512-BF16", "avx512_bf16"),
+                ("AMX-BF16", "amx_bf16"),
+            ]
+        )
+        + ".",
         f"- Measured matmul rate (fp32 2048x2048, bf16 1024x1024, {peaks[0]['threads'] if peaks else '?'} threads, "
         "best of "
         f"5, {len(peaks)} measurement(s) in the run): "

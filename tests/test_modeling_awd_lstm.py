@@ -419,20 +419,37 @@ def test_decoder_is_tied_to_the_embedding(rnn_type):
     assert model.awd_lstm.embeddings.weight.abs().max() <= 0.1
 
 
-def test_bf16_autocast_trains_on_cpu(rnn_type):
+def test_bf16_autocast_trains_on_cpu_close_to_fp32(rnn_type):
+    def loss_and_gradients(model, ids, bf16: bool, **inputs):
+        model.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks in both precisions
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(ids, **inputs)
+        out.loss.backward()
+        gradients = torch.cat([p.grad.flatten().float() for p in model.parameters()])
+        return out, gradients
+
     model = AwdLstmForCausalLM(tiny_config(rnn_type=rnn_type)).train()
     ids = random_ids(2, 12)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = model(ids, labels=ids)
-    out.loss.backward()
-    assert torch.isfinite(out.loss)
-    assert out.logits.dtype == torch.bfloat16
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type=rnn_type, num_labels=2)).train()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss = classifier(random_ids(4, 20), labels=torch.tensor([0, 1, 1, 0])).loss
-    loss.backward()
-    assert torch.isfinite(loss)
+    full, full_gradients = loss_and_gradients(model, ids, False, labels=ids)
+    half, half_gradients = loss_and_gradients(model, ids, True, labels=ids)
+    assert half.logits.dtype == torch.bfloat16
+    # bf16 keeps 8 bits of mantissa: the loss within 1%, the gradient pointing the same way and of the same size.
+    assert half.loss.item() == pytest.approx(full.loss.item(), rel=1e-2)
+    assert torch.nn.functional.cosine_similarity(half_gradients, full_gradients, dim=0) > 0.99
+    assert half_gradients.norm().item() == pytest.approx(full_gradients.norm().item(), rel=5e-2)
+    # A random classifier's gradients are below bf16's resolution (its logits barely differ), so its bf16 run is
+    # compared on the loss and logits, in eval mode (no dropout masks, BatchNorm on its running statistics).
+    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type=rnn_type, num_labels=2)).eval()
+    ids, labels = random_ids(4, 20), torch.tensor([0, 1, 1, 0])
+    full, _ = loss_and_gradients(classifier, ids, False, labels=labels)
+    half, half_gradients = loss_and_gradients(classifier, ids, True, labels=labels)
+    assert half.loss.item() == pytest.approx(full.loss.item(), rel=1e-2)
+    torch.testing.assert_close(half.logits.float(), full.logits, atol=2e-2, rtol=2e-2)
+    assert torch.isfinite(half_gradients).all() and half_gradients.abs().sum() > 0
+    classifier.train()  # and training mode runs forward and backward under autocast
+    half, half_gradients = loss_and_gradients(classifier, ids, True, labels=labels)
+    assert torch.isfinite(half.loss) and torch.isfinite(half_gradients).all()
 
 
 @pytest.mark.parametrize(

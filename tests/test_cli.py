@@ -661,28 +661,6 @@ def test_from_scratch_classifier_trains_every_layer_from_the_start(scratch_class
     assert record["training"]["gradual_unfreezing"] is False  # the stage default from scratch
 
 
-def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(caplog):
-    from hf_ulmfit.recipes.train_classifier import (
-        TRAINING_DEFAULTS,
-        TrainClassifierArguments,
-        resolve_gradual_unfreezing,
-    )
-    from hf_ulmfit.training import UlmfitTrainingArguments
-
-    def resolved(model_name_or_path, **overrides):
-        args = UlmfitTrainingArguments(output_dir="unused", **{**TRAINING_DEFAULTS, **overrides})
-        resolve_gradual_unfreezing(TrainClassifierArguments(model_name_or_path=model_name_or_path), args)
-        return args
-
-    assert resolved(None).gradual_unfreezing is False and not resolved(None).uses_freezing
-    pretrained = resolved("some/lm")
-    assert pretrained.gradual_unfreezing is True and pretrained.ddp_find_unused_parameters is True
-    assert resolved("some/lm", gradual_unfreezing=False).gradual_unfreezing is False
-    with caplog.at_level("WARNING"):
-        assert resolved(None, gradual_unfreezing=True).gradual_unfreezing is True  # asked for: kept, with a warning
-    assert "trained from scratch" in caplog.text and "--gradual_unfreezing false" in caplog.text
-
-
 def test_a_run_too_short_to_train_is_stretched_with_its_schedule(tmp_path, finetuned_lm, csv_folder, caplog):
     """360 questions are 23 batches of 16: 2 epochs are 46 steps. With --min_train_steps 80 each epoch of the recipe
     becomes 2 passes over the data (92 steps), and the epoch-end evaluations stay at the ends of those epochs."""
@@ -705,29 +683,6 @@ def test_a_run_too_short_to_train_is_stretched_with_its_schedule(tmp_path, finet
     assert record["training"]["num_train_epochs"] == 4
     # The arguments a re-run is compared with are those given, not the stretched ones.
     assert json.loads((out / "ulmfit_arguments.json").read_text())["arguments"]["num_train_epochs"] == 2
-
-
-def test_stretching_keeps_every_epoch_setting_of_the_recipe_in_place():
-    from transformers.trainer_utils import IntervalStrategy
-
-    from hf_ulmfit.training import UlmfitTrainingArguments
-    from hf_ulmfit.training.run_length import stretch_short_run
-
-    def stretched(steps_per_epoch, **settings):
-        args = UlmfitTrainingArguments(output_dir="unused", eval_strategy="epoch", save_strategy="epoch", **settings)
-        return stretch_short_run(args, steps_per_epoch), args
-
-    factor, args = stretched(2, num_train_epochs=5, min_train_steps=200, gradual_unfreezing=True)
-    assert factor == 20 and args.num_train_epochs == 100 and args.unfreeze_every_epochs == 20
-    assert args.eval_strategy == args.save_strategy == IntervalStrategy.STEPS and args.eval_steps == 40
-    factor, args = stretched(3, num_train_epochs=2, min_train_steps=100, freeze_all_but_top_epochs=1.0)
-    assert factor == 17 and args.num_train_epochs == 34 and args.freeze_all_but_top_epochs == 17
-    factor, args = stretched(1, fit_schedule="per_stage", stage_epochs=[1, 2], min_train_steps=9)
-    assert factor == 3 and args.stage_epochs == [3, 6] and args.num_train_epochs == 9
-    # Long enough, ended by max_steps, or switched off: left as it is.
-    for steps_per_epoch, settings in ((40, {}), (2, {"max_steps": 10}), (2, {"min_train_steps": 0})):
-        factor, args = stretched(steps_per_epoch, **{"num_train_epochs": 5, "min_train_steps": 200, **settings})
-        assert factor == 1 and args.num_train_epochs == 5 and args.eval_strategy == IntervalStrategy.EPOCH
 
 
 def test_fewer_epochs_than_layer_groups_still_train_the_embedding(finetuned_lm, classifier):
@@ -1034,7 +989,6 @@ def test_generate_keeps_the_space_between_prompt_and_continuation(finetuned_lm, 
 
 
 def test_one_long_document_among_short_ones_is_batched_alone(classifier):
-    from hf_ulmfit.inference.pipelines import length_batches
     from hf_ulmfit.recipes.inference import class_probabilities
 
     short = ["Who wrote Hamlet ?", "What is the capital of France ?", "How far is the moon ?", "Name a bird ."]
@@ -1043,13 +997,6 @@ def test_one_long_document_among_short_ones_is_batched_alone(classifier):
     together, labels = class_probabilities(str(classifier), texts, batch_size=8, max_batch_tokens=4000)
     alone = np.concatenate([class_probabilities(str(classifier), [text], 8, 4000)[0] for text in texts])
     np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)  # same predictions, in the input order
-    lengths = [3, 20_000, 5, 7, 4, 6]
-    batches = length_batches(lengths, batch_size=2, max_batch_tokens=100)
-    assert sorted(index for batch in batches for index in batch) == list(range(6))
-    assert [1] in batches  # the long document alone: nothing is padded to its length
-    assert all(
-        len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1]
-    )
 
 
 def test_predict_names_an_input_file_that_is_not_utf8(classifier, tmp_path, capsys):
@@ -1092,19 +1039,6 @@ def test_python_entry_point_resolves_the_same_arguments_as_the_command(tmp_path,
     )
     data_args = from_command[0] if module == "pretrain" else from_command[1]
     assert data_args.dataset == stage.DATA_DEFAULTS["dataset"]
-
-
-def test_finetune_lm_reads_the_unlabelled_split_by_default_and_none_turns_it_off():
-    from datasets import Dataset, DatasetDict
-
-    from hf_ulmfit.recipes.finetune_lm import extra_text_splits
-
-    split = Dataset.from_dict({"text": ["a review"]})
-    imdb_like = DatasetDict(train=split, test=split, unsupervised=split)
-    assert extra_text_splits([], imdb_like) == ["unsupervised"]
-    assert extra_text_splits(["none"], imdb_like) == []
-    assert extra_text_splits(["test"], imdb_like) == ["test"]
-    assert extra_text_splits([], DatasetDict(train=split, test=split)) == []
 
 
 def test_a_stage_evaluates_validation_once_at_its_end(tmp_path, data_dir, monkeypatch):

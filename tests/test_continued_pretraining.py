@@ -176,3 +176,16 @@ def test_time_budget_and_max_steps_are_exclusive(tmp_path):
         UlmfitTrainingArguments(output_dir=str(tmp_path), time_budget_minutes=5, max_steps=10, use_cpu=True)
     with pytest.raises(ValueError, match="time_budget_minutes must be 0"):
         UlmfitTrainingArguments(output_dir=str(tmp_path), time_budget_minutes=-1, use_cpu=True)
+
+
+def test_finetune_lm_reads_the_unlabelled_split_by_default_and_none_turns_it_off():
+    from datasets import Dataset, DatasetDict
+
+    from hf_ulmfit.recipes.finetune_lm import extra_text_splits
+
+    split = Dataset.from_dict({"text": ["a review"]})
+    imdb_like = DatasetDict(train=split, test=split, unsupervised=split)
+    assert extra_text_splits([], imdb_like) == ["unsupervised"]
+    assert extra_text_splits(["none"], imdb_like) == []
+    assert extra_text_splits(["test"], imdb_like) == ["test"]
+    assert extra_text_splits([], DatasetDict(train=split, test=split)) == []

@@ -139,3 +139,25 @@ def test_train_classifier_without_a_model_takes_the_from_scratch_recipe_where_fl
     assert training_args.learning_rate == train_classifier.TRAINING_DEFAULTS["learning_rate"] == 1e-2
     assert training_args.num_train_epochs == 5 and model_args.bidirectional is False
     assert tokenizer_args.tokenizer_kind == "unigram"
+
+
+def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(caplog):
+    from hf_ulmfit.recipes.train_classifier import (
+        TRAINING_DEFAULTS,
+        TrainClassifierArguments,
+        resolve_gradual_unfreezing,
+    )
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    def resolved(model_name_or_path, **overrides):
+        args = UlmfitTrainingArguments(output_dir="unused", **{**TRAINING_DEFAULTS, **overrides})
+        resolve_gradual_unfreezing(TrainClassifierArguments(model_name_or_path=model_name_or_path), args)
+        return args
+
+    assert resolved(None).gradual_unfreezing is False and not resolved(None).uses_freezing
+    pretrained = resolved("some/lm")
+    assert pretrained.gradual_unfreezing is True and pretrained.ddp_find_unused_parameters is True
+    assert resolved("some/lm", gradual_unfreezing=False).gradual_unfreezing is False
+    with caplog.at_level("WARNING"):
+        assert resolved(None, gradual_unfreezing=True).gradual_unfreezing is True  # asked for: kept, with a warning
+    assert "trained from scratch" in caplog.text and "--gradual_unfreezing false" in caplog.text

@@ -130,3 +130,15 @@ def test_predict_evaluate_and_the_pipeline_give_the_same_scores(folder, trec, da
         max(row, key=row.get) == names[label] for row, label in zip(expected, trec["test"]["label"])
     ) / len(texts)
     assert results["accuracy"] == pipeline_accuracy
+
+
+def test_length_batches_put_a_long_document_alone_and_respect_the_token_budget():
+    from hf_ulmfit.inference.pipelines import length_batches
+
+    lengths = [3, 20_000, 5, 7, 4, 6]
+    batches = length_batches(lengths, batch_size=2, max_batch_tokens=100)
+    assert sorted(index for batch in batches for index in batch) == list(range(6))
+    assert [1] in batches  # the long document alone: nothing is padded to its length
+    assert all(
+        len(batch) <= 2 and len(batch) * max(lengths[i] for i in batch) <= 100 for batch in batches if batch != [1]
+    )

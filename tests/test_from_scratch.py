@@ -151,8 +151,7 @@ def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(ca
 
     def resolved(model_name_or_path, **overrides):
         args = UlmfitTrainingArguments(output_dir="unused", **{**TRAINING_DEFAULTS, **overrides})
-        resolve_gradual_unfreezing(TrainClassifierArguments(model_name_or_path=model_name_or_path), args)
-        return args
+        return resolve_gradual_unfreezing(TrainClassifierArguments(model_name_or_path=model_name_or_path), args)
 
     assert resolved(None).gradual_unfreezing is False and not resolved(None).uses_freezing
     pretrained = resolved("some/lm")

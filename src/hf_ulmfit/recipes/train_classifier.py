@@ -1,7 +1,7 @@
 """Stage 3: train the classifier on top of the fine-tuned language model, with gradual unfreezing."""
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from transformers import AutoConfig, AutoTokenizer
 
@@ -146,24 +146,24 @@ def build_classifier(
     return AwdLstmForSequenceClassification(new_config(model_args, tokenizer, **settings))
 
 
-def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args) -> None:
-    """The stage's unfreezing default (``gradual_unfreezing=None``): on with a pretrained encoder, off from scratch.
-    Freezing a random encoder trains only the head on random features: warn when asked for explicitly."""
+def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args):
+    """The training arguments with the stage's unfreezing default (``gradual_unfreezing=None``) decided: on with a
+    pretrained encoder, off from scratch; a new object, whose ``__post_init__`` derives what follows from it (DDP's
+    unused parameters). Freezing a random encoder trains only the head on random features: warn when asked for."""
     if training_args.gradual_unfreezing is None:
-        training_args.gradual_unfreezing = (
+        gradual = (
             bool(args.model_name_or_path)
             and training_args.fit_schedule == "whole_run"
             and training_args.freeze_all_but_top_epochs is None
         )
-        training_args.unfreeze_all_by_end = True
-        if training_args.gradual_unfreezing and training_args.ddp_find_unused_parameters is None:
-            training_args.ddp_find_unused_parameters = True  # frozen groups get no gradient (see unfreezing.py)
-    elif not args.model_name_or_path and training_args.uses_freezing:
+        return replace(training_args, gradual_unfreezing=gradual, unfreeze_all_by_end=True)
+    if not args.model_name_or_path and training_args.uses_freezing:
         logger.warning(
             "gradual unfreezing of a classifier trained from scratch: its encoder is random, so while it is "
             "frozen only the head trains on random features. Pass --gradual_unfreezing false to train all "
             "layers from the start."
         )
+    return training_args
 
 
 def reject_new_model_settings(
@@ -225,7 +225,7 @@ def run(
         max_len=args.classifier_max_len,
         **CLASSIFIER_DROPOUTS,
     )
-    resolve_gradual_unfreezing(args, training_args)
+    training_args = resolve_gradual_unfreezing(args, training_args)
     plan = start_stage("train-classifier", training_args, args, data_args, tokenizer_args, model_args)
     # The language model and its tokenizer first: a wrong path fails before any data work.
     tokenizer = None

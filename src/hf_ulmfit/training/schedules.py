@@ -14,6 +14,8 @@ import math
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
+from .stage_plan import stage_containing
+
 
 def slanted_triangular_multiplier(
     step: int, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32
@@ -30,7 +32,7 @@ def slanted_triangular_multiplier(
 
 def stage_position(step: int, stage_starts: list[int], num_training_steps: int) -> tuple[int, int, int]:
     """(stage, step within it, the stage's length in steps) of optimizer step `step`."""
-    stage = sum(step >= start for start in stage_starts[1:])  # an empty stage (two equal starts) is skipped
+    stage = stage_containing(step, stage_starts)
     end = stage_starts[stage + 1] if stage + 1 < len(stage_starts) else num_training_steps
     return stage, step - stage_starts[stage], max(1, end - stage_starts[stage])
 

@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
 EPOCH_TOLERANCE = 1e-9
 
 
+def stage_containing(step: int, start_steps) -> int:
+    """The stage optimizer step `step` (steps done) is in, given the steps where the stages start; of stages starting
+    at the same step, the last (an empty stage is skipped)."""
+    return sum(step >= start for start in start_steps[1:])
+
+
 @dataclass(frozen=True)
 class Stage:
     start_step: int  # the optimizer steps done when it begins
@@ -40,8 +46,7 @@ class StagePlan:
     restarts_schedule: bool = False  # one learning-rate cycle per stage (fastai's fit_one_cycle per stage)
 
     def stage_index(self, step: int) -> int:
-        """The stage optimizer step `step` (steps done) is in; of stages starting at the same step, the last."""
-        return sum(step >= stage.start_step for stage in self.stages[1:])
+        return stage_containing(step, self.start_steps)
 
     def trainable_groups(self, step: int) -> int:
         return self.stages[self.stage_index(step)].trainable_groups
@@ -129,8 +134,9 @@ def gradual_unfreezing_steps(args, num_groups: int, run: RunSteps) -> list[int]:
     if args.unfreeze_at_steps is not None:
         return list(args.unfreeze_at_steps)
     epochs = run.epochs if args.max_steps > 0 else float(args.num_train_epochs)
+    by_epoch = [run.first_step_at_epoch(stage * args.unfreeze_every_epochs) for stage in range(1, num_groups)]
     if (num_groups - 1) * args.unfreeze_every_epochs < epochs - EPOCH_TOLERANCE:
-        return [run.first_step_at_epoch(stage * args.unfreeze_every_epochs) for stage in range(1, num_groups)]
+        return by_epoch
     if args.unfreeze_all_by_end:
         steps = spread_unfreezing_steps(num_groups, run.max_steps)
         logger.info(
@@ -152,7 +158,7 @@ def gradual_unfreezing_steps(args, num_groups: int, run: RunSteps) -> list[int]:
         never,
         num_groups,
     )
-    return [run.first_step_at_epoch(stage * args.unfreeze_every_epochs) for stage in range(1, num_groups)]
+    return by_epoch
 
 
 def compile_stage_plan(args, num_groups: int, run: RunSteps) -> StagePlan:

@@ -5,11 +5,11 @@ Every run is a recipe of the library's own stage arguments, run by the stages' P
 (`hf_ulmfit.recipes.<stage>.main`, which apply each stage's defaults exactly as `hf-ulmfit STAGE` does): the script
 holds no training loop, only which stage runs with which arguments, and where.
 
-    python benchmarks/claims.py ladder  --seeds 0 1 2          # the 7 rows of the paper's ablations, TREC-6
-    python benchmarks/claims.py lowshot --seeds 0 1 2          # 100 ... 3,000 labels (and all of TREC), TREC-6 + IMDb
-    python benchmarks/claims.py fwdbwd  --backward-lm PATH     # forward, backward and ensemble accuracy
-    python benchmarks/claims.py baseline                       # TF-IDF + logistic regression on every cell's rows
-    python benchmarks/claims.py report                         # CLAIMS.md, plots/claims_ladder.png, claims_lowshot.png
+    python -m benchmarks.claims ladder  --seeds 0 1 2          # the 7 rows of the paper's ablations, TREC-6
+    python -m benchmarks.claims lowshot --seeds 0 1 2          # 100 ... 3,000 labels (and all of TREC), TREC-6 + IMDb
+    python -m benchmarks.claims fwdbwd  --backward-lm PATH     # forward, backward and ensemble accuracy
+    python -m benchmarks.claims baseline                       # TF-IDF + logistic regression on every cell's rows
+    python -m benchmarks.claims report                         # CLAIMS.md, plots/claims_ladder.png, claims_lowshot.png
     ... --quick                                                 # tiny slices and a few steps: a smoke test
 
 Runs are resumable: each writes one JSON file under ``--out`` (``results/...``) and is skipped when it exists; a
@@ -26,11 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import claims_report  # noqa: E402
-from bench_utils import ROOT, machine_facts  # noqa: E402
-from claims_definitions import (  # noqa: E402
+from benchmarks import claims_report
+from benchmarks.bench_utils import ROOT, machine_facts
+from benchmarks.claims_definitions import (
     FROM_SCRATCH_VARIANTS,
     FULL_LM_FINETUNING,
     IMDB_CLASSIFIER,

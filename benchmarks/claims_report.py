@@ -1,11 +1,11 @@
 """The report of benchmarks/claims.py: CLAIMS.md and its plots, made from the run records alone
-(`python benchmarks/claims.py report`)."""
+(`python -m benchmarks.claims report`)."""
 
 import json
 import statistics
 from pathlib import Path
 
-from claims_definitions import (
+from benchmarks.claims_definitions import (
     FROM_SCRATCH_VARIANTS,
     LADDER_ROWS,
     LINEAR_BASELINE,
@@ -58,7 +58,7 @@ def report(args) -> Path:
     lines = [
         "# ULMFiT's claims, reproduced on this machine",
         "",
-        "Made by `python benchmarks/claims.py report` from the run records in `benchmarks/claims_results/` that "
+        "Made by `python -m benchmarks.claims report` from the run records in `benchmarks/claims_results/` that "
         "`ladder`, `lowshot` and `fwdbwd` wrote (each run a recipe of the stages' own arguments, see "
         "`benchmarks/claims.py`). Errors are in %, "
         "mean ± standard deviation over seeds (the number of seeds in brackets).",

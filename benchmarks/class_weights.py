@@ -7,7 +7,7 @@ messages in file order; the test split as it is. Each classifier starts from the
 defaults except `--min_train_steps 0`, 4 epochs, batch 32 (the last, partial batch dropped: 1,377 rows leave a
 batch of one, which BatchNorm cannot train on).
 
-    python benchmarks/class_weights.py [--seeds 0 1 2] [--output benchmarks/RESULTS-class-weights.md]
+    python -m benchmarks.class_weights [--seeds 0 1 2] [--output benchmarks/RESULTS-class-weights.md]
 """
 
 import argparse
@@ -75,7 +75,7 @@ def report(rows: list[dict], counts: dict) -> str:
         "",
         f"Train: {counts['train']} (10% of it held out as validation, stratified), spam 2%; test: {counts['test']}.",
         "Machine: 2-core AMD EPYC with AVX512-BF16, no GPU, shared with other jobs. Produced by "
-        "`python benchmarks/class_weights.py`.",
+        "`python -m benchmarks.class_weights`.",
         "",
         "| --class_weights | seed | ham recall | spam recall | macro-F1 | accuracy |",
         "|---|---|---|---|---|---|",

@@ -6,8 +6,8 @@ Each run is one fresh process, timed and measured by its parent (peak resident s
 reports it). `--before SRC` also runs another checkout's `src/` (the code before a change) on the same inputs, in
 the same run, so that the report compares like with like. Results go to RESULTS-classifier-memory.md.
 
-    python benchmarks/classifier_memory.py --before /path/to/old/checkout/src     # the grid (~40 min on 2 cores)
-    python benchmarks/classifier_memory.py --quick                                # two small runs
+    python -m benchmarks.classifier_memory --before /path/to/old/checkout/src     # the grid (~40 min on 2 cores)
+    python -m benchmarks.classifier_memory --quick                                # two small runs
 """
 
 import argparse
@@ -19,9 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import DATA, ROOT, WORK, machine_description, replace_section  # noqa: E402
+from benchmarks.bench_utils import DATA, ROOT, WORK, machine_description, replace_section
 
 
 RESULTS = ROOT / "benchmarks" / "RESULTS-classifier-memory.md"
@@ -200,7 +198,7 @@ def main():
     (WORK / "classifier_memory" / "results.json").write_text(json.dumps(results, indent=2))
     for result in results:
         print(json.dumps(result))
-    command = "python benchmarks/classifier_memory.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.classifier_memory " + " ".join(sys.argv[1:])
     replace_section(args.results, START, END, report(results, command.strip(), lm))
     print(f"[classifier_memory] wrote {args.results}")
 

@@ -1,7 +1,7 @@
 """fp32 vs int8 (PyTorch) vs ONNX fp32 and int8 (onnxruntime), and bf16, for a saved classifier on a test split:
 accuracy, weight size, batched and one-at-a-time speed.
 
-    python benchmarks/deployment.py CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20] [--bf16]
+    python -m benchmarks.deployment CLASSIFIER_FOLDER WORKDIR [--threads 1] [--seconds 20] [--bf16]
         [--dataset imdb --max_test_samples 2000]
 
 Writes the int8, ONNX and ONNX-int8 folders under WORKDIR, prints one JSON line per form. Every form runs the same

@@ -6,17 +6,15 @@ documents), with the same model sizes, batch shape and precision. fastai is used
 """
 
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from bench_utils import (  # noqa: E402
+from benchmarks.bench_utils import (
     BATCH_SIZE,
     BPTT,
     DATA,

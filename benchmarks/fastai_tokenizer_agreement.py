@@ -3,9 +3,9 @@
 Two steps, two environments:
 
     # 1. fastai's reference tokens for IMDb reviews (fastai venv, see scripts/setup_fastai_env.sh)
-    .fastai-venv/bin/python benchmarks/fastai_tokenizer_agreement.py reference --n 5000
+    .fastai-venv/bin/python -m benchmarks.fastai_tokenizer_agreement reference --n 5000
     # 2. compare (project venv)
-    .venv/bin/python benchmarks/fastai_tokenizer_agreement.py compare
+    .venv/bin/python -m benchmarks.fastai_tokenizer_agreement compare
 
 The reference is fastai's default text pipeline exactly as `TextDataLoaders` runs it (`defaults.text_proc_rules`,
 `SpacyTokenizer`, `replace_space`). The comparison reports, over the same reviews:

@@ -6,8 +6,8 @@ pretraining batch and inner width); prints one JSON line with the median millise
 time of the process (on shared cores wall-clock stretches with the other jobs; with one thread, CPU time is the
 kernel's own cost). `--device cuda` measures on a GPU instead, in wall-clock with the device synchronised.
 
-    python benchmarks/forget_mult.py
-    python benchmarks/forget_mult.py --device cuda
+    python -m benchmarks.forget_mult
+    python -m benchmarks.forget_mult --device cuda
 """
 
 import argparse

@@ -4,7 +4,7 @@ the openings of held-out Wikipedia articles (wiki-07), each followed by a repeat
 prompt lookup has n-grams to copy from, as in the summarising and editing tasks it was made for. Writes the section
 "generation-drafting" of benchmarks/RESULTS-inference.md and prints one JSON line per mode.
 
-    python benchmarks/generation_drafting.py [--model PATH] [--assistant PATH] [--prompts 8] [--new_tokens 48]
+    python -m benchmarks.generation_drafting [--model PATH] [--assistant PATH] [--prompts 8] [--new_tokens 48]
 
 The assistants here have the model's size (the shared LM's earlier snapshot, and the model itself), so they cannot
 make decoding faster: they measure what drafting costs an LSTM and how often drafts are accepted.
@@ -18,10 +18,10 @@ import time
 
 import torch
 import transformers
-from bench_utils import DATA, ROOT, held_out_texts, machine_facts, write_marked_section
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import hf_ulmfit  # noqa: F401  (registers the model classes)
+from benchmarks.bench_utils import DATA, ROOT, held_out_texts, machine_facts, write_marked_section
 from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import AwdLstmCacheLayer
 
 
@@ -103,7 +103,7 @@ def main():
     lines = [
         "## Drafting decoders: prompt lookup and assisted decoding against greedy",
         "",
-        f"`python benchmarks/generation_drafting.py --prompts {args.prompts} --new_tokens {args.new_tokens} "
+        f"`python -m benchmarks.generation_drafting --prompts {args.prompts} --new_tokens {args.new_tokens} "
         f"--threads {args.threads}` on {time.strftime('%Y-%m-%d')}: {machine_facts()['cpu']}, {os.cpu_count()} cores "
         "shared with other jobs, "
         f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} thread(s). Model "

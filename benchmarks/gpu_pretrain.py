@@ -1,9 +1,9 @@
 """Tokens/s of language-model training (what `hf-ulmfit pretrain` runs) for the standard AWD-LSTM and the small
 recipe, in fp32 and bf16, on the GPU when one is present. Prints one JSON object.
 
-    python benchmarks/gpu_pretrain.py            # a CUDA machine: 2 models x 2 precisions x 2 batch sizes, < 5 min
-    python benchmarks/gpu_pretrain.py --quick    # tiny models and a few steps: checks the script, CPU is fine
-    python benchmarks/gpu_pretrain.py --use_cpu  # the same measurement on the CPU (slow at full size)
+    python -m benchmarks.gpu_pretrain            # a CUDA machine: 2 models x 2 precisions x 2 batch sizes, < 5 min
+    python -m benchmarks.gpu_pretrain --quick    # tiny models and a few steps: checks the script, CPU is fine
+    python -m benchmarks.gpu_pretrain --use_cpu  # the same measurement on the CPU (slow at full size)
 
 Each configuration trains with `LanguageModelTrainer` (AdamW, AR/TAR, carried state, one-cycle), as the pretrain stage
 does, on random token ids (the time of a step does not depend on which ids it reads); the first `--warmup` steps (cuDNN

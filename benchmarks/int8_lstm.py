@@ -2,7 +2,7 @@
 (`torch.quantized_lstm`, fbgemm), at the widths of the shared LM (192/576/3) and of the standard AWD-LSTM
 (400/1152/3), batched over long inputs as a classifier reads IMDb reviews. Prints one JSON line per width.
 
-    python benchmarks/int8_lstm.py [--threads 1] [--batch 64] [--steps 288] [--repeats 5]
+    python -m benchmarks.int8_lstm [--threads 1] [--batch 64] [--steps 288] [--repeats 5]
 
 Random weights (the kernels' speed does not depend on their values); the layers are the model's own
 (`WeightDroppedLstm` in eval mode, `Int8Lstm.from_float`), called as the encoder calls them.

@@ -10,15 +10,12 @@ the process) and tokenize (Rust, CPU) measure the CPU.
 """
 
 import json
-import sys
 import time
-from pathlib import Path
 
+import numpy as np
+import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from bench_utils import (  # noqa: E402
+from benchmarks.bench_utils import (
     BATCH_SIZE,
     BPTT,
     DATA,

@@ -10,20 +10,17 @@ parameter per token (forward 2, backward 4; the tied embedding counted once, as 
 estimate; the share is of the matmul peak of the precision the step ran in, measured with large matmuls in this same
 process at the start and at the end (the higher taken), because other jobs on a shared machine change the load.
 
-    python benchmarks/pretrain_efficiency.py                 # the sweep, 1 thread (~10 minutes on 2 cores)
-    python benchmarks/pretrain_efficiency.py --quick         # 2 configurations, 2 steps each (seconds)
-    python benchmarks/pretrain_efficiency.py --report-only   # the table from the JSON file already there
+    python -m benchmarks.pretrain_efficiency                 # the sweep, 1 thread (~10 minutes on 2 cores)
+    python -m benchmarks.pretrain_efficiency --quick         # 2 configurations, 2 steps each (seconds)
+    python -m benchmarks.pretrain_efficiency --report-only   # the table from the JSON file already there
 """
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK, machine_description, matmul_gflops, replace_section  # noqa: E402
+from benchmarks.bench_utils import ROOT, WORK, machine_description, matmul_gflops, replace_section
 
 
 BPTT = 72
@@ -217,7 +214,7 @@ def main(argv=None):
         result = run_sweep(names, warmup, steps, args.out)
     print(table(result))
     if not args.quick:
-        made = "Made by `python benchmarks/pretrain_efficiency.py`."
+        made = "Made by `python -m benchmarks.pretrain_efficiency`."
         section = f"## Pretraining efficiency on this CPU\n\n{made}\n\n{table(result)}"
         replace_section(args.results, EFFICIENCY_START, EFFICIENCY_END, section)
     return result

@@ -9,15 +9,15 @@ process (`ours.py` / `fastai_side.py pretrain_curve`) that writes one JSON file;
 again, so an interrupted benchmark resumes. The report (RESULTS-pretraining.md and a PNG plot) gives, for each of
 ours, the training time it needed to reach fastai's perplexity at the end of fastai's budget.
 
-    python benchmarks/pretrain_quality.py                # full mode: fastai 30 min, ours 10 min each (~70 min)
-    python benchmarks/pretrain_quality.py --quick        # a few minutes
-    python benchmarks/pretrain_quality.py --report-only  # the report from the JSON files already there
+    python -m benchmarks.pretrain_quality                # full mode: fastai 30 min, ours 10 min each (~70 min)
+    python -m benchmarks.pretrain_quality --quick        # a few minutes
+    python -m benchmarks.pretrain_quality --report-only  # the report from the JSON files already there
 
 Side by side (issue 29): two of our recipes, no fastai, started together on one core each for the same budget, so
 that both see the same machine; the first is the reference, and the report gives the training time the second
 needed to reach the first one's final perplexity (RESULTS-pretraining.md, section "one hour side by side"):
 
-    python benchmarks/pretrain_quality.py --side-by-side small-unigram small-word-bs16 --hour
+    python -m benchmarks.pretrain_quality --side-by-side small-unigram small-word-bs16 --hour
 """
 
 import argparse
@@ -26,18 +26,16 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import ROOT, WORK, machine_description, replace_section  # noqa: E402
+from benchmarks.bench_utils import ROOT, WORK, machine_description, replace_section
 
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
-SCRIPT = {"ours": ROOT / "benchmarks" / "ours.py", "fastai": ROOT / "benchmarks" / "fastai_side.py"}
+# Run as `python -m MODULE` from the repository root (the child's working directory).
+MODULE = {"ours": "benchmarks.ours", "fastai": "benchmarks.fastai_side"}
 # In the order they run (the levers); "standard" (fastai's own recipe, our code and precision) runs on request.
 RECIPES = [
     "small-unigram-bs16",
@@ -77,12 +75,12 @@ def run_one(side: str, out: Path, core: int | None, *arguments: str) -> None:
         print(f"[pretrain_quality] {out.name} exists, not run again", flush=True)
         return
     prefix, environment = one_core_environment(core)
-    command = [*prefix, str(PYTHON[side]), str(SCRIPT[side]), "pretrain_curve", "--out", str(out), *arguments]
+    command = [*prefix, str(PYTHON[side]), "-m", MODULE[side], "pretrain_curve", "--out", str(out), *arguments]
     log = out.with_suffix(".log")
     print(f"[pretrain_quality] {' '.join(command)}  (log: {log})", flush=True)
     start = time.perf_counter()
     with open(log, "w") as handle:
-        finished = subprocess.run(command, env=environment, stdout=handle, stderr=subprocess.STDOUT)
+        finished = subprocess.run(command, cwd=ROOT, env=environment, stdout=handle, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     state = "done" if finished.returncode == 0 else f"FAILED (exit {finished.returncode}; see {log})"
     print(f"[pretrain_quality] {out.name}: {state} in {seconds:.0f} s", flush=True)
@@ -222,7 +220,7 @@ def report(args, settings: dict) -> None:
     lines = [
         "## Pretraining time to quality: hf-ulmfit and fastai side by side",
         "",
-        f"Made by `python benchmarks/pretrain_quality.py{' --quick' if args.quick else ''}` "
+        f"Made by `python -m benchmarks.pretrain_quality{' --quick' if args.quick else ''}` "
         f"({time.strftime('%Y-%m-%d')}); every figure below comes from that one run.",
         "",
         f"- Machine: {machine_description()}. The two sides ran at the same time, one core each (`taskset`, one "
@@ -350,7 +348,7 @@ def side_by_side_report(args, settings: dict) -> str:
     lines = [
         f"## {settings['ours_minutes']:g} minutes side by side: the shared LM's recipe and the best found",
         "",
-        f"Made by `python benchmarks/pretrain_quality.py --side-by-side {' '.join(args.side_by_side)}"
+        f"Made by `python -m benchmarks.pretrain_quality --side-by-side {' '.join(args.side_by_side)}"
         f"{' --hour' if args.hour else ''}{f' --minutes {args.minutes:g}' if args.minutes else ''}"
         f"{f' --points {args.points}' if args.points else ''}"
         f"{f' --held-out-articles {args.held_out_articles}' if args.held_out_articles else ''}` "

@@ -7,13 +7,10 @@ import argparse
 import glob
 import json
 import statistics
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import (  # noqa: E402
+from benchmarks.bench_utils import (
     BATCH_SIZE,
     BPTT,
     EMBEDDING_SIZE,
@@ -87,7 +84,7 @@ def run_command(run: dict) -> str:
     """The command that made the results: run.sh for every benchmark, run_all.py for a subset."""
     flags = (" --quick" if run.get("mode") == "quick" else "") + (" --use-cpu" if run.get("use_cpu") else "")
     if run.get("only"):
-        return f"python benchmarks/run_all.py{flags} --only {' '.join(run['only'])}"
+        return f"python -m benchmarks.run_all{flags} --only {' '.join(run['only'])}"
     return f"bash benchmarks/run.sh{flags}"
 
 

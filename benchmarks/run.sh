@@ -14,5 +14,5 @@ cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c "import hf_ulmfit, matplotlib" 2>/dev/null; then bash scripts/setup.sh; fi
 bash scripts/setup_fastai_env.sh
 export HF_ULMFIT_DATA="${HF_ULMFIT_DATA:-$(cd .. && pwd)/shared/data}"
-.venv/bin/python benchmarks/run_all.py "$@"
-.venv/bin/python benchmarks/report.py
+.venv/bin/python -m benchmarks.run_all "$@"
+.venv/bin/python -m benchmarks.report

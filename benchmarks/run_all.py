@@ -13,17 +13,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import PREPARED, RESULTS, ROOT, WORK, native_bf16  # noqa: E402
+from benchmarks.bench_utils import PREPARED, RESULTS, ROOT, WORK, native_bf16
 
 
 PYTHON = {"ours": ROOT / ".venv" / "bin" / "python", "fastai": ROOT / ".fastai-venv" / "bin" / "python"}
-SCRIPT = {"ours": ROOT / "benchmarks" / "ours.py", "fastai": ROOT / "benchmarks" / "fastai_side.py"}
+# Run as `python -m MODULE` from the repository root (the child's working directory).
+MODULE = {"ours": "benchmarks.ours", "fastai": "benchmarks.fastai_side"}
 LOGS = WORK / "logs"
 
 # What each mode runs. --quick finishes in a few minutes of a quiet 2-core machine; the full mode takes longer.
@@ -76,7 +73,7 @@ def run(side: str, command: str, name: str, *args, timeout: int = 3600) -> dict 
     """One measurement in a fresh process; returns its JSON result (None, and the error logged, on failure)."""
     out = RESULTS / f"{name}.json"
     log = LOGS / f"{name}.log"
-    cmd = [str(PYTHON[side]), str(SCRIPT[side]), command, "--out", str(out), *map(str, args)]
+    cmd = [str(PYTHON[side]), "-m", MODULE[side], command, "--out", str(out), *map(str, args)]
     started = time.time()
     print(f"[{time.strftime('%H:%M:%S')}] {side:6s} {name} ...", end=" ", flush=True)
     env = {

@@ -2,7 +2,7 @@
 texts, the share of unknown tokens, and the pieces per word of the words that decide the task, the word unigrams a
 linear model weighs most (TF-IDF + logistic regression on the task's training texts, scikit-learn).
 
-    python benchmarks/tokenizer_coverage.py --tokenizer ../shared/models/NAME --task imdb --train-rows 3000
+    python -m benchmarks.tokenizer_coverage --tokenizer ../shared/models/NAME --task imdb --train-rows 3000
 
 A word the tokenizer splits into many pieces (a sentiment word rare on Wikipedia: "dreadful" -> "▁ d read ful") has
 no embedding of its own: the classifier must compose its meaning from pieces whose embeddings mean something else.

@@ -7,20 +7,17 @@ per word (tokens without ``xxbos`` over whitespace-separated words, on the last 
 shard-0 run trains on). With a 0 (everything) among the sizes, or a saved `--reference` line from an earlier 0 run,
 it also prints each sample's tokens per word relative to everything.
 
-    python benchmarks/tokenizer_sample.py --lines 0 > full.json        # ~15 CPU-minutes
-    python benchmarks/tokenizer_sample.py --lines 28000 --reference full.json
+    python -m benchmarks.tokenizer_sample --lines 0 > full.json        # ~15 CPU-minutes
+    python -m benchmarks.tokenizer_sample --lines 28000 --reference full.json
 """
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_utils import DATA, HELD_OUT_ARTICLES, HELD_OUT_FILE, held_out_texts, words_in  # noqa: E402
+from benchmarks.bench_utils import DATA, HELD_OUT_ARTICLES, HELD_OUT_FILE, held_out_texts, words_in
 
 
 def tokens_per_word(tokenizer, texts: list[str]) -> float:

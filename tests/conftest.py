@@ -1,6 +1,5 @@
 """Test-wide settings: offline, the shared local datasets, and few threads (CI has 2 cores)."""
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -49,16 +48,3 @@ def tokenizer(trec):
     from hf_ulmfit.tokenization import train_tokenizer
 
     return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=400)
-
-
-@pytest.fixture(scope="session")
-def load_benchmark():
-    """Imports a script of benchmarks/ (a folder of scripts, not a package) by name: ``load_benchmark("claims")``."""
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from benchmarks import claims, claims_definitions, claims_report
 from hf_ulmfit.recipes import pretrain
 
 
@@ -41,8 +42,7 @@ def tiny_lm(tmp_path_factory, data_dir) -> Path:
 
 
 @pytest.mark.slow
-def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, data_dir, capsys):
-    claims = load_benchmark("claims")
+def test_ladder_and_report_on_a_tiny_slice(tiny_lm, tmp_path, data_dir, capsys):
     out = tmp_path / "claims"
     rows = ["ulmfit", "from-scratch", "last"]
     records = tmp_path / "records"
@@ -91,17 +91,16 @@ def test_ladder_and_report_on_a_tiny_slice(load_benchmark, tiny_lm, tmp_path, da
         label = claims.LADDER_ROWS[row][0]
         line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
         paper, validation = line.split(" | ")[1:3]
-        assert float(paper) == load_benchmark("claims_definitions").PAPER_TREC_VALIDATION_ERROR[row]
+        assert float(paper) == claims_definitions.PAPER_TREC_VALIDATION_ERROR[row]
         assert validation == f"{results[row]['validation_error']:.2f} (1)"
     assert "Quick mode" in text and text.rstrip().endswith("A hand-written explanation.")
     assert (plots / "claims_ladder.png").stat().st_size > 1000
 
 
 @pytest.mark.slow
-def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchmark, tiny_lm, tmp_path, data_dir):
+def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp_path, data_dir):
     import pandas as pd
 
-    claims, report = load_benchmark("claims"), load_benchmark("claims_report")
     out, records = tmp_path / "claims", tmp_path / "records"
     common = [
         "--quick",
@@ -194,17 +193,20 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
     defaults_section, text = text.split("## Low-shot: test error against", 1)
     # The defaults cell is compared with the baseline on its own seed's rows only.
     row = next(line for line in defaults_section.splitlines() if line.startswith("| trec | 100 |")).split(" | ")
-    assert row[4:6] == [report.spread([scratch["test_error"]]), report.spread([linear["trec", 0]["test_error"]])]
+    assert row[4:6] == [
+        claims_report.spread([scratch["test_error"]]),
+        claims_report.spread([linear["trec", 0]["test_error"]]),
+    ]
     # The variants' table: the default, each variant (– where not run), the baseline, the default's gap to it.
     variants = defaults_section.split("### From scratch: the default and its variants", 1)[1]
     row = next(line for line in variants.splitlines() if line.startswith("| trec | 100 |")).strip("| ").split(" | ")
     gap = scratch["test_error"] - linear["trec", 0]["test_error"]
     assert row[2:] == [
-        report.spread([scratch["test_error"]]),
-        report.spread([gru["test_error"]]),
+        claims_report.spread([scratch["test_error"]]),
+        claims_report.spread([gru["test_error"]]),
         "–",
         "–",
-        report.spread([linear["trec", 0]["test_error"]]),
+        claims_report.spread([linear["trec", 0]["test_error"]]),
         f"{gap:+.2f}",
     ]
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
@@ -221,7 +223,7 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
             for method in ("supervised", "semi-supervised")
         }
         linear_errors = [linear[task, seed]["test_error"] for seed in (0, 1)]
-        assert row[5] == report.spread(linear_errors)
+        assert row[5] == claims_report.spread(linear_errors)
         margins = [sum(linear_errors) / 2 - sum(errors[method]) / 2 for method in ("supervised", "semi-supervised")]
         assert row[6] == " / ".join(f"{margin:+.2f}" for margin in margins)
     assert "beats the linear baseline in" in text
@@ -229,10 +231,7 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(load_benchma
 
 
 @pytest.mark.slow
-def test_fwdbwd_on_a_tiny_slice_ensembles_a_forward_and_a_backward_classifier(
-    load_benchmark, tiny_lm, tmp_path, data_dir
-):
-    claims = load_benchmark("claims")
+def test_fwdbwd_on_a_tiny_slice_ensembles_a_forward_and_a_backward_classifier(tiny_lm, tmp_path, data_dir):
     out, records = tmp_path / "claims", tmp_path / "records"
     common = ["--quick", "--lm", str(tiny_lm), "--out", str(out), "--results", str(records), "--seeds", "0"]
     common += ["--tasks", "trec", "--data-dir", str(data_dir)]

@@ -5,10 +5,12 @@ IMDb (long documents joined from reviews of one label, no row lost) and its repo
 import pandas
 import pytest
 
+from benchmarks import classifier_memory
+
 
 @pytest.fixture
-def memory_benchmark(load_benchmark, tmp_path, monkeypatch, data_dir):
-    module = load_benchmark("classifier_memory")
+def memory_benchmark(tmp_path, monkeypatch, data_dir):
+    module = classifier_memory
     monkeypatch.setattr(module, "WORK", tmp_path)
     monkeypatch.setattr(module, "DATA", data_dir)
     return module
@@ -35,7 +37,7 @@ def test_report_puts_each_variant_in_its_column(memory_benchmark, tmp_path):
         {**base, "grid": "short", "variant": "this commit", "peak_rss_mib": 1_900, "seconds": 50.0},
         {**base, "grid": "short", "variant": "before", "exit_code": -9, "peak_rss_mib": 0, "seconds": 1.0},
     ]
-    text = memory_benchmark.report(results, "python benchmarks/classifier_memory.py", tmp_path / "lm")
+    text = memory_benchmark.report(results, "python -m benchmarks.classifier_memory", tmp_path / "lm")
     assert "| this commit: peak RSS (MiB), time (s) | before: peak RSS (MiB), time (s) |" in text
     assert "| long | 20,000 | 800 | 2,500, 100 | 11,000, 130 |" in text
     assert "| short | 20,000 | 800 | 1,900, 50 | failed (exit -9) |" in text

@@ -2,10 +2,11 @@
 
 import json
 
+from benchmarks import gpu_pretrain
 
-def test_quick_mode_measures_both_precisions_on_the_cpu(load_benchmark, tmp_path, capsys):
-    script = load_benchmark("gpu_pretrain")
-    report = script.main(["--quick", "--use_cpu", "--models", "small", "--scratch", str(tmp_path)])
+
+def test_quick_mode_measures_both_precisions_on_the_cpu(tmp_path, capsys):
+    report = gpu_pretrain.main(["--quick", "--use_cpu", "--models", "small", "--scratch", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)
     assert printed == report
     assert report["device"] == "cpu" and report["quick"]
@@ -16,4 +17,6 @@ def test_quick_mode_measures_both_precisions_on_the_cpu(load_benchmark, tmp_path
         tokens_per_step = result["batch_size"] * result["bptt"]
         assert abs(result["tokens_per_second"] - tokens_per_step / result["step_seconds_median"]) < 1
     # The full-size settings are the ones the issue names.
-    assert script.MODELS["standard"] == dict(vocab_size=60_000, embedding_size=400, hidden_size=1152, num_layers=3)
+    assert gpu_pretrain.MODELS["standard"] == dict(
+        vocab_size=60_000, embedding_size=400, hidden_size=1152, num_layers=3
+    )

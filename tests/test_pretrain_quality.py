@@ -8,6 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from benchmarks import bench_utils as utils
+from benchmarks import pretrain_quality as quality
+
 
 def curve(*points):
     return [
@@ -24,8 +27,7 @@ def curve(*points):
     ]
 
 
-def test_seconds_to_reach_interpolates_in_log_perplexity(load_benchmark):
-    quality = load_benchmark("pretrain_quality")
+def test_seconds_to_reach_interpolates_in_log_perplexity():
     points = curve((60, 1000.0), (120, 500.0))
     seconds, bound = quality.seconds_to_reach(points, 700.0, quality.HEADLINE)
     share = (math.log(1000) - math.log(700)) / (math.log(1000) - math.log(500))
@@ -34,15 +36,13 @@ def test_seconds_to_reach_interpolates_in_log_perplexity(load_benchmark):
     assert quality.seconds_to_reach(points, 400.0, quality.HEADLINE) == (None, False)
 
 
-def test_unknown_spread_penalty(load_benchmark):
-    utils = load_benchmark("bench_utils")
+def test_unknown_spread_penalty():
     assert utils.unknown_spread_penalty(["qx", "zy", "qx"], tokens=10) == pytest.approx(3 * math.log(2) / 10)
     assert utils.unknown_spread_penalty(["qx"], tokens=10) == 0.0  # one string: xxunk names it exactly
     assert utils.word_perplexity(2.0, tokens=150, words=100) == pytest.approx(math.exp(3.0))
 
 
-def test_training_clock_leaves_snapshot_copies_off_the_clock(load_benchmark, monkeypatch):
-    utils = load_benchmark("bench_utils")
+def test_training_clock_leaves_snapshot_copies_off_the_clock(monkeypatch):
     now = [0.0]
     monkeypatch.setattr(utils.time, "perf_counter", lambda: now[0])
     clock = utils.TrainingClock(budget_seconds=100, points=4)
@@ -59,8 +59,7 @@ def test_training_clock_leaves_snapshot_copies_off_the_clock(load_benchmark, mon
     assert clock.elapsed() == 100.0 and clock.over_budget()
 
 
-def test_report_from_runs(load_benchmark, tmp_path):
-    quality = load_benchmark("pretrain_quality")
+def test_report_from_runs(tmp_path):
     runs = {
         "fastai": ("fastai", "fastai", curve((450, 9000.0), (900, 6000.0), (1800, 4000.0))),
         "ours-small-unigram-bs16": ("ours", "small-unigram-bs16", curve((120, 5000.0), (240, 3000.0))),
@@ -101,8 +100,7 @@ def test_report_from_runs(load_benchmark, tmp_path):
     assert (tmp_path / "plots" / "pretrain_quality.png").stat().st_size > 0
 
 
-def test_side_by_side_report_replaces_only_its_own_section(load_benchmark, tmp_path):
-    quality = load_benchmark("pretrain_quality")
+def test_side_by_side_report_replaces_only_its_own_section(tmp_path):
     held_out = {"articles": 20, "words": 30_000, "tokens_per_word": 1.5, "unknown_types": 1, "unknown_token_share": 0}
     for recipe, points in (
         ("small-unigram", curve((600, 9000.0), (1200, 5000.0))),

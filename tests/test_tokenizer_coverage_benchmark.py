@@ -1,12 +1,11 @@
 """benchmarks/tokenizer_coverage.py: how a tokenizer covers a task's text and the words a linear model weighs most."""
 
+from benchmarks import tokenizer_coverage
 
-def test_coverage_counts_the_pieces_of_the_words_a_linear_model_weighs_most(
-    load_benchmark, tokenizer, data_dir, tmp_path
-):
+
+def test_coverage_counts_the_pieces_of_the_words_a_linear_model_weighs_most(tokenizer, data_dir, tmp_path):
     tokenizer.save_pretrained(tmp_path / "tokenizer")
-    coverage = load_benchmark("tokenizer_coverage")
-    result = coverage.main(
+    result = tokenizer_coverage.main(
         ["--tokenizer", str(tmp_path / "tokenizer"), "--task", "trec", "--train-rows", "400", "--top-words", "30"]
         + ["--data-dir", str(data_dir)]
     )

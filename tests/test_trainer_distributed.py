@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from distributed_training_script import train  # tests/ is on sys.path (pytest's default import mode)
 from safetensors.torch import load_file
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM
 from hf_ulmfit.data import load_text_dataset, tokenize_dataset
 from hf_ulmfit.tokenization import train_tokenizer
-
-
-sys.path.insert(0, str(Path(__file__).parent))
-from distributed_training_script import train  # noqa: E402
 
 
 SCRIPT = Path(__file__).parent / "distributed_training_script.py"

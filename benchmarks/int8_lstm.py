@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from hf_ulmfit.export.int8 import Int8Lstm
 from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import WeightDroppedLstm
+from hf_ulmfit.models.awd_lstm_int8 import Int8Lstm
 
 
 WIDTHS = {"shared LM (192/576/3)": (192, 576, 3), "standard (400/1152/3)": (400, 1152, 3)}

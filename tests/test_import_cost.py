@@ -1,4 +1,5 @@
-"""Help texts and `import hf_ulmfit` load neither torch nor transformers; the Auto classes still register.
+"""Help texts and `import hf_ulmfit` load no torch (help: of transformers only its argument parser); importing
+`hf_ulmfit.models` registers the Auto classes, whatever was imported before.
 
 Each check runs in a fresh interpreter and reads `sys.modules`, which is robust where a timing threshold is not.
 """
@@ -15,6 +16,23 @@ import pytest
 
 SOURCE = str(Path(__file__).resolve().parents[1] / "src")
 HEAVY = ("torch", "transformers")
+# A subcommand's help parses its dataclasses with transformers' HfArgumentParser: transformers' package module and its
+# light utilities load, none of its models, modeling code or Trainer.
+ARGUMENT_PARSER_ONLY = (
+    "transformers",
+    "transformers._typing",
+    "transformers.dependency_versions_",
+    "transformers.hf_argparser",
+    "transformers.utils",
+)
+
+
+def beyond_the_argument_parser(loaded: list[str]) -> list[str]:
+    return [
+        name
+        for name in loaded
+        if not any(name == allowed or name.startswith(allowed) for allowed in ARGUMENT_PARSER_ONLY)
+    ]
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -58,17 +76,19 @@ def test_top_level_help_imports_neither_torch_nor_transformers():
         ("tokenizer", "--tokenizer_kind"),
     ],
 )
-def test_subcommand_help_imports_neither_torch_nor_transformers(command, flag):
+def test_subcommand_help_imports_no_torch_and_of_transformers_only_its_argument_parser(command, flag):
     loaded, help_text = heavy_modules_after_cli([command, "--help"])
-    assert loaded == []
+    assert "transformers.hf_argparser" in loaded
+    assert beyond_the_argument_parser(loaded) == []
     assert f"hf-ulmfit {command}" in help_text and flag in help_text
 
 
-def test_import_registers_auto_classes_once_transformers_loads():
+def test_import_is_light_and_importing_the_models_registers_the_auto_classes():
     result = run_python("""
         import sys
         import hf_ulmfit
         light = not any(name.partition(".")[0] in ("torch", "transformers") for name in sys.modules)
+        import hf_ulmfit.models
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
         config = AutoConfig.for_model("awd_lstm", vocab_size=40, embedding_size=8, hidden_size=16, num_layers=2)
         lm = AutoModelForCausalLM.from_config(config)
@@ -85,25 +105,35 @@ def test_import_registers_auto_classes_once_transformers_loads():
         "from hf_ulmfit import AwdLstmForSequenceClassification, UlmfitTrainer",
         "from transformers import pipeline",
         "import transformers.models.auto.configuration_auto",
+        "from hf_ulmfit.export.int8 import quantize_classifier",
     ],
 )
 def test_registration_survives_every_import_order(first_use):
     result = run_python(f"""
         {first_use}
-        import hf_ulmfit
+        import hf_ulmfit.models
         from transformers.models.auto.configuration_auto import CONFIG_MAPPING
         from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
-        classifier_class = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[hf_ulmfit.AwdLstmConfig]
-        print(CONFIG_MAPPING["awd_lstm"].__name__, classifier_class.__name__)
+        classifier_class = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[CONFIG_MAPPING["awd_lstm"]]
+        int8_class = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[CONFIG_MAPPING["awd_lstm_int8"]]
+        print(CONFIG_MAPPING["awd_lstm"].__name__, classifier_class.__name__, int8_class.__name__)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["AwdLstmConfig", "AwdLstmForSequenceClassification"]
+    assert result.stdout.split() == [
+        "AwdLstmConfig",
+        "AwdLstmForSequenceClassification",
+        "AwdLstmInt8ForSequenceClassification",
+    ]
 
 
-def test_public_names_stay_importable():
-    import hf_ulmfit
-
-    for name in hf_ulmfit.__all__:
-        assert getattr(hf_ulmfit, name) is not None, name
-    with pytest.raises(AttributeError, match="no_such_name"):
-        hf_ulmfit.no_such_name
+def test_no_import_machinery():
+    """No import hook of ours: importing hf_ulmfit adds no finder to Python's (transformers may add its own)."""
+    result = run_python("""
+        import sys
+        finders = list(sys.meta_path)
+        import hf_ulmfit, hf_ulmfit.models, hf_ulmfit.cli.main
+        added = [finder for finder in sys.meta_path if finder not in finders]
+        print(sorted(type(finder).__module__.partition(".")[0] for finder in added))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "hf_ulmfit" not in result.stdout

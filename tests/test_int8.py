@@ -10,7 +10,8 @@ from transformers import AutoModelForSequenceClassification, pipeline
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
-from hf_ulmfit.export.int8 import AwdLstmInt8ForSequenceClassification, quantize_classifier
+from hf_ulmfit.export.int8 import quantize_classifier
+from hf_ulmfit.models.awd_lstm_int8 import AwdLstmInt8ForSequenceClassification
 
 
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]

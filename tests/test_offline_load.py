@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-import hf_ulmfit  # noqa: F401  (registers the auto classes)
+import hf_ulmfit.models  # noqa: F401  (registers the auto classes)
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
 
 

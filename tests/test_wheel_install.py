@@ -123,7 +123,7 @@ def test_a_wheel_install_trains_evaluates_and_serves_a_classifier_offline(wheel_
     )
     assert any(out.glob("eval_results*.json")), sorted(p.name for p in out.iterdir())
     script = (
-        "import hf_ulmfit, json, sys; from transformers import pipeline; "
+        "import hf_ulmfit.models, json, sys; from transformers import pipeline; "
         "print(json.dumps(pipeline('text-classification', model=sys.argv[1], device='cpu')('Who wrote Hamlet ?')))"
     )
     predictions = json.loads(

@@ -1,4 +1,4 @@
-"""Registers the AWD-LSTM with transformers' Auto classes and makes saved configs load as remote code."""
+"""Registers the AWD-LSTM (fp32 and int8) with transformers' Auto classes; saved configs name its remote code."""
 
 from transformers import (
     AutoConfig,
@@ -8,10 +8,12 @@ from transformers import (
 )
 
 from .awd_lstm import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
+from .awd_lstm_int8 import AwdLstmInt8Config, AwdLstmInt8ForSequenceClassification
 
 
 def register_auto_classes() -> None:
-    """Make `AutoConfig`/`AutoModel*` resolve `model_type="awd_lstm"` to this package's classes."""
+    """Make `AutoConfig`/`AutoModel*` resolve `model_type="awd_lstm"` (and "awd_lstm_int8") to this package's
+    classes. Importing `hf_ulmfit.models` calls it; calling it again changes nothing."""
     AutoConfig.register(AwdLstmConfig.model_type, AwdLstmConfig, exist_ok=True)
     AutoModel.register(AwdLstmConfig, AwdLstmModel, exist_ok=True)
     AutoModelForCausalLM.register(AwdLstmConfig, AwdLstmForCausalLM, exist_ok=True)
@@ -21,3 +23,6 @@ def register_auto_classes() -> None:
     AwdLstmModel.register_for_auto_class("AutoModel")
     AwdLstmForCausalLM.register_for_auto_class("AutoModelForCausalLM")
     AwdLstmForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+    # int8 folders carry no remote code (the fp32 files cannot read int8 weights): registration is how they load.
+    AutoConfig.register(AwdLstmInt8Config.model_type, AwdLstmInt8Config, exist_ok=True)
+    AutoModelForSequenceClassification.register(AwdLstmInt8Config, AwdLstmInt8ForSequenceClassification, exist_ok=True)

@@ -1,33 +1,14 @@
 """Arguments from flags, a JSON/YAML recipe file or a dict, with a stage's defaults, for the CLI and the stages'
 Python entry points alike (`pretrain.main`, ...), so both resolve the same arguments.
 
-Only the standard library and yaml at import time: `hf-ulmfit --help` must not pay for torch and transformers.
+Only the standard library at import time; the parser is transformers' `HfArgumentParser`, whose module needs neither
+torch nor the rest of transformers, so `hf-ulmfit --help` stays light.
 """
 
-import importlib.util
+import importlib
 import json
 import sys
 from pathlib import Path
-
-
-def argument_parser_class() -> type:
-    """transformers' `HfArgumentParser`. Its module needs only the standard library and yaml, so while transformers
-    is not imported yet it is loaded from its file alone: importing transformers costs seconds, a --help should not."""
-    if "transformers" not in sys.modules:
-        package = importlib.util.find_spec("transformers")
-        if package is not None and package.origin:
-            spec = importlib.util.spec_from_file_location(
-                f"{__name__}._hf_argparser", Path(package.origin).with_name("hf_argparser.py")
-            )
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-                return module.HfArgumentParser
-            except (ImportError, OSError, AttributeError):  # a transformers release whose parser needs the package
-                pass
-    from transformers import HfArgumentParser
-
-    return HfArgumentParser
 
 
 BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -54,7 +35,9 @@ class ArgumentsError(ValueError):
 
 
 def build_parser(argument_classes: tuple, defaults: dict, prog: str | None, description: str | None):
-    parser = argument_parser_class()(argument_classes, prog=prog, description=description)
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(argument_classes, prog=prog, description=description)
     parser.set_defaults(**defaults)
     for action in parser._actions:
         if getattr(action.type, "__name__", "") == "string_to_bool":

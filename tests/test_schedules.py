@@ -226,6 +226,10 @@ def test_per_stage_groups_default_to_one_more_each_stage_and_all_in_the_last():
     ("settings", "message"),
     [
         (dict(), "needs positive stage_epochs"),
+        (
+            dict(stage_epochs=[1, 1], num_train_epochs=5),
+            "num_train_epochs is 5: leave num_train_epochs unset or make it 2",
+        ),
         (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
         (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
         (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),

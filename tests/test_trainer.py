@@ -216,6 +216,7 @@ def test_per_stage_schedule_runs_one_cycle_per_stage_with_its_lr_and_trainable_g
         fit_schedule="per_stage",
         stage_epochs=[1, 2],
         stage_learning_rates=[1e-2, 1e-3],
+        num_train_epochs=None,  # unset (the helper's default is 2): a per-stage fit's length is its stages'
     )
     assert args.num_train_epochs == 3 and args.uses_freezing
     trainer = LanguageModelTrainer(
@@ -567,10 +568,13 @@ def test_the_trainer_itself_stretches_a_short_run_to_min_train_steps(tmp_path, t
     )
     trainer.train()
     assert trainer.state.global_step == 24
-    assert args.num_train_epochs == 8 and args.unfreeze_every_epochs == 4 and args.eval_steps == 12
+    stretched = trainer.args
+    assert stretched.num_train_epochs == 8 and stretched.unfreeze_every_epochs == 4 and stretched.eval_steps == 12
     assert [entry["step"] for entry in trainer.state.log_history if "eval_loss" in entry] == [12, 24]
     trainer.fit_run_length()
-    assert args.num_train_epochs == 8
+    assert trainer.args.num_train_epochs == 8
+    # The trainer stretched its own copy: the caller's arguments are as given, so they train the same run again.
+    assert args.num_train_epochs == 2 and args.unfreeze_every_epochs == 1 and args.eval_strategy == "epoch"
     # Switched off, or a run ended by max_steps: trained as given.
     for settings in ({"min_train_steps": 0}, {"min_train_steps": 20, "max_steps": 5}):
         short = ClassifierTrainer(

@@ -1,6 +1,7 @@
 """What every stage writes at the end: the run record (built here, `finish_stage`), model, tokenizer, model card,
 and optionally a Hub upload."""
 
+import dataclasses
 import json
 import logging
 import math
@@ -112,17 +113,18 @@ def training_summary(training_args) -> dict:
     return summary
 
 
-def take_hub_request(training_args) -> dict | None:
-    """Take `--push_to_hub` away from the Trainer (which would upload checkpoints and its own card) and return what
-    `save_stage_output` needs to upload the finished folder instead."""
+def take_hub_request(training_args) -> tuple[dict | None, object]:
+    """What `save_stage_output` needs to upload the finished folder when `--push_to_hub` asks, and the training
+    arguments for the Trainer without it (it would upload checkpoints and its own card); the given ones stay as they
+    are."""
     if not training_args.push_to_hub:
-        return None
-    training_args.push_to_hub = False
-    return {
+        return None, training_args
+    request = {
         "repo_id": training_args.hub_model_id or Path(training_args.output_dir).name,
         "token": training_args.hub_token,
         "private": bool(training_args.hub_private_repo),
     }
+    return request, dataclasses.replace(training_args, push_to_hub=False)
 
 
 def save_stage_output(trainer, tokenizer, output_dir: str, record: dict, hub_request: dict | None = None) -> Path:
@@ -181,15 +183,15 @@ def finish_stage(
     tokenizer,
     tokenized,
     data_args,
-    training_args,
     results: dict,
     hub_request: dict | None,
     tokenizer_details: dict | None = None,
     **details,
 ) -> dict:
     """Build the stage's run record (``ulmfit_run.json``: what was trained on what, and its `results`), then save
-    the folder with it (`save_stage_output`). `details` are the stage's own entries (labels, base model, ...)."""
-    train = tokenized["train"]
+    the folder with it (`save_stage_output`). `details` are the stage's own entries (labels, base model, ...). The
+    training settings recorded are the trainer's, those the run had (a short run stretched, a time budget's steps)."""
+    train, training_args = tokenized["train"], trainer.args
     record = {
         "stage": stage,
         "dataset": data_args.dataset,

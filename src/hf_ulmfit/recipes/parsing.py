@@ -108,10 +108,34 @@ def parse_arguments(
 
     `defaults_for(*parsed)`, when given, returns defaults that depend on what was parsed (train-classifier's
     from-scratch recipe when no model is given): the arguments are then parsed again with those defaults under the
-    same `args`, so whatever `args` set keeps its value."""
+    same `args`, so whatever `args` set keeps its value.
+
+    A stage's default `num_train_epochs` does not apply to a per-stage fit, whose length is its `stage_epochs` (the
+    training arguments refuse a different num_train_epochs given in `args`)."""
+    per_stage = requested_fit_schedule(args, prog) == "per_stage"
+    defaults = without_run_length(defaults) if per_stage else defaults
     parsed = _parse_once(argument_classes, defaults, args, prog, description)
     more = defaults_for(*parsed) if defaults_for is not None else None
+    more = without_run_length(more) if per_stage and more else more
     return _parse_once(argument_classes, {**defaults, **more}, args, prog, description) if more else parsed
+
+
+def without_run_length(defaults: dict) -> dict:
+    return {name: value for name, value in defaults.items() if name != "num_train_epochs"}
+
+
+def requested_fit_schedule(args: list[str] | dict | None, prog: str | None) -> str | None:
+    """The --fit_schedule that `args` (flags, a recipe file among them, or a dict) ask for, read before parsing."""
+    if isinstance(args, dict):
+        return args.get("fit_schedule")
+    args = sys.argv[1:] if args is None else [str(arg) for arg in args]
+    if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")):
+        return read_recipe_file(Path(args[0]), prog).get("fit_schedule")
+    from argparse import ArgumentParser
+
+    peek = ArgumentParser(add_help=False)
+    peek.add_argument("--fit_schedule")
+    return peek.parse_known_args(args)[0].fit_schedule
 
 
 def _parse_once(argument_classes: tuple, defaults: dict, args, prog: str | None, description: str | None) -> tuple:

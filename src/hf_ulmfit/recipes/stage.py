@@ -118,7 +118,7 @@ def train_and_finish_stage(
     tokens per word and per-word perplexity to its results. `trainer_kwargs` go to the trainer; `after_training`
     (trainer, tokenized) -> dict may change the model before it is evaluated again and saved, and returns entries
     for the run record."""
-    hub_request = take_hub_request(training_args)
+    hub_request, training_args = take_hub_request(training_args)
     trainer, metrics = train_and_evaluate(
         trainer_class, model, tokenizer, tokenized, training_args, plan, **(trainer_kwargs or {})
     )
@@ -136,7 +136,6 @@ def train_and_finish_stage(
         tokenizer,
         tokenized,
         data_args,
-        training_args,
         results,
         hub_request,
         tokenizer_details,

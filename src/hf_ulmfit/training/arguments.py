@@ -17,6 +17,7 @@ from .precision import resolve_bf16
 
 LR_SCHEDULES = ("slanted_triangular", "one_cycle")
 FIT_SCHEDULES = ("whole_run", "per_stage")
+TRANSFORMERS_EPOCHS = 3.0  # TrainingArguments' own default
 
 
 @dataclass
@@ -67,6 +68,11 @@ class UlmfitTrainingArguments(TrainingArguments):
     freeze_all_but_top_epochs: float | None = field(
         default=None, metadata={"help": "fastai's LM recipe: train only the top group for this many epochs, then all."}
     )
+    # None: not given (transformers' 3, or a per-stage fit's sum of stage_epochs), so a conflicting value is refused.
+    num_train_epochs: float | None = field(
+        default=None,
+        metadata={"help": "Epochs to train (default 3; with fit_schedule='per_stage' the sum of stage_epochs)."},
+    )
     fit_schedule: str = field(
         default="whole_run",
         metadata={
@@ -78,7 +84,7 @@ class UlmfitTrainingArguments(TrainingArguments):
         },
     )
     stage_epochs: list[float] | None = field(
-        default=None, metadata={"help": "per_stage: epochs of each stage (num_train_epochs becomes their sum)."}
+        default=None, metadata={"help": "per_stage: epochs of each stage (the run's num_train_epochs is their sum)."}
     )
     stage_learning_rates: list[float] | None = field(
         default=None, metadata={"help": "per_stage: the top group's peak LR in each stage (default: learning_rate)."}
@@ -153,6 +159,8 @@ class UlmfitTrainingArguments(TrainingArguments):
             raise ValueError(f"fit_schedule must be one of {FIT_SCHEDULES}, got {self.fit_schedule!r}.")
         if self.fit_schedule == "per_stage":
             self._check_stages()  # first: it says what a per-stage fit needs, more than the value's range alone
+        elif self.num_train_epochs is None:
+            self.num_train_epochs = TRANSFORMERS_EPOCHS
         # The ranges of the numbers (bptt, min_train_steps, time_budget_minutes, unfreeze_every_epochs, ...).
         check_limits(self)
         self._check_run_length()
@@ -208,7 +216,13 @@ class UlmfitTrainingArguments(TrainingArguments):
                 "fit_schedule='per_stage' sets the trainable groups per stage (stage_trainable_groups): "
                 "drop gradual_unfreezing, freeze_all_but_top_epochs and unfreeze_at_steps."
             )
-        self.num_train_epochs = float(sum(self.stage_epochs))
+        total = float(sum(self.stage_epochs))
+        if self.num_train_epochs is not None and self.num_train_epochs != total:
+            raise ValueError(
+                f"fit_schedule='per_stage' trains its stage_epochs {self.stage_epochs}, {total:g} epochs, but "
+                f"num_train_epochs is {self.num_train_epochs:g}: leave num_train_epochs unset or make it {total:g}."
+            )
+        self.num_train_epochs = total
 
     @property
     def uses_freezing(self) -> bool:

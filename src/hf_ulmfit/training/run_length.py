@@ -30,7 +30,8 @@ def stretch_factor(args, steps_per_epoch: int) -> int:
 
 def stretch_short_run(args, steps_per_epoch: int) -> int:
     """Stretch a run of ``args.num_train_epochs`` epochs of `steps_per_epoch` optimizer steps to at least
-    ``args.min_train_steps`` steps (see the module docstring), changing `args` in place. Returns the factor."""
+    ``args.min_train_steps`` steps (see the module docstring), changing `args` in place (the trainer's own copy:
+    `UlmfitTrainer.fit_run_length`). Returns the factor."""
     factor = stretch_factor(args, steps_per_epoch)
     if factor == 1:
         return 1

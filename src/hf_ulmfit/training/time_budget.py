@@ -74,7 +74,8 @@ def checkpoint_max_steps(checkpoint: str | os.PathLike) -> int:
 
 
 def fit_run_to_budget(trainer, resume_from: str | None = None) -> int:
-    """Set ``trainer.args.max_steps`` so the run ends inside ``--time_budget_minutes`` (see the module docstring):
+    """Set ``trainer.args.max_steps`` (the trainer's own copy of the arguments: `UlmfitTrainer.fit_run_length`) so the
+    run ends inside ``--time_budget_minutes`` (see the module docstring):
     from the checkpoint a resumed run continues, else by measuring the step time. Returns the steps."""
     args = trainer.args
     if resume_from:

@@ -19,6 +19,7 @@ Everything else (loops, gradient accumulation, clipping, bf16 autocast, DDP, che
 same code runs on one CPU, one GPU or several processes launched by torchrun / accelerate.
 """
 
+import copy
 import math
 import os
 import shutil
@@ -259,6 +260,8 @@ class UlmfitTrainer(Trainer):
         """
         if self.run_length_fitted:
             return
+        # The trainer owns the run's length: it fits it on its own copy, and the caller's arguments stay as given.
+        self.args = copy.copy(self.args)
         if self.args.time_budget_minutes > 0:
             if self.args.world_size > 1:
                 raise ValueError(

@@ -14,11 +14,6 @@ from transformers.trainer_utils import IntervalStrategy
 logger = logging.getLogger(__name__)
 
 
-def steps_per_epoch(trainer) -> int:
-    """Optimizer steps in one epoch of this process's training batches, as the Trainer counts them."""
-    return max(math.ceil(len(trainer.get_train_dataloader()) / trainer.args.gradient_accumulation_steps), 1)
-
-
 def stretch_factor(args, steps_per_epoch: int) -> int:
     """How many passes over the data each of the recipe's epochs needs for the run to take ``args.min_train_steps``
     optimizer steps (1: long enough, or ended by ``max_steps``)."""

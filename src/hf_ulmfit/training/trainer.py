@@ -31,7 +31,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .arguments import UlmfitTrainingArguments
 from .checkpoints import last_complete_checkpoint, missing_checkpoint_files
 from .layer_groups import discriminative_learning_rates, layer_groups
-from .run_length import steps_per_epoch, stretch_short_run
+from .run_length import stretch_short_run
 from .schedules import one_cycle_schedule, slanted_triangular_schedule
 from .stage_plan import RunSteps, StagePlan, compile_stage_plan
 from .time_budget import fit_run_to_budget
@@ -269,7 +269,8 @@ class UlmfitTrainer(Trainer):
                 )
             fit_run_to_budget(self, resume_from)
         elif self.args.min_train_steps > 0 and self.args.max_steps <= 0:
-            stretch_short_run(self.args, steps_per_epoch(self))
+            run = RunSteps.planned(self.args, len(self.get_train_dataloader()))
+            stretch_short_run(self.args, run.steps_per_epoch)
         self.run_length_fitted = True
 
 

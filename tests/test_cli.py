@@ -471,6 +471,7 @@ def test_push_uploads_the_model_folder_and_card(classifier):
     assert "model-index" in card and "ulmfit" in card
 
 
+@pytest.mark.slow
 def test_push_to_hub_flag_uploads_at_the_end_of_training(workdir, data_dir, finetuned_lm):
     out = workdir / "pushed-classifier"
     with FakeHub() as hub:
@@ -555,6 +556,7 @@ def test_bad_data_and_missing_models_stop_with_a_clear_message(tmp_path, data_di
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.slow
 def test_train_classifier_in_two_processes_with_the_distributed_script(tmp_path, data_dir):
     """scripts/train_distributed.sh: two real CPU ranks (accelerate launch, gloo), one output folder. Called from
     another folder with a relative --output_dir, which must be the caller's, not the repository's."""

@@ -7,25 +7,18 @@ import json
 import pytest
 import torch
 from cli_flags import QUICK_TRAINING, TINY_MODEL
+from tiny_models import random_ids, tiny_config
 from torch import nn
 from transformers import AutoModelForSequenceClassification
 
-from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
 from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import WeightDroppedGru
 from hf_ulmfit.training.layer_groups import layer_groups
 
 
-VOCAB = 61
-
-
-def tiny_config(**overrides) -> AwdLstmConfig:
-    settings = dict(vocab_size=VOCAB, embedding_size=8, hidden_size=12, num_layers=2, bptt=5, max_len=15, num_labels=3)
-    return AwdLstmConfig(**{**settings, **overrides})
-
-
-def random_ids(*shape, seed=0) -> torch.Tensor:
-    return torch.randint(4, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
+# The widths the shapes below assert (8 and 12), and bptt 5 with max_len 15: a 13-token document runs in 3 chunks.
+SIZES = dict(embedding_size=8, hidden_size=12, num_layers=2, bptt=5, max_len=15, num_labels=3)
 
 
 def test_gru_layer_is_torch_gru_with_dropconnect_on_its_recurrent_weights():
@@ -54,7 +47,7 @@ def test_gru_layer_is_torch_gru_with_dropconnect_on_its_recurrent_weights():
 
 
 def test_gru_classifier_has_three_gates_and_trains():
-    model = AwdLstmForSequenceClassification(tiny_config(rnn_type="gru"))
+    model = AwdLstmForSequenceClassification(tiny_config(**SIZES, rnn_type="gru"))
     assert isinstance(model.awd_lstm.layers[0], WeightDroppedGru)
     assert model.awd_lstm.layers[0].weight_hh.shape == (3 * 12, 12)
     ids, labels = random_ids(6, 13), torch.tensor([0, 1, 2, 0, 1, 2])
@@ -71,14 +64,14 @@ def test_gru_classifier_has_three_gates_and_trains():
 
 def test_bidirectional_classifier_adds_a_backward_encoder_of_the_documents():
     torch.manual_seed(0)
-    model = AwdLstmForSequenceClassification(tiny_config(bidirectional=True)).eval()
+    model = AwdLstmForSequenceClassification(tiny_config(**SIZES, bidirectional=True)).eval()
     ids = random_ids(2, 13)
     pooled = model(ids).pooled_features
     assert pooled.shape == (2, 6 * 8)
     # Its halves are a forward classifier's features and a backward one's, each with its own encoder's weights.
-    forward = AwdLstmForSequenceClassification(tiny_config()).eval()
+    forward = AwdLstmForSequenceClassification(tiny_config(**SIZES)).eval()
     forward.awd_lstm.load_state_dict(model.awd_lstm.state_dict())
-    backward = AwdLstmForSequenceClassification(tiny_config(backwards=True)).eval()
+    backward = AwdLstmForSequenceClassification(tiny_config(**SIZES, backwards=True)).eval()
     backward.awd_lstm.load_state_dict(model.awd_lstm_backward.state_dict())
     torch.testing.assert_close(pooled[:, :24], forward(ids).pooled_features)
     torch.testing.assert_close(pooled[:, 24:], backward(ids).pooled_features)
@@ -92,7 +85,7 @@ def test_bidirectional_classifier_adds_a_backward_encoder_of_the_documents():
     assert sum(len(group) for group in groups) == len(list(model.parameters()))
     assert "awd_lstm_backward.layers.1.weight_hh" in groups[2] and "awd_lstm.layers.1.weight_hh" in groups[2]
     with pytest.raises(ValueError, match="bidirectional is for classifiers"):
-        AwdLstmForCausalLM(tiny_config(bidirectional=True))
+        AwdLstmForCausalLM(tiny_config(**SIZES, bidirectional=True))
 
 
 @pytest.mark.slow

@@ -34,6 +34,7 @@ def test_prepare_fits_whole_shards_and_the_held_out_articles_in_the_input_budget
     assert pq.read_metadata(tmp_path / "wikipedia" / "wiki-07.parquet").num_rows == 300
 
 
+@pytest.mark.slow
 def test_dry_run_trains_reports_and_writes_small_fp16_shards(script, data_dir, tmp_path, capsys):
     data, out = tmp_path / "data", tmp_path / "lm"
     script.main(

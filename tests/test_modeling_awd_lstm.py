@@ -6,9 +6,10 @@ their own tests in test_qrnn.py."""
 import pytest
 import torch
 from huggingface_hub.errors import StrictDataclassClassValidationError
+from tiny_models import VOCAB, random_ids, tiny_config
 from torch import nn
 
-from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
+from hf_ulmfit import AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
 from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
 from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import (
     AwdLstmCache,
@@ -16,19 +17,6 @@ from hf_ulmfit.models.awd_lstm.modeling_awd_lstm import (
     LockedDropout,
     WeightDroppedLstm,
 )
-
-
-VOCAB = 97
-
-
-def tiny_config(**overrides) -> AwdLstmConfig:
-    settings = dict(vocab_size=VOCAB, embedding_size=16, hidden_size=24, num_layers=3, bptt=8, max_len=24)
-    settings.update(overrides)
-    return AwdLstmConfig(**settings)
-
-
-def random_ids(*shape, seed=0) -> torch.Tensor:
-    return torch.randint(4, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.fixture(autouse=True)

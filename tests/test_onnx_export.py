@@ -7,8 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from tiny_models import tiny_config
 
-from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
 
 
@@ -32,11 +33,9 @@ QUESTIONS = [
 ]
 
 
-def tiny_config(tokenizer, **overrides):
-    # bptt 4 and max_len 12: documents longer than max_len exercise BPT3C's pooling window in the graph.
-    return AwdLstmConfig(
-        vocab_size=len(tokenizer), embedding_size=12, hidden_size=20, num_layers=3, bptt=4, max_len=12, **overrides
-    )
+# bptt 4 and max_len 12: documents longer than max_len exercise BPT3C's pooling window in the graph. The widths are
+# those the int8 export's size and tolerance bounds were set for.
+SIZES = dict(embedding_size=12, hidden_size=20, bptt=4, max_len=12)
 
 
 def saved(model, tokenizer, folder):
@@ -52,6 +51,7 @@ def classifier_folders(request, tmp_path_factory, tokenizer):
     model = AwdLstmForSequenceClassification(
         tiny_config(
             tokenizer,
+            **SIZES,
             backwards=request.param,
             id2label=dict(enumerate(labels)),
             label2id={name: i for i, name in enumerate(labels)},
@@ -143,7 +143,7 @@ def test_onnx_int8_classifier_runs_onnxruntime_int8_lstms_through_pipeline_and_p
 
 def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
     torch.manual_seed(0)
-    model = AwdLstmForCausalLM(tiny_config(tokenizer)).eval()
+    model = AwdLstmForCausalLM(tiny_config(tokenizer, **SIZES)).eval()
     folder = saved(model, tokenizer, tmp_path / "lm")
     export_to_onnx(str(folder), str(tmp_path / "lm-onnx"))
     onnx_model = OnnxAwdLstmForCausalLM(tmp_path / "lm-onnx")
@@ -183,7 +183,7 @@ def test_dynamo_exporter_canary_the_lstm_graph_still_keeps_the_example_length(tm
     from hf_ulmfit.export.onnx import LanguageModelForOnnx, example_state, state_names
 
     torch.manual_seed(0)
-    model = AwdLstmForCausalLM(tiny_config(tokenizer)).eval()
+    model = AwdLstmForCausalLM(tiny_config(tokenizer, **SIZES)).eval()
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
     state = example_state(model, 2)
     path = tmp_path / "dynamo.onnx"
@@ -215,7 +215,7 @@ def test_dynamo_exporter_canary_the_lstm_graph_still_keeps_the_example_length(tm
 
 @pytest.mark.parametrize("model_class", [AwdLstmForSequenceClassification, AwdLstmForCausalLM])
 def test_export_refuses_a_qrnn_model_naming_its_rnn_type(tmp_path, tokenizer, model_class):
-    folder = saved(model_class(tiny_config(tokenizer, rnn_type="qrnn")), tokenizer, tmp_path / "qrnn")
+    folder = saved(model_class(tiny_config(tokenizer, **SIZES, rnn_type="qrnn")), tokenizer, tmp_path / "qrnn")
     with pytest.raises(ValueError, match="supports rnn_type='lstm' only.*rnn_type='qrnn'"):
         export_to_onnx(str(folder), str(tmp_path / "onnx"))
     assert not (tmp_path / "onnx" / "model.onnx").exists()

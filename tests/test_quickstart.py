@@ -10,6 +10,7 @@ from transformers import pipeline
 from hf_ulmfit.cli.main import main
 
 
+@pytest.mark.slow
 def test_shortened_quickstart_from_scratch_runs_all_three_stages(tmp_path, data_dir, capsys):
     # A 40-article LM buys too little to beat the baseline reliably (measured 0.504 against 0.512 at one thread and
     # 0.522 against 0.464 at two): the claim is checked from the shared pretrained LM below, with a margin.
@@ -52,6 +53,7 @@ def test_shortened_quickstart_from_scratch_runs_all_three_stages(tmp_path, data_
     assert classify("Who wrote Hamlet ?")[0]["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
 
 
+@pytest.mark.slow
 def test_quickstart_from_the_shared_pretrained_lm_beats_the_no_pretraining_baseline(tmp_path, data_dir, capsys):
     """The README's main job as a user runs it: no --pretrained_lm, so it finds the pretrained LM in
     ../shared/models, fine-tunes it and trains the classifier with the stages' own defaults (500 labels here)."""

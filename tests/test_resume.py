@@ -152,6 +152,7 @@ def test_same_pretrain_command_twice_gives_identical_weights(tmp_path, data_dir,
     assert (tmp_path / "again" / "tokenizer.json").read_text() == (reference_lm / "tokenizer.json").read_text()
 
 
+@pytest.mark.slow
 def test_same_classifier_command_twice_gives_identical_weights(tmp_path, data_dir, reference_lm, reference_classifier):
     # The new head (and, from scratch, the whole model and its tokenizer) is drawn from --seed.
     assert main(classifier_command(data_dir, tmp_path / "again", reference_lm)) == 0

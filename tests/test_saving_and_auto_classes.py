@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import torch
+from tiny_models import tiny_config
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -18,28 +19,10 @@ from transformers import (
 )
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification, AwdLstmModel
-from hf_ulmfit.data import load_text_dataset
 from hf_ulmfit.models.awd_lstm.configuration_awd_lstm import RNN_TYPES
-from hf_ulmfit.tokenization import train_tokenizer
 
 
 QUESTIONS = ["How far is it from Denver to Aspen ?", "Who wrote Hamlet ?", "What is the capital of France ?"]
-
-
-@pytest.fixture(scope="module")
-def trec(data_dir):
-    return load_text_dataset("trec", data_dir=data_dir)
-
-
-@pytest.fixture(scope="module")
-def tokenizer(trec):
-    return train_tokenizer(trec["train"].select(range(2000)), kind="unigram", vocab_size=600)
-
-
-def tiny_config(tokenizer, **overrides):
-    return AwdLstmConfig(
-        vocab_size=len(tokenizer), embedding_size=16, hidden_size=24, num_layers=3, bptt=8, max_len=32, **overrides
-    )
 
 
 @pytest.fixture(scope="module", params=RNN_TYPES)

@@ -4,8 +4,9 @@ import math
 
 import pytest
 import torch
+from tiny_models import tiny_config
 
-from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
+from hf_ulmfit import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.training import (
     UlmfitTrainingArguments,
     discriminative_learning_rates,
@@ -100,10 +101,6 @@ def test_one_cycle_scheduler_state_loads_with_weights_only(tmp_path):
     assert restored.last_epoch == 3 and restored.get_last_lr() == scheduler.get_last_lr()
 
 
-def tiny_config(**overrides):
-    return AwdLstmConfig(vocab_size=50, embedding_size=8, hidden_size=16, num_labels=3, **overrides)
-
-
 def test_layer_groups_split_as_fastai():
     lm_groups = layer_groups(AwdLstmForCausalLM(tiny_config()))
     assert [sorted(group) for group in lm_groups] == [
@@ -126,7 +123,7 @@ def test_qrnn_layer_groups_split_as_fastai_and_freeze_bottom_up():
         [f"awd_lstm.layers.{i}.bias", f"awd_lstm.layers.{i}.weight"] for i in range(4)
     ] + [["awd_lstm.embeddings.weight", "decoder.bias"]]
 
-    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type="qrnn", num_layers=4))
+    classifier = AwdLstmForSequenceClassification(tiny_config(rnn_type="qrnn", num_layers=4, num_labels=3))
     groups = layer_groups(classifier)
     assert len(groups) == 6
     assert sum(len(group) for group in groups) == len(list(classifier.parameters()))
@@ -226,13 +223,13 @@ def test_per_stage_groups_default_to_one_more_each_stage_and_all_in_the_last():
     ("settings", "message"),
     [
         (dict(), "needs positive stage_epochs"),
+        (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
+        (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
+        (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),
         (
             dict(stage_epochs=[1, 1], num_train_epochs=5),
             "num_train_epochs is 5: leave num_train_epochs unset or make it 2",
         ),
-        (dict(stage_epochs=[1, 0]), "needs positive stage_epochs"),
-        (dict(stage_epochs=[1, 1], stage_learning_rates=[1e-2]), "stage_learning_rates has 1 values for 2"),
-        (dict(stage_epochs=[1, 1], gradual_unfreezing=True), "drop gradual_unfreezing"),
         (dict(fit_schedule="cyclic"), "fit_schedule must be one of"),
     ],
 )

@@ -148,6 +148,7 @@ def test_multi_label_and_regression_metrics_match_hand_computed_values():
     assert metrics["spearman"] == pytest.approx(np.corrcoef([1, 2.5, 2.5, 4], [1, 3, 2, 4])[0, 1])
 
 
+@pytest.mark.slow
 def test_multi_label_classifier_from_the_cli_chooses_and_uses_its_threshold(
     multi_label_classifier, multi_label_folder, data_dir, workdir, capsys
 ):
@@ -195,6 +196,7 @@ def test_multi_label_classifier_from_the_cli_chooses_and_uses_its_threshold(
     assert "subset accuracy" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_regression_from_the_cli_learns_the_question_length_and_predicts_values(workdir, data_dir, capsys):
     folder = workdir / "trec-words"
     folder.mkdir()

@@ -11,11 +11,11 @@ import pytest
 import torch
 from cli_flags import QUICK_TRAINING
 from safetensors.torch import load_file, save_file
+from tiny_models import tiny_config
 
 from hf_ulmfit import AwdLstmConfig, AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from hf_ulmfit.cli.main import main
 from hf_ulmfit.data import load_text_dataset
-from hf_ulmfit.tokenization import train_tokenizer
 
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -32,18 +32,6 @@ def one_error_line(capsys) -> str:
     lines = [line for line in err.splitlines() if line.startswith("hf-ulmfit")]
     assert len(lines) == 1, err
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(data_dir):
-    trec = load_text_dataset("trec", data_dir=data_dir)
-    return train_tokenizer(trec["train"].select(range(1000)), kind="unigram", vocab_size=300)
-
-
-def tiny_config(tokenizer, **settings) -> AwdLstmConfig:
-    return AwdLstmConfig(
-        vocab_size=len(tokenizer), embedding_size=16, hidden_size=24, num_layers=2, bptt=8, max_len=32, **settings
-    )
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,7 @@ def test_the_wheel_ships_the_model_card_templates_and_not_the_checkout(wheel_ven
     ]
 
 
+@pytest.mark.slow
 def test_a_wheel_install_trains_evaluates_and_serves_a_classifier_offline(wheel_venv, tmp_path, data_dir):
     env = {
         **os.environ,

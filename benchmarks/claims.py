@@ -29,7 +29,6 @@ from pathlib import Path
 from benchmarks import claims_report
 from benchmarks.bench_utils import ROOT, machine_facts
 from benchmarks.claims_definitions import (
-    FROM_SCRATCH_VARIANTS,
     FULL_LM_FINETUNING,
     IMDB_CLASSIFIER,
     LADDER_ROWS,
@@ -37,6 +36,7 @@ from benchmarks.claims_definitions import (
     LOWSHOT_EXPERIMENT,
     LOWSHOT_METHODS,
     LOWSHOT_SIZES,
+    METHOD_VARIANTS,
     QUICK_SETTINGS,
     QUICK_TEST_ROWS,
     head_only,
@@ -301,7 +301,8 @@ class Experiments:
         from-scratch recipe), as a user of the CLI gets them, instead of the ladder row's pinned recipe."""
         defaults = self.args.recipe == "defaults"
         data = self.lowshot_data(task, size, seed)
-        if method == "from-scratch" or method in FROM_SCRATCH_VARIANTS:
+        variant, (method, _, changes) = method, METHOD_VARIANTS.get(method, (method, "", {}))
+        if method == "from-scratch":
             lm, lm_seconds = None, 0.0
         elif method == "supervised":
             lm, lm_seconds = self.language_model("finetuned", task, seed, dataset=data, base=base)
@@ -316,11 +317,10 @@ class Experiments:
             raise ValueError(f"unknown low-shot method {method!r}")
         if defaults:  # nothing pinned: the CLI's defaults, IMDb's too (batch 64, evaluation every epoch)
             folder = (
-                self.out / "classifiers" / LOWSHOT_EXPERIMENT["defaults"] / task / method / f"n{size}" / f"seed{seed}"
+                self.out / "classifiers" / LOWSHOT_EXPERIMENT["defaults"] / task / variant / f"n{size}" / f"seed{seed}"
             )
-            variant = FROM_SCRATCH_VARIANTS.get(method, ("", {}))[1]
             classifier, seconds = self.stage(
-                "train_classifier", folder, self.classifier_arguments(data, seed, lm, variant)
+                "train_classifier", folder, self.classifier_arguments(data, seed, lm, changes)
             )
             return classifier, lm_seconds + seconds, lm
         # All of TREC: its text is its labelled questions, so both ULMFiT methods are the ladder's full ULMFiT.
@@ -589,9 +589,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--methods",
         nargs="+",
-        choices=[*LOWSHOT_METHODS, *FROM_SCRATCH_VARIANTS],
+        choices=[*LOWSHOT_METHODS, *METHOD_VARIANTS],
         default=list(LOWSHOT_METHODS),
-        help="lowshot: the methods to run; the from-scratch variants (one setting changed) need --recipe defaults.",
+        help="lowshot: the methods to run; their variants (one setting changed: METHOD_VARIANTS) need --recipe "
+        "defaults.",
     )
     parser.add_argument(
         "--recipe",
@@ -642,8 +643,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.max_test = {"imdb": args.imdb_test_size}
     args.max_validation = {"imdb": args.imdb_validation_size}
-    if args.recipe != "defaults" and set(args.methods) & set(FROM_SCRATCH_VARIANTS):
-        parser.error("the from-scratch variants are variants of train-classifier's defaults: add --recipe defaults")
+    if args.recipe != "defaults" and set(args.methods) & set(METHOD_VARIANTS):
+        parser.error("the method variants change train-classifier's defaults: add --recipe defaults")
     bad = [size for size in args.sizes if size != "all" and not size.isdigit()]
     if bad:
         parser.error(f"--sizes takes counts or 'all', got {bad}")

@@ -87,14 +87,11 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     return train_and_finish_stage(
-        "finetune-lm",
+        plan,
         LanguageModelTrainer,
         model,
         tokenizer,
         tokenized,
-        data_args,
-        training_args,
-        plan,
         tokenizer_details={"added_tokens": len(added_words)},
         text_splits=["train", *extra_splits],
         base_model=args.model_name_or_path,

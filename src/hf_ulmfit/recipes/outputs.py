@@ -178,11 +178,10 @@ def _without_history(record: dict) -> dict:
 
 
 def finish_stage(
-    stage: str,
+    plan,
     trainer,
     tokenizer,
     tokenized,
-    data_args,
     results: dict,
     hub_request: dict | None,
     tokenizer_details: dict | None = None,
@@ -193,8 +192,8 @@ def finish_stage(
     training settings recorded are the trainer's, those the run had (a short run stretched, a time budget's steps)."""
     train, training_args = tokenized["train"], trainer.args
     record = {
-        "stage": stage,
-        "dataset": data_args.dataset,
+        "stage": plan.stage,
+        "dataset": plan.dataset,
         **details,
         "output_dir": training_args.output_dir,
         "train_documents": len(train),

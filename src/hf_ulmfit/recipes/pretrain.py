@@ -81,14 +81,11 @@ def run(
     # is evaluated once training ends.
     word_counts = {split: count_words(dataset[split]) for split in ("validation", "test") if split in dataset}
     record = train_and_finish_stage(
-        "pretrain",
+        plan,
         LanguageModelTrainer,
         model,
         tokenizer,
         tokenized,
-        data_args,
-        training_args,
-        plan,
         evaluate_test=True,
         word_counts=word_counts,
         **({"base_model": continued.model_name_or_path} if continued.model_name_or_path else {}),

@@ -10,6 +10,7 @@ from pathlib import Path
 from transformers import enable_full_determinism, set_seed
 
 from ..training.checkpoints import checkpoint_folders
+from .arguments import DataArguments
 from .outputs import RUN_RECORD_FILE, json_text
 
 
@@ -49,8 +50,12 @@ def seed_everything(training_args) -> None:
 
 @dataclasses.dataclass
 class RunPlan:
-    """What `start_stage` decided for the output folder; `train_and_evaluate` carries it out as training starts."""
+    """A training stage's run as `start_stage` planned it: the stage, its training arguments, the dataset it reads and
+    what it does with the output folder; `stage.train_and_finish_stage` carries it out."""
 
+    stage: str
+    training_args: object  # UlmfitTrainingArguments
+    dataset: str
     record: dict  # the run's arguments (`run_arguments`), written to the folder
     resume: str | bool | None  # a checkpoint path, True (the interrupted run's newest complete one) or None (afresh)
     remove_previous_run: bool = False  # --overwrite_output_dir
@@ -68,13 +73,15 @@ def start_stage(stage: str, training_args, *arguments) -> RunPlan:
     reject_settings_the_stage_ignores(stage, training_args)
     seed_everything(training_args)
     record = run_arguments(stage, training_args, *arguments)
+    (data_args,) = [group for group in arguments if isinstance(group, DataArguments)]
+    run = dict(stage=stage, training_args=training_args, dataset=data_args.dataset, record=record)
     if training_args.resume_from_checkpoint:
         if not Path(training_args.resume_from_checkpoint).is_dir():
             raise ValueError(f"--resume_from_checkpoint {training_args.resume_from_checkpoint}: no such folder.")
-        return RunPlan(record, training_args.resume_from_checkpoint)
+        return RunPlan(**run, resume=training_args.resume_from_checkpoint)
     if training_args.overwrite_output_dir:
-        return RunPlan(record, None, remove_previous_run=True)
-    return RunPlan(record, resume_point(Path(training_args.output_dir), record))
+        return RunPlan(**run, resume=None, remove_previous_run=True)
+    return RunPlan(**run, resume=resume_point(Path(training_args.output_dir), record))
 
 
 # Training flags a stage would accept and not use, with the way to say what was meant: training arguments are shared
@@ -105,9 +112,10 @@ def reject_settings_the_stage_ignores(stage: str, training_args) -> None:
             raise ValueError(f"--{name} {getattr(training_args, name)} has no effect in {stage}: {reason}. Drop it.")
 
 
-def record_run_start(plan: RunPlan, training_args) -> None:
+def record_run_start(plan: RunPlan) -> None:
     """Carry out `plan` in the output folder (on the main process, before the others go on): remove the previous
     run if asked, and record this run's arguments for a later re-run to compare with."""
+    training_args = plan.training_args
     folder = Path(training_args.output_dir)
     with training_args.main_process_first(desc="recording the run's arguments"):
         if training_args.should_save:

@@ -1,6 +1,7 @@
 """A training stage's end, shared by pretrain, finetune-lm and train-classifier: train (resuming as `start_stage`
 planned), evaluate, and save the folder with its run record (`outputs.finish_stage`)."""
 
+import dataclasses
 import logging
 
 from ..evaluation import word_level_metrics
@@ -22,11 +23,10 @@ STAGE_TRAINING_DEFAULTS = dict(
 )
 
 
-def train_and_evaluate(
-    trainer_class, model, tokenizer, tokenized, training_args, plan: RunPlan | None = None, **trainer_kwargs
-):
+def train_and_evaluate(plan: RunPlan, trainer_class, model, tokenizer, tokenized, **trainer_kwargs):
     """Train with `trainer_class` on ``tokenized["train"]`` as `start_stage` planned (resuming the interrupted run
     from its newest complete checkpoint, if any), then evaluate on ``tokenized["validation"]``."""
+    training_args = plan.training_args
     trainer = trainer_class(
         model=model,
         args=training_args,
@@ -35,12 +35,10 @@ def train_and_evaluate(
         processing_class=tokenizer,
         **trainer_kwargs,
     )
-    resume = None
-    if plan is not None:
-        record_run_start(plan, training_args)
-        resume = trainer.last_complete_checkpoint() if plan.resume is True else plan.resume
-        if plan.resume is True and resume is None:
-            logger.info("the interrupted run left no complete checkpoint: training from the start")
+    record_run_start(plan)
+    resume = trainer.last_complete_checkpoint() if plan.resume is True else plan.resume
+    if plan.resume is True and resume is None:
+        logger.info("the interrupted run left no complete checkpoint: training from the start")
     if resume:
         logger.info("resuming from %s", resume)
     logger.info(
@@ -96,14 +94,11 @@ def add_word_level_metrics(results: dict, tokenized, word_counts: dict[str, int]
 
 
 def train_and_finish_stage(
-    stage: str,
+    plan: RunPlan,
     trainer_class,
     model,
     tokenizer,
     tokenized,
-    data_args,
-    training_args,
-    plan: RunPlan,
     evaluate_test: bool = False,
     tokenizer_details: dict | None = None,
     word_counts: dict[str, int] | None = None,
@@ -118,10 +113,9 @@ def train_and_finish_stage(
     tokens per word and per-word perplexity to its results. `trainer_kwargs` go to the trainer; `after_training`
     (trainer, tokenized) -> dict may change the model before it is evaluated again and saved, and returns entries
     for the run record."""
-    hub_request, training_args = take_hub_request(training_args)
-    trainer, metrics = train_and_evaluate(
-        trainer_class, model, tokenizer, tokenized, training_args, plan, **(trainer_kwargs or {})
-    )
+    hub_request, training_args = take_hub_request(plan.training_args)
+    plan = dataclasses.replace(plan, training_args=training_args)
+    trainer, metrics = train_and_evaluate(plan, trainer_class, model, tokenizer, tokenized, **(trainer_kwargs or {}))
     if after_training is not None:  # e.g. a decision threshold chosen on validation, which the metrics then use
         details.update(after_training(trainer, tokenized))
         metrics = trainer.evaluate()
@@ -130,14 +124,4 @@ def train_and_finish_stage(
         results["test"] = metric_results(trainer.evaluate(tokenized["test"], metric_key_prefix="test"), "test")
     if word_counts:
         results = add_word_level_metrics(results, tokenized, word_counts)
-    return finish_stage(
-        stage,
-        trainer,
-        tokenizer,
-        tokenized,
-        data_args,
-        results,
-        hub_request,
-        tokenizer_details,
-        **details,
-    )
+    return finish_stage(plan, trainer, tokenizer, tokenized, results, hub_request, tokenizer_details, **details)

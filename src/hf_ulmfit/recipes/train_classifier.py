@@ -248,14 +248,11 @@ def run(
         tokenized = prepare_classification_dataset(dataset, tokenizer, num_proc=data_args.num_proc)
     model = build_classifier(args, model_args, tokenizer, labels, problem_type, **scale)
     return train_and_finish_stage(
-        "train-classifier",
+        plan,
         ClassifierTrainer,
         model,
         tokenizer,
         tokenized,
-        data_args,
-        training_args,
-        plan,
         evaluate_test=True,
         labels=labels,
         problem_type=problem_type,

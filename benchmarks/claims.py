@@ -71,15 +71,16 @@ class Experiments:
             from importlib import import_module
 
             entry = import_module(f"hf_ulmfit.recipes.{stage}")
-            # No checkpoints (each run is minutes; an interrupted one starts again), a fresh folder every time.
-            arguments = dict(
-                recipe,
-                output_dir=str(folder),
-                overwrite_output_dir=True,
-                save_strategy="no",
-                disable_tqdm=True,
+            # No checkpoints unless the recipe needs them (each run is minutes; an interrupted one starts again), a
+            # fresh folder every time.
+            arguments = {
+                "save_strategy": "no",
+                **recipe,
+                "output_dir": str(folder),
+                "overwrite_output_dir": True,
+                "disable_tqdm": True,
                 **self.settings,
-            )
+            }
             print(f"== {stage} -> {folder}", flush=True)
             start = time.perf_counter()
             entry.main(arguments)

@@ -123,6 +123,12 @@ def baseline_groups(baseline: list[dict]) -> dict:
     return grouped(baseline, "task", "labels")
 
 
+def linear_on_seeds(linear: dict, task: str, size: str, runs: list[dict]) -> list[float]:
+    """The linear baseline's test errors on the seeds (labelled draws) that `runs` used."""
+    seeds = {r["seed"] for r in runs}
+    return [r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]
+
+
 def against(ulmfit: list[float], baseline: list[float]) -> str:
     """How far a method's mean test error is below the linear baseline's on the same rows, in points: '+2.10' is
     2.10 points fewer errors than the baseline (the method wins), '-2.10' 2.10 more (it loses)."""
@@ -220,7 +226,11 @@ def lowshot_section(results: list[dict], baseline: list[dict], plot: Path, defau
             seeds = {r["seed"] for method in LOWSHOT_METHODS for r in groups.get((task, method, size), [])}
             linear_errors = [r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]
             cells = [spread(errors[method]) for method in LOWSHOT_METHODS] + [spread(linear_errors)]
-            margins = [against(errors[method], linear_errors) for method in ("supervised", "semi-supervised")]
+            # Each method against the baseline on its own seeds' rows (a method may have run on fewer seeds).
+            margins = [
+                against(errors[method], linear_on_seeds(linear, task, size, groups.get((task, method, size), [])))
+                for method in ("supervised", "semi-supervised")
+            ]
             if any(cell != "–" for cell in cells[:-1]):
                 lines.append(f"| {task} | {size} | " + " | ".join(cells) + f" | {' / '.join(margins)} |")
                 verdicts.append((task, size, margins))
@@ -270,8 +280,8 @@ def lowshot_section(results: list[dict], baseline: list[dict], plot: Path, defau
 VARIANT_TABLES = {
     "from-scratch": (
         "From scratch: the default and its variants",
-        "Test error of `train-classifier` without a language model: its default (a bidirectional LSTM with concat "
-        "pooling) and the variants a Keras/PyTorch tutorial user tries",
+        "Test error of `train-classifier` without a language model, with its defaults (a bidirectional LSTM with "
+        "concat pooling)",
         " the target is at least -3 points",
     ),
     "supervised": (
@@ -297,7 +307,8 @@ def variants_table(method: str, groups: dict, linear: dict, tasks: list[str], si
             linear_errors = [r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]
             cells = [spread([r["test_error"] for r in runs[name]]) for name in methods]
             default_errors = [r["test_error"] for r in runs[method]]
-            cells += [spread(linear_errors), against(default_errors, linear_errors)]
+            default_linear = linear_on_seeds(linear, task, size, runs[method])
+            cells += [spread(linear_errors), against(default_errors, default_linear)]
             rows.append(f"| {task} | {size} | " + " | ".join(cells) + " |")
     if not rows:
         return []

@@ -87,6 +87,7 @@ METHOD_VARIANTS = {
     ),
     # ULMFiT's training length: at least 500 optimizer steps instead of the default 200.
     "supervised-500-steps": ("supervised", "at least 500 steps", {"min_train_steps": 500}),
+    "semi-supervised-500-steps": ("semi-supervised", "at least 500 steps", {"min_train_steps": 500}),
 }
 
 

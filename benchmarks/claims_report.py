@@ -289,6 +289,11 @@ VARIANT_TABLES = {
         "Test error of `train-classifier` from the LM fine-tuned on the labelled texts, with its defaults",
         " the target is above 0",
     ),
+    "semi-supervised": (
+        "ULMFiT (semi-supervised): the default and its variants",
+        "Test error of `train-classifier` from the LM fine-tuned on the task's text, with its defaults",
+        " the target is above 0",
+    ),
 }
 
 

@@ -56,6 +56,26 @@ def test_a_per_stage_fit_takes_its_length_from_its_stages_from_flags_a_recipe_fi
     assert epochs({"output_dir": str(tmp_path)}) == 8  # the whole-run recipe keeps its default
 
 
+def test_a_recipe_file_is_read_once(tmp_path, monkeypatch):
+    """The fit-schedule peek and both parses (the from-scratch defaults parse twice) use one reading of the file."""
+    from hf_ulmfit.recipes import parsing, train_classifier
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"output_dir: {tmp_path}\nfit_schedule: per_stage\nstage_epochs: [1, 2]\n")
+    readings = []
+    read = parsing.read_recipe_file
+    monkeypatch.setattr(parsing, "read_recipe_file", lambda path, prog: readings.append(path) or read(path, prog))
+    parsed = parsing.parse_arguments(
+        train_classifier.ARGUMENT_CLASSES,
+        train_classifier.DEFAULTS,
+        [str(recipe)],
+        defaults_for=train_classifier.defaults_for,
+    )
+    assert readings == [recipe]
+    assert parsed[-1].num_train_epochs == 3
+    assert parsed[2].tokenizer_kind == "word"  # the from-scratch defaults were applied by the second parse
+
+
 def test_taking_the_hub_request_leaves_the_given_arguments_as_they_are(tmp_path):
     from hf_ulmfit.recipes.outputs import take_hub_request
     from hf_ulmfit.training import UlmfitTrainingArguments

@@ -8,6 +8,7 @@ torch nor the rest of transformers, so `hf-ulmfit --help` stays light.
 import importlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -112,56 +113,67 @@ def parse_arguments(
 
     A stage's default `num_train_epochs` does not apply to a per-stage fit, whose length is its `stage_epochs` (the
     training arguments refuse a different num_train_epochs given in `args`)."""
-    per_stage = requested_fit_schedule(args, prog) == "per_stage"
+    source = ArgumentSource.read(args, prog)
+    per_stage = source.fit_schedule() == "per_stage"
     defaults = without_run_length(defaults) if per_stage else defaults
-    parsed = _parse_once(argument_classes, defaults, args, prog, description)
+    parsed = _parse_once(argument_classes, defaults, source, prog, description)
     more = defaults_for(*parsed) if defaults_for is not None else None
     more = without_run_length(more) if per_stage and more else more
-    return _parse_once(argument_classes, {**defaults, **more}, args, prog, description) if more else parsed
+    return _parse_once(argument_classes, {**defaults, **more}, source, prog, description) if more else parsed
 
 
 def without_run_length(defaults: dict) -> dict:
     return {name: value for name, value in defaults.items() if name != "num_train_epochs"}
 
 
-def requested_fit_schedule(args: list[str] | dict | None, prog: str | None) -> str | None:
-    """The --fit_schedule that `args` (flags, a recipe file among them, or a dict) ask for, read before parsing."""
-    if isinstance(args, dict):
-        return args.get("fit_schedule")
-    args = sys.argv[1:] if args is None else [str(arg) for arg in args]
-    if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")):
-        return read_recipe_file(Path(args[0]), prog).get("fit_schedule")
-    from argparse import ArgumentParser
+@dataclass(frozen=True)
+class ArgumentSource:
+    """Where the arguments come from, read once: command-line flags, or a mapping (a recipe file's or a dict) with
+    the name that error messages give it."""
 
-    peek = ArgumentParser(add_help=False)
-    peek.add_argument("--fit_schedule")
-    return peek.parse_known_args(args)[0].fit_schedule
+    flags: list[str] | None = None
+    mapping: dict | None = None
+    name: str | None = None
 
-
-def _parse_once(argument_classes: tuple, defaults: dict, args, prog: str | None, description: str | None) -> tuple:
-    parser = build_parser(argument_classes, defaults, prog, description)
-    source = None
-    if isinstance(args, dict):
-        source, recipe = "the arguments dict", args
-    else:
+    @classmethod
+    def read(cls, args: list[str] | dict | None, prog: str | None) -> "ArgumentSource":
+        if isinstance(args, dict):
+            return cls(mapping=args, name="the arguments dict")
         args = sys.argv[1:] if args is None else [str(arg) for arg in args]
         if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")):
-            source, recipe = args[0], read_recipe_file(Path(args[0]), prog)
+            return cls(mapping=read_recipe_file(Path(args[0]), prog), name=args[0])
+        return cls(flags=args)
+
+    def fit_schedule(self) -> str | None:
+        """The --fit_schedule asked for, before parsing."""
+        if self.mapping is not None:
+            return self.mapping.get("fit_schedule")
+        from argparse import ArgumentParser
+
+        peek = ArgumentParser(add_help=False)
+        peek.add_argument("--fit_schedule")
+        return peek.parse_known_args(self.flags)[0].fit_schedule
+
+
+def _parse_once(
+    argument_classes: tuple, defaults: dict, source: ArgumentSource, prog: str | None, description: str | None
+) -> tuple:
+    parser = build_parser(argument_classes, defaults, prog, description)
 
     def error(message: str):  # argparse would print its whole usage before the one line that matters
-        raise ArgumentsError(f"{source}: {message}" if source else message)
+        raise ArgumentsError(f"{source.name}: {message}" if source.name else message)
 
     parser.error = error
-    if source is None:
-        return parser.parse_args_into_dataclasses(args)
-    flags, unset = recipe_as_flags(parser, recipe, source)
+    if source.mapping is None:
+        return parser.parse_args_into_dataclasses(source.flags)
+    flags, unset = recipe_as_flags(parser, source.mapping, source.name)
     parser.set_defaults(**unset)
     try:
         return parser.parse_args_into_dataclasses(flags)
     except ArgumentsError:
         raise
     except (ValueError, TypeError) as problem:  # a dataclass's own check (__post_init__) of the values
-        raise ArgumentsError(f"{source}: {problem}") from None
+        raise ArgumentsError(f"{source.name}: {problem}") from None
 
 
 def stage_entry_point(module_name: str, prog: str):

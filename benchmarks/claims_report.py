@@ -298,40 +298,46 @@ VARIANT_TABLES = {
 
 
 def variants_table(method: str, groups: dict, linear: dict, tasks: list[str], sizes: list[str]) -> list[str]:
-    """`method`'s default beside its variants (one setting changed each) and the linear baseline, on the cells where
-    a variant ran; the last column: the default against the baseline, as `against` says it."""
+    """`method`'s default and its variants (one setting changed each), a row each, on the cells (columns) where a
+    variant ran: each run's mean test error and, in brackets, the baseline's on the same seeds minus it (as `against`
+    says it); then the baseline's row, on every seed the cell's runs used."""
     variants = variants_of(method)
-    methods = [method, *variants]
-    rows = []
-    for task in tasks:
-        for size in sizes:
-            runs = {name: groups.get((task, name, size), []) for name in methods}
-            if not any(runs[variant] for variant in variants):
-                continue
-            seeds = {r["seed"] for name in methods for r in runs[name]}
-            linear_errors = [r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]
-            cells = [spread([r["test_error"] for r in runs[name]]) for name in methods]
-            default_errors = [r["test_error"] for r in runs[method]]
-            default_linear = linear_on_seeds(linear, task, size, runs[method])
-            cells += [spread(linear_errors), against(default_errors, default_linear)]
-            rows.append(f"| {task} | {size} | " + " | ".join(cells) + " |")
-    if not rows:
+    settings = {method: ("default", ""), **{name: (label, f"`{flags}`") for name, (label, flags) in variants.items()}}
+    cells = [
+        (task, size)
+        for task in tasks
+        for size in sizes
+        if any(groups.get((task, variant, size)) for variant in variants)
+    ]
+    if not cells:
         return []
+
+    def cell(task: str, size: str, name: str) -> str:
+        runs = groups.get((task, name, size), [])
+        margin = against([r["test_error"] for r in runs], linear_on_seeds(linear, task, size, runs))
+        return spread([r["test_error"] for r in runs]) + (f" [{margin}]" if runs else "")
+
+    rows = [
+        f"| {label} | {flags} | " + " | ".join(cell(task, size, name) for task, size in cells) + " |"
+        for name, (label, flags) in settings.items()
+    ]
+    baseline = []
+    for task, size in cells:
+        seeds = {r["seed"] for name in settings for r in groups.get((task, name, size), [])}
+        baseline.append(spread([r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]))
     heading, description, target = VARIANT_TABLES[method]
     return [
         "",
         f"### {heading}",
         "",
-        f"{description}, and its variants, each the default with one setting changed ("
-        + "; ".join(f"{label}: `{flags}`" for label, flags in variants.values())
-        + "). Last column: the baseline's test error minus the default's, as in the tables above (+: the default wins;"
+        f"{description} (the first row), and its variants, each the default with one setting changed. Each cell: "
+        "test error, and in brackets the baseline's test error minus it on the same seeds' rows (+: it wins;"
         + f"{target}).",
         "",
-        "| task | labels | default | "
-        + " | ".join(label for label, _ in variants.values())
-        + " | TF-IDF + logistic regression | default against the baseline |",
-        "|---|---|" + "---|" * (len(methods) + 2),
+        "| setting | changed | " + " | ".join(f"{task} {size}" for task, size in cells) + " |",
+        "|---|---|" + "---|" * len(cells),
         *rows,
+        "| TF-IDF + logistic regression |  | " + " | ".join(baseline) + " |",
     ]
 
 

@@ -208,22 +208,26 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
         claims_report.spread([scratch["test_error"]]),
         claims_report.spread([linear["trec", 0]["test_error"]]),
     ]
-    # The variants' table: the default, each variant (– where not run), the baseline, the default against it
-    # (the baseline's error minus the default's, as every table says it).
-    variants = defaults_section.split("### From scratch: the default and its variants", 1)[1]
-    row = next(line for line in variants.splitlines() if line.startswith("| trec | 100 |")).strip("| ").split(" | ")
-    ahead = linear["trec", 0]["test_error"] - scratch["test_error"]
-    not_run = ["–"] * (len(claims_definitions.FROM_SCRATCH_VARIANTS) - 1)  # every variant but the GRU
-    assert row[2:] == [
-        claims_report.spread([scratch["test_error"]]),
-        claims_report.spread([gru["test_error"]]),
-        *not_run,
-        claims_report.spread([linear["trec", 0]["test_error"]]),
-        f"{ahead:+.2f}",
+    # The variants' table: a row per setting (the default first), a column per cell where a variant ran; each run
+    # with the baseline's error minus its own on the same seeds in brackets (as every table says it), – where not run.
+    variants = defaults_section.split("### From scratch: the default and its variants", 1)[1].split("###", 1)[0]
+    table = [line.strip("| ").split(" | ") for line in variants.splitlines() if line.startswith("| ")]
+    assert table[0] == ["setting", "changed", "trec 100"]
+    rows = {row[0]: row[2:] for row in table[1:]}
+    ahead = linear["trec", 0]["test_error"]
+    assert rows["default"] == [
+        f"{claims_report.spread([scratch['test_error']])} [{ahead - scratch['test_error']:+.2f}]"
     ]
+    assert rows["GRU cells"] == [f"{claims_report.spread([gru['test_error']])} [{ahead - gru['test_error']:+.2f}]"]
+    assert rows["attention pooling"] == ["–"]  # not run
+    assert len(rows) == len(claims_definitions.FROM_SCRATCH_VARIANTS) + 2  # the default, the variants, the baseline
+    assert rows["TF-IDF + logistic regression"] == [claims_report.spread([linear["trec", 0]["test_error"]])]
     ulmfit_variants = defaults_section.split("### ULMFiT (supervised): the default and its variants", 1)[1]
-    row = next(line for line in ulmfit_variants.splitlines() if line.startswith("| trec | 100 |")).split(" | ")
-    assert row[3] == claims_report.spread([longer["test_error"]])  # the default (not run here), then the variant
+    ulmfit_variants = ulmfit_variants.split("###", 1)[0]  # this table only
+    table = [line.strip("| ").split(" | ") for line in ulmfit_variants.splitlines() if line.startswith("| ")]
+    rows = {row[0]: row[2:] for row in table[1:]}
+    assert rows["default"] == ["–"]  # not run here; the variant is
+    assert rows["at least 500 steps"][0].startswith(claims_report.spread([longer["test_error"]]))
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     # Beside each cell: the baseline's error and ULMFiT's margin over it (points of test error, + when ahead).
     for task in ("trec", "imdb"):

@@ -261,6 +261,28 @@ def test_recipes_sample_unigram_training_by_default_and_zero_means_everything(mo
     assert len(_own_characters(chars)) == len(dataset)
 
 
+def test_min_frequency_sets_which_words_a_word_vocabulary_keeps():
+    """--min_frequency reaches the trainer: words seen twice are kept at 2 and dropped at the default 3; a unigram
+    vocabulary, sized by --vocab_size, refuses it."""
+    from hf_ulmfit.recipes.arguments import TokenizerArguments
+    from hf_ulmfit.recipes.model_setup import tokenizer_for
+
+    dataset = datasets.Dataset.from_dict({"text": ["common common common twice", "twice once", "common"]})
+    vocabularies = {
+        frequency: set(
+            tokenizer_for(TokenizerArguments(tokenizer_kind="word", min_frequency=frequency), dataset).vocab
+        )
+        for frequency in (None, 2, 1)
+    }
+    assert {word for word in ("▁common", "▁twice", "▁once") if word in vocabularies[None]} == {"▁common"}
+    assert "▁twice" in vocabularies[2] and "▁once" not in vocabularies[2]
+    assert "▁once" in vocabularies[1]
+    with pytest.raises(ValueError, match="min_frequency applies to the 'word' and 'char' kinds"):
+        tokenizer_for(TokenizerArguments(tokenizer_kind="unigram", min_frequency=2), dataset)
+    with pytest.raises(ValueError, match="min_frequency"):
+        TokenizerArguments(tokenizer_kind="word", min_frequency=0)
+
+
 def test_tokenizer_command_takes_the_sample_size_and_its_seed(tmp_path):
     from hf_ulmfit.cli.main import parse
 

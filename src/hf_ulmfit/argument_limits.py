@@ -37,6 +37,7 @@ LIMITS = {
     "seed": "non_negative",
     "data_seed": "non_negative",
     "vocab_size": "at_least_1",
+    "min_frequency": "at_least_1",
     "tokenizer_train_lines": "non_negative",
     "wikipedia_articles": "at_least_1",
     "new_word_min_frequency": "at_least_1",

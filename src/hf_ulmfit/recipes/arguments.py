@@ -94,6 +94,13 @@ class TokenizerArguments:
         default="unigram", metadata={"help": "Kind of tokenizer to train.", "choices": ["unigram", "word", "char"]}
     )
     vocab_size: int | None = field(default=None, metadata={"help": "Vocabulary size (default per kind)."})
+    min_frequency: int | None = field(
+        default=None,
+        metadata={
+            "help": "word and char tokenizers: keep tokens seen at least this many times in the training text "
+            "(default: word 3, as fastai's min_freq; char 1). A unigram vocabulary is sized by --vocab_size."
+        },
+    )
     lowercase: bool = field(default=False, metadata={"help": "Lowercase all text."})
     tokenizer_train_lines: int | None = field(
         default=None,

@@ -39,6 +39,7 @@ def tokenizer_for(tokenizer_args: TokenizerArguments, texts, seed: int = 42):
         texts,
         kind=kind,
         vocab_size=tokenizer_args.vocab_size,
+        min_frequency=tokenizer_args.min_frequency,
         lowercase=tokenizer_args.lowercase,
         max_lines=lines,
         seed=seed,

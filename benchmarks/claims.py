@@ -39,7 +39,6 @@ from benchmarks.claims_definitions import (
     METHOD_VARIANTS,
     QUICK_SETTINGS,
     QUICK_TEST_ROWS,
-    head_only,
 )
 
 
@@ -204,10 +203,6 @@ class Experiments:
     def ladder(self) -> None:
         for name in self.args.rows:
             label, lm_kind, recipe = LADDER_ROWS[name]
-            if recipe == "head_only":
-                from hf_ulmfit.recipes import train_classifier
-
-                recipe = head_only(train_classifier.TRAINING_DEFAULTS["num_train_epochs"])
             for seed in self.args.seeds:
                 path = self.result_file("ladder", name, f"seed{seed}")
                 if path.is_file():

@@ -192,7 +192,7 @@ def lowshot_section(results: list[dict], baseline: list[dict], plot: Path, defau
             "",
             f"`claims.py lowshot --recipe defaults`: every stage with its own defaults, as a user gets them, from the "
             f"pretrained LM {models}. ULMFiT: `finetune-lm` on the labelled texts (supervised) or on the task's "
-            "text (semi-supervised), then `train-classifier` (5 epochs, STLR to 1e-2, one LR for all groups, "
+            "text (semi-supervised), then `train-classifier` (12 epochs, STLR to 1e-2, one LR for all groups, "
             "gradual unfreezing, at least 200 steps, batch 64). From scratch: `train-classifier` without a language "
             "model, i.e. its from-scratch recipe (word-level tokenizer, bidirectional 128/256 2-layer LSTM, lr 3e-3, "
             "8 epochs). Cells and seeds not run yet show –.",

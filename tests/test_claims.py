@@ -173,17 +173,18 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
     gru = json.loads((records / "lowshot-defaults" / "trec" / "from-scratch-gru" / "n100" / "seed0.json").read_text())
     gru_config = json.loads((Path(gru["classifier_dir"]) / "config.json").read_text())
     assert gru_config["rnn_type"] == "gru" and gru_config["bidirectional"] and gru_config["hidden_size"] == 256
-    # A variant of ULMFiT: its LM (fine-tuned on the labelled texts), train-classifier's defaults but one setting.
-    defaults[-1] = "supervised-500-steps"
+    # A variant of ULMFiT: its LM (fine-tuned on the labelled texts), train-classifier's defaults but what it changes.
+    defaults[-1] = "supervised-5-epochs-500-steps"
     claims.main([*defaults, "--seeds", "0", *common])
     longer = json.loads(
-        (records / "lowshot-defaults" / "trec" / "supervised-500-steps" / "n100" / "seed0.json").read_text()
+        (records / "lowshot-defaults" / "trec" / "supervised-5-epochs-500-steps" / "n100" / "seed0.json").read_text()
     )
     trec_supervised = json.loads((records / "lowshot" / "trec" / "supervised" / "n100" / "seed0.json").read_text())
-    assert longer["method"] == "supervised-500-steps"
+    assert longer["method"] == "supervised-5-epochs-500-steps"
     assert longer["language_model"] == trec_supervised["language_model"]  # the cell's LM, fine-tuned once
     run_arguments = json.loads((Path(longer["classifier_dir"]) / "ulmfit_arguments.json").read_text())["arguments"]
-    assert run_arguments["min_train_steps"] == 500 and run_arguments["model_name_or_path"] == longer["language_model"]
+    assert run_arguments["min_train_steps"] == 500 and run_arguments["num_train_epochs"] == 5
+    assert run_arguments["model_name_or_path"] == longer["language_model"]
 
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")
@@ -227,7 +228,7 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
     table = [line.strip("| ").split(" | ") for line in ulmfit_variants.splitlines() if line.startswith("| ")]
     rows = {row[0]: row[2:] for row in table[1:]}
     assert rows["default"] == ["–"]  # not run here; the variant is
-    assert rows["at least 500 steps"][0].startswith(claims_report.spread([longer["test_error"]]))
+    assert rows["5 epochs, at least 500 steps"][0].startswith(claims_report.spread([longer["test_error"]]))
     assert "| trec | 100 |" in text and "| imdb | 100 |" in text
     # Beside each cell: the baseline's error and ULMFiT's margin over it (points of test error, + when ahead).
     for task in ("trec", "imdb"):

@@ -130,7 +130,7 @@ def test_train_classifier_without_a_model_takes_the_from_scratch_recipe_where_fl
     flags = ["--output_dir", str(tmp_path), "--model_name_or_path", str(tmp_path)]
     _, _, tokenizer_args, model_args, training_args = parse("train-classifier", flags)
     assert training_args.learning_rate == train_classifier.TRAINING_DEFAULTS["learning_rate"] == 1e-2
-    assert training_args.num_train_epochs == 5 and model_args.bidirectional is False
+    assert training_args.num_train_epochs == 12 and model_args.bidirectional is False
     assert tokenizer_args.tokenizer_kind == "unigram"
 
 

@@ -74,8 +74,8 @@ def test_quickstart_from_the_shared_pretrained_lm_beats_the_no_pretraining_basel
     assert summary["ulmfit_test_accuracy"] > 0.75
     assert summary["ulmfit_test_accuracy"] > summary["baseline_test_accuracy"] + 0.08
     record = json.loads((out / "classifier" / "ulmfit_run.json").read_text())
-    # The defaults: 5 epochs, gradual unfreezing, stretched to 25 (at least 200 steps: 450 questions are 8 batches).
-    assert record["training"]["num_train_epochs"] == 25 and record["training"]["gradual_unfreezing"]
+    # The defaults: 12 epochs, gradual unfreezing, stretched to 36 (at least 200 steps: 450 questions are 8 batches).
+    assert record["training"]["num_train_epochs"] == 36 and record["training"]["gradual_unfreezing"]
     baseline = json.loads((out / "baseline-classifier" / "ulmfit_run.json").read_text())
     pretrained_config = json.loads((Path(pretrained) / "config.json").read_text())
     assert baseline["model"]["hidden_size"] == pretrained_config["hidden_size"]

@@ -1,5 +1,5 @@
-"""Runs too short to train: a small dataset (100 labelled questions are 2 batches of 64) gives the recipe's 5 epochs
-10 optimizer steps, and a classifier that has barely left its initialisation. `stretch_short_run` lengthens such a
+"""Runs too short to train: a small dataset (100 labelled questions are 2 batches of 64) gives the recipe's 12 epochs
+24 optimizer steps, and a classifier that has barely left its initialisation. `stretch_short_run` lengthens such a
 run to ``min_train_steps``: every epoch of the recipe becomes k passes over the data, and everything the recipe ties
 to epochs (gradual unfreezing, fastai's frozen first epoch, per-stage fits, evaluation, saving and logging) keeps its
 place in the stretched run, so the run is the same recipe, only longer.

@@ -321,10 +321,12 @@ def variants_table(method: str, groups: dict, linear: dict, tasks: list[str], si
         f"| {label} | {flags} | " + " | ".join(cell(task, size, name) for task, size in cells) + " |"
         for name, (label, flags) in settings.items()
     ]
-    baseline = []
-    for task, size in cells:
-        seeds = {r["seed"] for name in settings for r in groups.get((task, name, size), [])}
-        baseline.append(spread([r["test_error"] for r in linear.get((task, size), []) if r["seed"] in seeds]))
+    baseline = [
+        spread(
+            linear_on_seeds(linear, task, size, [r for name in settings for r in groups.get((task, name, size), [])])
+        )
+        for task, size in cells
+    ]
     heading, description, target = VARIANT_TABLES[method]
     return [
         "",

@@ -33,6 +33,7 @@ from benchmarks.claims_definitions import (
     IMDB_CLASSIFIER,
     LADDER_ROWS,
     LINEAR_BASELINE,
+    LM_TEXTS_SETTING,
     LOWSHOT_EXPERIMENT,
     LOWSHOT_METHODS,
     LOWSHOT_SIZES,
@@ -262,14 +263,16 @@ class Experiments:
             os.replace(folder / f"{split}.parquet.tmp", folder / f"{split}.parquet")
         return str(folder)
 
-    def semi_supervised_text(self, task: str, seed: int) -> str:
+    def semi_supervised_text(self, task: str, seed: int, count: int | None = None) -> str:
         """The semi-supervised LM's text: TREC's train split as the named dataset (finetune-lm's own default, the
-        ladder's fine-tuned LM); for IMDb, --imdb-lm-texts reviews drawn with `seed` from train and the 50k unlabelled
-        ones (all 75k with 0), written as a folder, with 500 of the validation reviews to evaluate on."""
+        ladder's fine-tuned LM); for IMDb, `count` (default --imdb-lm-texts) reviews drawn with `seed` from train and
+        the 50k unlabelled ones (all 75k with 0), written as a folder, with 500 of the validation reviews to evaluate
+        on."""
         if task == "trec":
             return "trec"
-        count = self.args.imdb_lm_texts if not self.quick else QUICK_SETTINGS["max_train_samples"]
+        count = self.args.imdb_lm_texts if count is None else count
         folder = self.out / "data" / "lm-text" / f"{task}-{count or 'all'}" / f"seed{seed}"
+        count = count if not self.quick else QUICK_SETTINGS["max_train_samples"]  # --quick: a slice of them
         if (folder / "validation.parquet").is_file():
             return str(folder)
         import datasets
@@ -298,6 +301,9 @@ class Experiments:
         defaults = self.args.recipe == "defaults"
         data = self.lowshot_data(task, size, seed)
         variant, (method, _, changes) = method, METHOD_VARIANTS.get(method, (method, "", {}))
+        # A variant may change the semi-supervised LM's text (how many reviews) rather than the classifier.
+        changes = dict(changes)
+        lm_texts = changes.pop(LM_TEXTS_SETTING, None)
         if method == "from-scratch":
             lm, lm_seconds = None, 0.0
         elif method == "supervised":
@@ -306,7 +312,7 @@ class Experiments:
             # TREC: the ladder's LM of this seed. IMDb: one LM for every seed (its text, the unlabelled reviews,
             # does not depend on the labels a seed draws), because an IMDb LM costs what all its classifiers do.
             lm_seed = seed if task == "trec" else 0
-            text = self.semi_supervised_text(task, lm_seed)
+            text = self.semi_supervised_text(task, lm_seed, lm_texts)
             lm, lm_seconds = self.language_model("finetuned", task, lm_seed, dataset=text, base=base)
             lm_seconds = lm_seconds if lm_seed == seed else 0.0  # counted once, in the run that trained it
         else:
@@ -641,6 +647,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.max_validation = {"imdb": args.imdb_validation_size}
     if args.recipe != "defaults" and set(args.methods) & set(METHOD_VARIANTS):
         parser.error("the method variants change train-classifier's defaults: add --recipe defaults")
+    reading_more = [name for name in args.methods if LM_TEXTS_SETTING in METHOD_VARIANTS.get(name, ("", "", {}))[2]]
+    if reading_more and "trec" in args.tasks:
+        parser.error(f"{reading_more} change how many IMDb reviews the LM reads; TREC-6's LM reads its train split")
     bad = [size for size in args.sizes if size != "all" and not size.isdigit()]
     if bad:
         parser.error(f"--sizes takes counts or 'all', got {bad}")

@@ -185,6 +185,20 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
     run_arguments = json.loads((Path(longer["classifier_dir"]) / "ulmfit_arguments.json").read_text())["arguments"]
     assert run_arguments["min_train_steps"] == 500 and run_arguments["num_train_epochs"] == 5
     assert run_arguments["model_name_or_path"] == longer["language_model"]
+    # A variant of the semi-supervised LM's text: IMDb's own LM on its own draw of reviews; refused for TREC-6,
+    # whose LM reads its train split.
+    with pytest.raises(SystemExit):
+        claims.main([*defaults[:-1], "semi-supervised-lm-5000-reviews", "--seeds", "0", *common])
+    more_text = [*defaults[:3], "--tasks", "imdb", *defaults[5:-1], "semi-supervised-lm-5000-reviews"]
+    claims.main([*more_text, "--seeds", "0", *common])
+    read_more = json.loads(
+        (records / "lowshot-defaults" / "imdb" / "semi-supervised-lm-5000-reviews" / "n100" / "seed0.json").read_text()
+    )
+    assert read_more["language_model"] != imdb[0]["language_model"]
+    lm_arguments = json.loads((Path(read_more["language_model"]) / "ulmfit_arguments.json").read_text())["arguments"]
+    assert Path(lm_arguments["dataset"]) == out / "data" / "lm-text" / "imdb-5000" / "seed0"
+    default_lm = json.loads((Path(imdb[0]["language_model"]) / "ulmfit_arguments.json").read_text())["arguments"]
+    assert Path(default_lm["dataset"]) == out / "data" / "lm-text" / "imdb-1000" / "seed0"
 
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")

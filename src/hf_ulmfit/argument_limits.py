@@ -41,6 +41,7 @@ LIMITS = {
     "tokenizer_train_lines": "non_negative",
     "wikipedia_articles": "at_least_1",
     "new_word_min_frequency": "at_least_1",
+    "max_new_subword_words": "at_least_1",
     # model
     "embedding_size": "at_least_1",
     "hidden_size": "at_least_1",

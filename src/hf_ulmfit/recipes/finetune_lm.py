@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 from ..argument_limits import check_limits
 from ..data import tokenize_dataset
 from ..models.awd_lstm import AwdLstmForCausalLM
-from ..tokenization.vocabulary import extend_word_vocabulary
+from ..tokenization.vocabulary import extend_unigram_vocabulary, extend_word_vocabulary
 from ..training import LanguageModelTrainer, UlmfitTrainingArguments
 from .arguments import DataArguments
 from .checks import check_tokenizer_fits, load_pretrained
@@ -49,6 +49,15 @@ class FinetuneLmArguments:
         default=True, metadata={"help": "Add the target text's frequent unknown words (word-level tokenizers)."}
     )
     new_word_min_frequency: int = field(default=3, metadata={"help": "Occurrences a new word needs."})
+    extend_subword_vocabulary: bool = field(
+        default=False,
+        metadata={
+            "help": "Unigram tokenizers: add the target text's frequent words that the tokenizer splits into pieces "
+            "as whole-word pieces (at most --max_new_subword_words), each embedding starting from the mean of its "
+            "pieces'."
+        },
+    )
+    max_new_subword_words: int = field(default=4000, metadata={"help": "Whole-word pieces added at most."})
 
     def __post_init__(self):
         check_limits(self)
@@ -76,14 +85,21 @@ def run(args: FinetuneLmArguments, data_args: DataArguments, training_args):
             ["text"]
         )
     )
-    added_words = []
+    added_words, old_pieces = [], None
     if args.extend_vocabulary:
         tokenizer, added_words = extend_word_vocabulary(
             tokenizer, dataset["train"], min_frequency=args.new_word_min_frequency
         )
-        if added_words:
-            resize_embeddings_from_mean(model, len(tokenizer))
-            logger.info("added %d target-domain words to the vocabulary", len(added_words))
+    if args.extend_subword_vocabulary and not added_words:
+        tokenizer, added_words, old_pieces = extend_unigram_vocabulary(
+            tokenizer,
+            dataset["train"],
+            min_frequency=args.new_word_min_frequency,
+            max_new_words=args.max_new_subword_words,
+        )
+    if added_words:
+        resize_embeddings_from_mean(model, len(tokenizer), old_pieces)
+        logger.info("added %d target-domain words to the vocabulary", len(added_words))
     with training_args.main_process_first(desc="tokenising"):  # the other processes load the cached result
         tokenized = tokenize_dataset(dataset, tokenizer, num_proc=data_args.num_proc, keep_columns=())
     return train_and_finish_stage(
@@ -108,12 +124,23 @@ def extra_text_splits(requested: list[str], dataset) -> list[str]:
 
 
 @torch.no_grad()
-def resize_embeddings_from_mean(model: AwdLstmForCausalLM, new_vocab_size: int) -> None:
-    """Grow the (tied) embedding and the decoder bias; new rows start from the mean of the old ones, as fastai."""
-    old_size = model.get_input_embeddings().weight.shape[0]
-    mean_row = model.get_input_embeddings().weight.mean(0)
-    mean_bias = model.decoder.bias.mean() if model.decoder.bias is not None else None
+def resize_embeddings_from_mean(
+    model: AwdLstmForCausalLM, new_vocab_size: int, old_pieces: list[list[int]] | None = None
+) -> None:
+    """Grow the (tied) embedding and the decoder bias. New rows start from the mean of the old ones, as fastai, or,
+    given `old_pieces` (for each new row, the ids of the pieces its word was read as), from the mean of those rows."""
+    weight = model.get_input_embeddings().weight
+    old_size = weight.shape[0]
+    bias = model.decoder.bias
+    if old_pieces is None:
+        new_rows = weight.mean(0).expand(new_vocab_size - old_size, -1).clone()
+        new_bias = bias.mean().expand(new_vocab_size - old_size).clone() if bias is not None else None
+    else:
+        if len(old_pieces) != new_vocab_size - old_size:
+            raise ValueError(f"{len(old_pieces)} piece lists for {new_vocab_size - old_size} new rows")
+        new_rows = torch.stack([weight[ids].mean(0) for ids in old_pieces])
+        new_bias = torch.stack([bias[ids].mean() for ids in old_pieces]) if bias is not None else None
     model.resize_token_embeddings(new_vocab_size, mean_resizing=False)
-    model.get_input_embeddings().weight[old_size:] = mean_row
-    if mean_bias is not None:
-        model.decoder.bias[old_size:] = mean_bias
+    model.get_input_embeddings().weight[old_size:] = new_rows
+    if new_bias is not None:
+        model.decoder.bias[old_size:] = new_bias

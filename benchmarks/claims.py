@@ -33,7 +33,7 @@ from benchmarks.claims_definitions import (
     IMDB_CLASSIFIER,
     LADDER_ROWS,
     LINEAR_BASELINE,
-    LM_TEXTS_SETTING,
+    LM_SETTINGS,
     LOWSHOT_EXPERIMENT,
     LOWSHOT_METHODS,
     LOWSHOT_SIZES,
@@ -114,16 +114,24 @@ class Experiments:
         )
 
     def language_model(
-        self, kind: str, task: str, seed: int, dataset: str | None = None, base: str | None = None
+        self,
+        kind: str,
+        task: str,
+        seed: int,
+        dataset: str | None = None,
+        base: str | None = None,
+        changes: dict | None = None,
     ) -> tuple[str, float]:
         """The folder of the LM `kind` (see LADDER_ROWS) for `task` and `seed`, trained if not there yet, and the
-        seconds it took. `dataset` is the LM's text (default: the task's train split), `base` the pretrained LM."""
+        seconds it took. `dataset` is the LM's text (default: the task's train split), `base` the pretrained LM,
+        `changes` finetune-lm arguments over the kind's (a variant's; the folder is named after them)."""
         base = base or self.args.lm
         if kind == "pretrained":
             return base, 0.0
         dataset = dataset or task
         direction = "bwd" if self.lm_config(base).get("backwards") else "fwd"
-        folder = self.out / "lm" / f"{kind}-{direction}" / self.text_name(dataset) / f"seed{seed}"
+        changed = "".join(f"-{name}-{value}" for name, value in sorted((changes or {}).items()))
+        folder = self.out / "lm" / f"{kind}-{direction}{changed}" / self.text_name(dataset) / f"seed{seed}"
         if kind == "task-only":
             model = self.same_size_as_lm()
             recipe = dict(
@@ -143,6 +151,7 @@ class Experiments:
             recipe.update(FULL_LM_FINETUNING)
         elif kind != "finetuned":
             raise ValueError(f"unknown language model kind {kind!r}")
+        recipe.update(changes or {})
         _, seconds = self.stage("finetune_lm", folder, recipe)
         return str(folder), seconds
 
@@ -301,9 +310,10 @@ class Experiments:
         defaults = self.args.recipe == "defaults"
         data = self.lowshot_data(task, size, seed)
         variant, (method, _, changes) = method, METHOD_VARIANTS.get(method, (method, "", {}))
-        # A variant may change the semi-supervised LM's text (how many reviews) rather than the classifier.
+        # A variant may change the semi-supervised LM (how many reviews it reads, finetune-lm's arguments).
         changes = dict(changes)
-        lm_texts = changes.pop(LM_TEXTS_SETTING, None)
+        lm_changes = dict(changes.pop(LM_SETTINGS, {}))
+        lm_texts = lm_changes.pop("texts", None)
         if method == "from-scratch":
             lm, lm_seconds = None, 0.0
         elif method == "supervised":
@@ -313,7 +323,9 @@ class Experiments:
             # does not depend on the labels a seed draws), because an IMDb LM costs what all its classifiers do.
             lm_seed = seed if task == "trec" else 0
             text = self.semi_supervised_text(task, lm_seed, lm_texts)
-            lm, lm_seconds = self.language_model("finetuned", task, lm_seed, dataset=text, base=base)
+            lm, lm_seconds = self.language_model(
+                "finetuned", task, lm_seed, dataset=text, base=base, changes=lm_changes
+            )
             lm_seconds = lm_seconds if lm_seed == seed else 0.0  # counted once, in the run that trained it
         else:
             raise ValueError(f"unknown low-shot method {method!r}")
@@ -647,7 +659,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.max_validation = {"imdb": args.imdb_validation_size}
     if args.recipe != "defaults" and set(args.methods) & set(METHOD_VARIANTS):
         parser.error("the method variants change train-classifier's defaults: add --recipe defaults")
-    reading_more = [name for name in args.methods if LM_TEXTS_SETTING in METHOD_VARIANTS.get(name, ("", "", {}))[2]]
+    reading_more = [
+        name for name in args.methods if "texts" in METHOD_VARIANTS.get(name, ("", "", {}))[2].get(LM_SETTINGS, {})
+    ]
     if reading_more and "trec" in args.tasks:
         parser.error(f"{reading_more} change how many IMDb reviews the LM reads; TREC-6's LM reads its train split")
     bad = [size for size in args.sizes if size != "all" and not size.isdigit()]

@@ -80,8 +80,9 @@ LOWSHOT_METHODS = {
     "semi-supervised": "ULMFiT, semi-supervised (LM fine-tuned on all the task's text)",
     "from-scratch": "classifier from scratch",
 }
-# A variant's setting that is not train-classifier's: how many IMDb reviews the semi-supervised LM reads.
-LM_TEXTS_SETTING = "lm_texts"
+# A variant's settings that are not train-classifier's but the semi-supervised LM's: "texts", how many IMDb reviews it
+# reads (--imdb-lm-texts), and finetune-lm's own arguments.
+LM_SETTINGS = "language_model"
 # Variants of a low-shot method (lowshot --recipe defaults only), measured on the same cells as the method itself:
 # name -> (the method, its label, the train-classifier settings it changes from that method's defaults).
 METHOD_VARIANTS = {
@@ -112,6 +113,12 @@ METHOD_VARIANTS = {
         "label smoothing 0.1 and words seen twice kept",
         {"label_smoothing_factor": 0.1, "min_frequency": 2},
     ),
+    # Label smoothing and dropouts x2, each ahead on IMDb 3,000 (seed 0), together.
+    "from-scratch-label-smoothing-dropout-x2": (
+        "from-scratch",
+        "label smoothing 0.1 and dropouts x2",
+        {"label_smoothing_factor": 0.1, "classifier_drop_mult": 1.0},
+    ),
     "from-scratch-random-batches": ("from-scratch", "random batches", {"train_sampling_strategy": "random"}),
     # Subword pieces (unigram, 15,000) instead of whole words: an unseen word is still read as its pieces.
     "from-scratch-unigram": ("from-scratch", "a unigram tokenizer", {"tokenizer_kind": "unigram"}),
@@ -141,7 +148,14 @@ METHOD_VARIANTS = {
     "semi-supervised-lm-5000-reviews": (
         "semi-supervised",
         "LM fine-tuned on 5,000 reviews, not 1,000",
-        {LM_TEXTS_SETTING: 5000},
+        {LM_SETTINGS: {"texts": 5000}},
+    ),
+    # The LM's tokenizer gains the reviews' frequent words it splits (32% of the words that decide IMDb) as whole-word
+    # pieces, each starting from its pieces' mean embedding.
+    "semi-supervised-whole-words": (
+        "semi-supervised",
+        "the reviews' frequent split words added as whole pieces",
+        {LM_SETTINGS: {"extend_subword_vocabulary": True}},
     ),
 }
 

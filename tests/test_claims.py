@@ -199,6 +199,16 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
     assert Path(lm_arguments["dataset"]) == out / "data" / "lm-text" / "imdb-5000" / "seed0"
     default_lm = json.loads((Path(imdb[0]["language_model"]) / "ulmfit_arguments.json").read_text())["arguments"]
     assert Path(default_lm["dataset"]) == out / "data" / "lm-text" / "imdb-1000" / "seed0"
+    # A variant of finetune-lm's arguments: an LM of its own, fine-tuned with them, on the default's text.
+    claims.main([*more_text[:-1], "semi-supervised-whole-words", "--seeds", "0", *common])
+    whole_words = json.loads(
+        (records / "lowshot-defaults" / "imdb" / "semi-supervised-whole-words" / "n100" / "seed0.json").read_text()
+    )
+    lm_folder = Path(whole_words["language_model"])
+    assert lm_folder.parts[-3] == "finetuned-fwd-extend_subword_vocabulary-True"
+    lm_arguments = json.loads((lm_folder / "ulmfit_arguments.json").read_text())["arguments"]
+    assert lm_arguments["extend_subword_vocabulary"] and lm_arguments["dataset"] == default_lm["dataset"]
+    assert json.loads((lm_folder / "ulmfit_run.json").read_text())["tokenizer"]["added_tokens"] > 0
 
     markdown, plots, discussion = tmp_path / "CLAIMS.md", tmp_path / "plots", tmp_path / "discussion.md"
     discussion.write_text("reading\n")

@@ -52,9 +52,9 @@ def extend_unigram_vocabulary(
     A word rare in the pretraining text is read as pieces ("awful" as `▁a w ful`), so it has no embedding of its
     own. Each word seen at least `min_frequency` times (the `max_new_words` most frequent) becomes one piece,
     scored by its log frequency in the target text and at least 1 above the summed scores of the pieces it was split
-    into, so the tokenizer now reads it whole. Existing ids keep their meaning. Returns the new tokenizer, the added pieces and,
-    for each, the ids of the pieces it was read as before (to start its embedding from theirs). Tokenizers that are
-    not unigram with a Metaspace pre-tokenizer are returned unchanged.
+    into, so the tokenizer now reads it whole. Existing ids keep their meaning. Returns the new tokenizer, the added
+    pieces and, for each, the ids of the pieces it was read as before (to start its embedding from theirs).
+    Tokenizers that are not unigram with a Metaspace pre-tokenizer are returned unchanged.
     """
     backend = tokenizer.backend_tokenizer
     state = json.loads(backend.to_str())

@@ -33,13 +33,13 @@ from benchmarks.claims_definitions import (
     IMDB_CLASSIFIER,
     LADDER_ROWS,
     LINEAR_BASELINE,
-    LM_SETTINGS,
     LOWSHOT_EXPERIMENT,
     LOWSHOT_METHODS,
     LOWSHOT_SIZES,
     METHOD_VARIANTS,
     QUICK_SETTINGS,
     QUICK_TEST_ROWS,
+    variant_settings,
 )
 
 
@@ -309,10 +309,9 @@ class Experiments:
         from-scratch recipe), as a user of the CLI gets them, instead of the ladder row's pinned recipe."""
         defaults = self.args.recipe == "defaults"
         data = self.lowshot_data(task, size, seed)
-        variant, (method, _, changes) = method, METHOD_VARIANTS.get(method, (method, "", {}))
-        # A variant may change the semi-supervised LM (how many reviews it reads, finetune-lm's arguments).
-        changes = dict(changes)
-        lm_changes = dict(changes.pop(LM_SETTINGS, {}))
+        # A variant may change the classifier or the semi-supervised LM (how many reviews it reads, finetune-lm's
+        # arguments).
+        variant, (method, changes, lm_changes) = method, variant_settings(method)
         lm_texts = lm_changes.pop("texts", None)
         if method == "from-scratch":
             lm, lm_seconds = None, 0.0
@@ -659,9 +658,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.max_validation = {"imdb": args.imdb_validation_size}
     if args.recipe != "defaults" and set(args.methods) & set(METHOD_VARIANTS):
         parser.error("the method variants change train-classifier's defaults: add --recipe defaults")
-    reading_more = [
-        name for name in args.methods if "texts" in METHOD_VARIANTS.get(name, ("", "", {}))[2].get(LM_SETTINGS, {})
-    ]
+    reading_more = [name for name in args.methods if "texts" in variant_settings(name)[2]]
     if reading_more and "trec" in args.tasks:
         parser.error(f"{reading_more} change how many IMDb reviews the LM reads; TREC-6's LM reads its train split")
     bad = [size for size in args.sizes if size != "all" and not size.isdigit()]

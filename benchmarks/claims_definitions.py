@@ -160,6 +160,14 @@ METHOD_VARIANTS = {
 }
 
 
+def variant_settings(name: str) -> tuple[str, dict, dict]:
+    """A low-shot method or variant by name: its method, the train-classifier settings it changes and the
+    semi-supervised LM's (`LM_SETTINGS`: "texts" and finetune-lm arguments)."""
+    method, _, changes = METHOD_VARIANTS.get(name, (name, "", {}))
+    classifier = {setting: value for setting, value in changes.items() if setting != LM_SETTINGS}
+    return method, classifier, dict(changes.get(LM_SETTINGS, {}))
+
+
 def variants_of(method: str) -> dict[str, tuple[str, dict]]:
     """The variants of `method`: name -> (label, the settings it changes)."""
     return {name: (label, flags) for name, (base, label, flags) in METHOD_VARIANTS.items() if base == method}

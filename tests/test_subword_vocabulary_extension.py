@@ -23,6 +23,11 @@ def reviews(data_dir):
     return train.shuffle(seed=0).select(range(300)).flatten_indices()
 
 
+def tiny_language_model(tokenizer) -> AwdLstmForCausalLM:
+    torch.manual_seed(0)
+    return AwdLstmForCausalLM(new_config(ModelArguments(embedding_size=16, hidden_size=32, num_layers=2), tokenizer))
+
+
 def test_frequent_split_words_become_whole_pieces_and_old_ids_stay(tokenizer, reviews):
     extended, added, old_pieces = extend_unigram_vocabulary(tokenizer, reviews, min_frequency=5, max_new_words=40)
     assert len(added) == 40 and len(extended) == len(tokenizer) + 40
@@ -60,8 +65,7 @@ def test_only_words_seen_often_enough_and_only_unigram_tokenizers(tokenizer, rev
 
 
 def test_new_rows_start_from_the_mean_of_their_pieces(tokenizer):
-    torch.manual_seed(0)
-    model = AwdLstmForCausalLM(new_config(ModelArguments(embedding_size=16, hidden_size=32, num_layers=2), tokenizer))
+    model = tiny_language_model(tokenizer)
     old, old_bias = model.get_input_embeddings().weight.detach().clone(), model.decoder.bias.detach().clone()
     size = old.shape[0]
     resize_embeddings_from_mean(model, size + 2, [[5, 9, 11], [7, 8]])
@@ -78,8 +82,7 @@ def test_new_rows_start_from_the_mean_of_their_pieces(tokenizer):
 
 
 def test_finetune_lm_adds_whole_word_pieces_when_asked(tokenizer, data_dir, tmp_path):
-    torch.manual_seed(0)
-    model = AwdLstmForCausalLM(new_config(ModelArguments(embedding_size=16, hidden_size=32, num_layers=2), tokenizer))
+    model = tiny_language_model(tokenizer)
     model.save_pretrained(tmp_path / "lm")
     tokenizer.save_pretrained(tmp_path / "lm")
     common = dict(

@@ -1,6 +1,6 @@
 """ClassifierTrainer and LanguageModelTrainer: discriminative optimizer groups, frozen groups that do not move,
 per-stage schedules, carried-state language-model training and evaluation, AR/TAR under gradient accumulation, exact
-resume, bf16, and a real TREC-6 run."""
+resume, bf16, tail weight averaging (``average_weights_fraction``), and a real TREC-6 run."""
 
 import copy
 import math
@@ -27,6 +27,7 @@ from hf_ulmfit.training import (
     one_cycle_momentum,
     one_cycle_multiplier,
 )
+from hf_ulmfit.training.weight_averaging import AVERAGED_WEIGHTS_FILE
 
 
 LM_DOCUMENTS = 400  # TREC questions as a small language-model corpus: about 27 batches of 8 x 20 tokens per epoch
@@ -585,3 +586,111 @@ def test_the_trainer_itself_stretches_a_short_run_to_min_train_steps(tmp_path, t
         )
         short.train()
         assert short.state.global_step == settings.get("max_steps", 6)
+
+
+# ---- Tail weight averaging ------------------------------------------------------------------------------------------
+
+
+class WeightRecorder(TrainerCallback):
+    """A copy of the weights after every optimizer step."""
+
+    def __init__(self):
+        self.weights = []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self.weights.append({name: weight.detach().clone() for name, weight in model.named_parameters()})
+
+
+def mean_of(recorded: list[dict], names) -> dict:
+    return {name: torch.stack([weights[name] for weights in recorded]).mean(0) for name in names}
+
+
+def averaging_classifier_run(output_dir, tokenizer, initial, train, callbacks=(), resume=None, **overrides):
+    args = training_args(
+        output_dir, num_train_epochs=2, per_device_train_batch_size=32, average_weights_fraction=0.5, **overrides
+    )
+    trainer = ClassifierTrainer(
+        model=copy.deepcopy(initial),
+        args=args,
+        train_dataset=train,
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+    )
+    trainer.train(resume_from_checkpoint=resume)
+    return trainer
+
+
+def test_classifier_ends_with_the_mean_of_its_last_steps(tmp_path, tokenizer, classification_data):
+    train = classification_data["train"].select(range(384))  # 12 batches of 32 per epoch, 24 steps
+    recorder = WeightRecorder()
+    trainer = averaging_classifier_run(
+        tmp_path / "run", tokenizer, classifier_model(tokenizer), train, callbacks=[recorder]
+    )
+    assert len(recorder.weights) == 24
+    names = [name for name, _ in trainer.model.named_parameters()]
+    expected = mean_of(recorder.weights[12:], names)  # the last half: steps 13 to 24
+    got = dict(trainer.model.named_parameters())
+    for name in names:
+        assert torch.allclose(got[name], expected[name], atol=1e-6), name
+    moved = [name for name in names if not torch.equal(recorder.weights[-1][name], recorder.weights[11][name])]
+    assert moved and any(not torch.allclose(got[name], recorder.weights[-1][name], atol=1e-6) for name in moved)
+    assert trainer.weight_average.steps_averaged == 12
+
+
+def test_interrupted_run_resumes_with_the_mean_it_had(tmp_path, tokenizer, classification_data):
+    train = classification_data["train"].select(range(384))
+    initial = classifier_model(tokenizer)
+    saving = dict(save_strategy="steps", save_steps=17)
+    uninterrupted = averaging_classifier_run(tmp_path / "full", tokenizer, initial, train, **saving)
+    # Stopped at step 17, inside the averaged tail (steps 13 to 24): the checkpoint holds the mean of 5 steps.
+    averaging_classifier_run(tmp_path / "resumed", tokenizer, initial, train, callbacks=[StopAtStep(17)], **saving)
+    assert (tmp_path / "resumed" / "checkpoint-17" / AVERAGED_WEIGHTS_FILE).is_file()
+    resumed = averaging_classifier_run(tmp_path / "resumed", tokenizer, initial, train, resume=True, **saving)
+    assert resumed.weight_average.steps_averaged == uninterrupted.weight_average.steps_averaged == 12
+    expected, got = uninterrupted.model.state_dict(), resumed.model.state_dict()
+    for name in expected:
+        assert torch.equal(got[name], expected[name]), name
+
+
+def test_a_checkpoint_without_its_mean_is_not_resumed_from(tmp_path, tokenizer, classification_data):
+    train = classification_data["train"].select(range(384))
+    saving = dict(save_strategy="steps", save_steps=17)
+    averaging_classifier_run(
+        tmp_path, tokenizer, classifier_model(tokenizer), train, callbacks=[StopAtStep(17)], **saving
+    )
+    (tmp_path / "checkpoint-17" / AVERAGED_WEIGHTS_FILE).unlink()
+    with pytest.raises(ValueError, match=AVERAGED_WEIGHTS_FILE):
+        averaging_classifier_run(
+            tmp_path, tokenizer, classifier_model(tokenizer), train, resume=str(tmp_path / "checkpoint-17"), **saving
+        )
+
+
+def test_language_model_ends_with_the_mean_and_keeps_its_tied_weights(tmp_path, tokenizer, lm_documents):
+    model = lm_model(tokenizer, tie_word_embeddings=True)
+    recorder = WeightRecorder()
+    args = training_args(tmp_path, num_train_epochs=1, average_weights_fraction=0.25)
+    trainer = LanguageModelTrainer(
+        model=model,
+        args=args,
+        train_dataset=lm_documents[0].select(range(200)),
+        processing_class=tokenizer,
+        callbacks=[recorder],
+    )
+    trainer.train()
+    steps = len(recorder.weights)
+    tail = -(-steps // 4)  # ceil(steps / 4)
+    expected = mean_of(recorder.weights[steps - tail :], recorder.weights[0])
+    for name, weight in model.named_parameters():
+        assert torch.allclose(weight, expected[name], atol=1e-6), name
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+
+
+def test_averaging_and_the_best_checkpoint_are_not_both_asked_for(tmp_path):
+    with pytest.raises(ValueError, match="--average_weights_fraction or --load_best_model_at_end"):
+        training_args(
+            tmp_path,
+            average_weights_fraction=0.25,
+            load_best_model_at_end=True,
+            eval_strategy="epoch",
+            save_strategy="epoch",
+        )

@@ -71,6 +71,7 @@ LIMITS = {
     "classifier_epochs": "positive",
     "max_steps": "any",  # -1 or 0: the epochs decide; the run-length checks refuse a run that trains nothing
     "stlr_cut_frac": "open_fraction",
+    "average_weights_fraction": "fraction",
     "stlr_ratio": "at_least_1",
     "one_cycle_pct_start": "open_fraction",
     "one_cycle_div_factor": "positive",

@@ -127,6 +127,14 @@ class UlmfitTrainingArguments(TrainingArguments):
             "(train-classifier: --classifier_bptt)."
         },
     )
+    average_weights_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "Tail weight averaging: the run ends with the mean of the weights after each of its last steps, "
+            "this fraction of them (0.25: the last quarter), in place of the last step's weights; what is evaluated "
+            "and saved. 0: off."
+        },
+    )
     # transformers 5 dropped this flag; the stages use it to decide what a run into an existing folder does.
     overwrite_output_dir: bool = field(
         default=False,
@@ -172,6 +180,11 @@ class UlmfitTrainingArguments(TrainingArguments):
             )
         if self.gradual_unfreezing and self.freeze_all_but_top_epochs is not None:
             raise ValueError("Choose gradual_unfreezing or freeze_all_but_top_epochs, not both.")
+        if self.average_weights_fraction > 0 and self.load_best_model_at_end:
+            raise ValueError(
+                "Choose --average_weights_fraction or --load_best_model_at_end, not both (each decides which weights "
+                "the run ends with)."
+            )
         if self.time_budget_minutes > 0 and self.max_steps > 0:
             raise ValueError("Choose --time_budget_minutes or --max_steps, not both (the budget sets max_steps).")
         if self.uses_freezing and self.ddp_find_unused_parameters is None:

@@ -139,13 +139,15 @@ class LanguageModelTrainer(UlmfitTrainer):
     # ---- Checkpoints: the carried state of every process --------------------------------------------------------
 
     def checkpoint_required_files(self) -> list[str]:
-        return carried_state_files(self.args.world_size)
+        return super().checkpoint_required_files() + carried_state_files(self.args.world_size)
 
     def save_extra_state(self, checkpoint: str) -> None:
+        super().save_extra_state(checkpoint)
         if self.lm_state is not None:
             save_carried_state(self.lm_state, checkpoint, self.args.process_index)
 
     def load_extra_state(self, checkpoint: str) -> None:
+        super().load_extra_state(checkpoint)
         self._resumed_lm_state = load_carried_state(checkpoint, self.args.process_index, self.args.device)
 
 

@@ -8,7 +8,9 @@ What it adds, each in one obvious place:
 - the run's length: a wall-clock budget (``time_budget_minutes``) or a floor (``min_train_steps``), fitted as
   `train` starts, so that the same arguments give the same run from Python and from the stages;
 - checkpoints that count only when complete: a run resumes from the newest complete one (see `checkpoints.py`);
-- a stop at the first non-finite loss or weight (`TrainingDivergedError`), so a diverged run saves nothing.
+- a stop at the first non-finite loss or weight (`TrainingDivergedError`), so a diverged run saves nothing;
+- tail weight averaging (``average_weights_fraction``, `TailWeightAverage`): the run ends with its weights' mean over
+  its last steps.
 
 What differs between models lives in the two subclasses, as fastai pairs `TextLearner` with `LMLearner`:
 `ClassifierTrainer` (classifier_trainer.py: length-grouped padded batches, accuracy + macro-F1) and
@@ -36,6 +38,7 @@ from .schedules import one_cycle_schedule, slanted_triangular_schedule
 from .stage_plan import RunSteps, StagePlan, compile_stage_plan
 from .time_budget import fit_run_to_budget
 from .unfreezing import GradualUnfreezingCallback
+from .weight_averaging import AVERAGED_WEIGHTS_FILE, TailWeightAverage
 
 
 class TrainingDivergedError(ValueError):
@@ -94,6 +97,10 @@ class UlmfitTrainer(Trainer):
         if args.uses_freezing:
             self.add_callback(GradualUnfreezingCallback(self))
         self.add_callback(EpochStartCallback(self))
+        self.weight_average = None
+        if args.average_weights_fraction > 0:
+            self.weight_average = TailWeightAverage(model, args.average_weights_fraction)
+            self.add_callback(self.weight_average)
 
     def default_data_collator(self, processing_class):
         """The collator used when none is given (None: the Trainer's own choice)."""
@@ -208,13 +215,17 @@ class UlmfitTrainer(Trainer):
 
     def checkpoint_required_files(self) -> list[str]:
         """Files a checkpoint of this run needs besides the Trainer's (`save_extra_state` writes them)."""
-        return []
+        return [AVERAGED_WEIGHTS_FILE] if self.weight_average else []
 
     def save_extra_state(self, checkpoint: str) -> None:
         """Write this process's part of a checkpoint that the Trainer does not save (before the Trainer's files)."""
+        if self.weight_average and self.args.should_save:
+            self.weight_average.save(checkpoint)
 
     def load_extra_state(self, checkpoint: str) -> None:
         """Read back what `save_extra_state` wrote, as a run resumes from `checkpoint`."""
+        if self.weight_average:
+            self.weight_average.load(checkpoint)
 
     def last_complete_checkpoint(self) -> str | None:
         """The newest checkpoint in ``output_dir`` that a run can resume from (incomplete ones are skipped)."""

@@ -6,8 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -79,13 +82,74 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class NodeOutcome(NamedTuple):
+    exit_code: int | None  # None: stopped by launch_nodes
+    output: str
+
+
+def launch_nodes(commands: list[list[str]], logs: Path, timeout: float = 300) -> list[NodeOutcome]:
+    """Torchrun agents started together (one per "node"), each writing to a log file of its own (a pipe left unread
+    while the test waits on another node can fill and stall a rank mid-collective). When one node fails, or `timeout`
+    seconds pass, the nodes still running are stopped: SIGTERM, on which an agent stops its workers (each in a
+    session of its own, so a SIGKILL to the agent would leave them running)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    outputs = [logs / f"node{rank}.log" for rank in range(len(commands))]
+    nodes = []
+    for command, output in zip(commands, outputs):
+        with output.open("w") as sink:
+            nodes.append(subprocess.Popen(command, env=ENVIRONMENT, stdout=sink, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        codes = [node.poll() for node in nodes]
+        if None not in codes or any(code not in (None, 0) for code in codes):
+            break
+        time.sleep(0.5)
+    stopped = [node.poll() is None for node in nodes]
+    for node, stop in zip(nodes, stopped):
+        if stop:
+            node.terminate()
+            try:
+                node.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node.wait()
+    return [
+        NodeOutcome(None if stop else node.returncode, output.read_text())
+        for node, stop, output in zip(nodes, stopped, outputs)
+    ]
+
+
+def nodes_report(outcomes: list[NodeOutcome]) -> str:
+    return "\n".join(
+        f"== node {rank}: {'stopped' if code is None else f'exit code {code}'}\n{failure_report(output)}"
+        for rank, (code, output) in enumerate(outcomes)
+    )
+
+
+def run_nodes(make_commands: Callable[[], list[list[str]]], logs: Path) -> list[NodeOutcome]:
+    """launch_nodes, once more (at a new rendezvous endpoint) if a rank aborted (SIGABRT, as in run_ranks) or the
+    launch hung: one CI run of the two nodes hung past 300 seconds (2026-12-07, the oldest-transformers leg on 2
+    shared cores), where the launch takes about 9 seconds. Either is reported as a warning with every node's output;
+    a second failure fails the test."""
+    outcomes = launch_nodes(make_commands(), logs / "first")
+    codes = [outcome.exit_code for outcome in outcomes]
+    aborted = any("(SIGABRT)" in outcome.output for outcome in outcomes)
+    hung = None in codes and all(code in (None, 0) for code in codes)
+    if aborted or hung:
+        warnings.warn(f"a rank aborted or the launch hung; running it again:\n{nodes_report(outcomes)}")
+        outcomes = launch_nodes(make_commands(), logs / "second")
+    return outcomes
+
+
 @pytest.mark.slow
 def test_two_nodes_meeting_at_a_rendezvous_train_what_one_node_trains(work_dir, one_node_run):
     """Two one-process "nodes" (two torchrun agents meeting at a c10d rendezvous on localhost, as two machines would
     at their rendezvous endpoint) end with the weights of one node running two processes."""
-    results, endpoint = work_dir / "two_nodes", f"127.0.0.1:{free_port()}"
-    nodes = [
-        subprocess.Popen(
+    results = work_dir / "two_nodes"
+
+    def commands() -> list[list[str]]:
+        endpoint = f"127.0.0.1:{free_port()}"
+        return [
             [
                 str(TORCHRUN),
                 "--nnodes",
@@ -104,17 +168,12 @@ def test_two_nodes_meeting_at_a_rendezvous_train_what_one_node_trains(work_dir, 
                 str(work_dir),
                 "4",
                 str(results),
-            ],
-            env=ENVIRONMENT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for rank in (0, 1)
-    ]
-    for node in nodes:
-        _, stderr = node.communicate(timeout=300)
-        assert node.returncode == 0, failure_report(stderr)
+            ]  # fmt: skip
+            for rank in (0, 1)
+        ]
+
+    outcomes = run_nodes(commands, work_dir / "two_nodes_logs")
+    assert all(outcome.exit_code == 0 for outcome in outcomes), nodes_report(outcomes)
     assert json.loads((results / "metrics_rank0.json").read_text())["world_size"] == 2
     one_node = load_file(one_node_run / "weights_rank0.safetensors")
     for rank in (0, 1):

@@ -127,17 +127,29 @@ def _article(noun: str) -> str:
     return "an" if noun[:1] in "aeiou" else "a"
 
 
+# The loggers quieted while a model loads: the load report's, and the tensor-parallel plan check's, which transformers
+# (5.25) runs whenever the load report's logger is at WARNING or above, and which then warns that every weight of a
+# model without a tensor-parallel plan (the AWD-LSTM has none) "was not sharded" (its module moved in 5.x).
+QUIET_WHILE_LOADING = (
+    "transformers.modeling_utils",
+    "transformers.distributed.tensor_parallel",
+    "transformers.integrations.tensor_parallel",
+)
+
+
 @contextlib.contextmanager
 def quiet_load_report():
     """Silence transformers' LOAD REPORT (its table of missing and unexpected weights): `load_pretrained` checks the
     same lists itself and refuses what is wrong in one line, so the expected case (a new head) stays quiet."""
-    report_logger = logging.getLogger("transformers.modeling_utils")
-    level = report_logger.level
-    report_logger.setLevel(logging.ERROR)
+    quieted = [logging.getLogger(name) for name in QUIET_WHILE_LOADING]
+    levels = [each.level for each in quieted]
+    for each in quieted:
+        each.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        report_logger.setLevel(level)
+        for each, level in zip(quieted, levels):
+            each.setLevel(level)
 
 
 def load_pretrained(

@@ -504,34 +504,44 @@ def ensemble_results(forward_dir: str, backward_dir: str, dataset: str, settings
 BASELINE_C = (1.0, 10.0, 100.0)  # inverse regularisation strengths tried; the best validation accuracy wins
 
 
-def linear_baseline(train, validation, test) -> dict:
+def fit_linear_baseline(train, validation):
     """The linear baseline (scikit-learn, the `benchmark` extra): sublinear TF-IDF of word 1-2-grams and of
     character 2-5-grams (within word boundaries), fitted on the training texts, then logistic regression for each C
-    of BASELINE_C; the C with the best validation accuracy (the smallest on a tie) is scored on test."""
+    of BASELINE_C. Returns the pipeline of the C with the best validation accuracy (the smallest on a tie), that C,
+    each C's validation accuracy and the number of features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.pipeline import make_union
+    from sklearn.metrics import accuracy_score
+    from sklearn.pipeline import make_pipeline, make_union
 
     features = make_union(
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
     )
     x_train = features.fit_transform(train["text"])
-    x_validation, x_test = features.transform(validation["text"]), features.transform(test["text"])
+    x_validation = features.transform(validation["text"])
     fitted = {C: LogisticRegression(C=C, max_iter=2000).fit(x_train, train["label"]) for C in BASELINE_C}
     validation_accuracy = {
         C: accuracy_score(validation["label"], model.predict(x_validation)) for C, model in fitted.items()
     }
     best = max(BASELINE_C, key=lambda C: (validation_accuracy[C], -C))
-    predictions = fitted[best].predict(x_test)
+    pipeline = make_pipeline(features, fitted[best])
+    return pipeline, best, validation_accuracy, x_train.shape[1]
+
+
+def linear_baseline(train, validation, test) -> dict:
+    """fit_linear_baseline's model, scored on test."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    pipeline, best, validation_accuracy, features = fit_linear_baseline(train, validation)
+    predictions = pipeline.predict(test["text"])
     return {
         "C": best,
         "validation_accuracy_per_C": {str(C): accuracy for C, accuracy in validation_accuracy.items()},
         "validation_accuracy": validation_accuracy[best],
         "test_accuracy": accuracy_score(test["label"], predictions),
         "test_f1": f1_score(test["label"], predictions, average="macro"),
-        "features": x_train.shape[1],
+        "features": features,
     }
 
 

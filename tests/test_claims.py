@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from benchmarks import claims, claims_definitions, claims_report
+from benchmarks import claims, claims_definitions, claims_report, imdb_split_gap
 from hf_ulmfit.recipes import pretrain
 
 
@@ -155,6 +155,29 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
             linear[task, seed] = result
     # TREC's largest class is 27.6% of the test questions: 100 labels already take the baseline well above that.
     assert min(linear["trec", seed]["test_accuracy"] for seed in (0, 1)) > 0.4
+
+    # benchmarks/imdb_split_gap on an IMDb draw: the two new sets hold none of the draw's reviews, and the classifier
+    # and the baseline fitted on the draw are scored on all four.
+    draw = out / "data" / "lowshot" / "imdb" / "n100" / "seed0"
+    drawn_texts = set().union(
+        *(pd.read_parquet(draw / f"{split}.parquet")["text"] for split in ("train", "validation", "test"))
+    )
+    _, sets = imdb_split_gap.review_sets(draw, str(data_dir), 30)
+    for name in ("unseen train-split reviews", "unseen test-split reviews"):
+        assert len(sets[name]) == 30 and not drawn_texts & set(sets[name]["text"])
+        assert set(sets[name]["label"]) == {"neg", "pos"}
+    classifier_dir = json.loads((records / "lowshot" / "imdb" / "from-scratch" / "n100" / "seed0.json").read_text())[
+        "classifier_dir"
+    ]
+    gap = imdb_split_gap.main(
+        ["--data", str(draw), "--classifiers", classifier_dir, "--rows", "30", "--data-dir", str(data_dir)]
+    )
+    assert gap["rows"]["test (test split)"] == len(pd.read_parquet(draw / "test.parquet"))
+    assert gap["accuracy"].keys() == {f"linear baseline (C={linear['imdb', 0]['C']:g})", classifier_dir}
+    for scores in gap["accuracy"].values():
+        assert scores.keys() == sets.keys() and all(0 <= score <= 1 for score in scores.values())
+    baseline_scores = gap["accuracy"][f"linear baseline (C={linear['imdb', 0]['C']:g})"]
+    assert baseline_scores["test (test split)"] == pytest.approx(linear["imdb", 0]["test_accuracy"])
 
     # --recipe defaults: train-classifier's own defaults (from scratch: its from-scratch recipe), recorded apart.
     defaults = ["lowshot", "--recipe", "defaults", "--tasks", "trec", "--sizes", "100", "--methods", "from-scratch"]

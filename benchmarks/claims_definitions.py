@@ -100,10 +100,11 @@ METHOD_VARIANTS = {
     "from-scratch-weight-decay-0.1": ("from-scratch", "weight decay 0.1", {"weight_decay": 0.1}),
     # A smaller step (the default is 3e-3; 1e-2 did worse on IMDb) and a smaller encoder, one layer instead of two.
     "from-scratch-lr-1e-3": ("from-scratch", "learning rate 1e-3", {"learning_rate": 1e-3}),
+    "from-scratch-one-layer": ("from-scratch", "one encoder layer", {"num_layers": 1}),
+    # A larger step, measured on IMDb 3,000 with the word-level recipe (3 seeds: 83.5 against the default's 83.8).
     "from-scratch-lr-1e-2": ("from-scratch", "learning rate 1e-2", {"learning_rate": 1e-2}),
     # The embedding of the Keras and PyTorch tutorials' IMDb LSTMs (300 wide, as GloVe's) instead of 128.
     "from-scratch-embedding-300": ("from-scratch", "a 300-wide embedding", {"embedding_size": 300}),
-    "from-scratch-one-layer": ("from-scratch", "one encoder layer", {"num_layers": 1}),
     # fp32 instead of the bf16 the stage's probe may choose: a review is up to 1,440 steps of one recurrent state.
     "from-scratch-fp32": ("from-scratch", "fp32", {"bf16": False}),
     # Less confident targets (the trained models give logits of +-5 to most reviews), and batches drawn at random

@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> dict:
         name: accuracy(baseline.predict(table["text"]), table) for name, table in sets.items()
     }
     seconds["linear baseline"] = time.perf_counter() - start
+    texts = [text for table in sets.values() for text in table["text"]]
+    ends = np.cumsum([len(table) for table in sets.values()])
     for folder in args.classifiers:
         start = time.perf_counter()
-        scores[folder] = {}
-        for name, table in sets.items():
-            probabilities, labels = class_probabilities(folder, list(table["text"]), 64, 32768)
-            scores[folder][name] = accuracy(np.asarray(labels)[probabilities.argmax(-1)], table)
+        probabilities, labels = class_probabilities(folder, texts, 64, 32768)  # the model loads once, for all sets
+        predicted = np.split(np.asarray(labels)[probabilities.argmax(-1)], ends[:-1])
+        scores[folder] = {name: accuracy(part, table) for (name, table), part in zip(sets.items(), predicted)}
         seconds[folder] = time.perf_counter() - start
     record = {
         "data": str(args.data),

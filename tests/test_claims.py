@@ -173,11 +173,11 @@ def test_lowshot_on_a_tiny_slice_shares_the_unlabelled_lm_and_plots(tiny_lm, tmp
         ["--data", str(draw), "--classifiers", classifier_dir, "--rows", "30", "--data-dir", str(data_dir)]
     )
     assert gap["rows"]["test (test split)"] == len(pd.read_parquet(draw / "test.parquet"))
-    assert gap["accuracy"].keys() == {f"linear baseline (C={linear['imdb', 0]['C']:g})", classifier_dir}
+    baseline_name = f"linear baseline (C={linear['imdb', 0]['C']:g})"
+    assert gap["accuracy"].keys() == {baseline_name, classifier_dir}
     for scores in gap["accuracy"].values():
         assert scores.keys() == sets.keys() and all(0 <= score <= 1 for score in scores.values())
-    baseline_scores = gap["accuracy"][f"linear baseline (C={linear['imdb', 0]['C']:g})"]
-    assert baseline_scores["test (test split)"] == pytest.approx(linear["imdb", 0]["test_accuracy"])
+    assert gap["accuracy"][baseline_name]["test (test split)"] == pytest.approx(linear["imdb", 0]["test_accuracy"])
 
     # --recipe defaults: train-classifier's own defaults (from scratch: its from-scratch recipe), recorded apart.
     defaults = ["lowshot", "--recipe", "defaults", "--tasks", "trec", "--sizes", "100", "--methods", "from-scratch"]

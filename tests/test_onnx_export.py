@@ -16,7 +16,8 @@ from hf_ulmfit.cli.main import main
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from hf_ulmfit.export.onnx import export_to_onnx  # noqa: E402  (after the skip: onnxruntime is the [export] extra)
+from hf_ulmfit.export import onnx as onnx_export  # noqa: E402  (after the skip: onnxruntime is the [export] extra)
+from hf_ulmfit.export.onnx import DYNAMO_TORCH, export_to_onnx, torch_release  # noqa: E402
 from hf_ulmfit.inference.onnx_runtime import (  # noqa: E402
     OnnxAwdLstmForCausalLM,
     OnnxAwdLstmForSequenceClassification,
@@ -171,12 +172,13 @@ def test_onnx_language_model_streams_state_like_pytorch(tmp_path, tokenizer):
         np.testing.assert_allclose(state[-1], expected_state[-1][1].numpy(), atol=TOLERANCE, rtol=0)
 
 
-def test_dynamo_exporter_canary_the_lstm_graph_still_keeps_the_example_length(tmp_path, tokenizer):
-    """Why `hf-ulmfit export` keeps torch's TorchScript exporter (`dynamo=False`, deprecated in torch 2.13): the
-    dynamo exporter (onnxscript 0.7) exports the LM, and the graph is right at the example's length, but after its
-    default graph optimisation a Reshape keeps that length, so onnxruntime fails at any other. (Measured once, not
-    tested here: with `optimize=False` the same export matched PyTorch at another length and batch size.) When this
-    test fails, the dynamo exporter handles the LSTM: switch `_export` to `dynamo=True` and keep the 1e-4 tests."""
+@pytest.mark.skipif(torch_release() >= DYNAMO_TORCH, reason="this torch's dynamo exporter keeps the length dynamic")
+def test_dynamo_exporter_before_torch_2_15_keeps_the_example_length(tmp_path, tokenizer):
+    """Why `hf-ulmfit export` keeps torch's TorchScript exporter (`dynamo=False`) before torch 2.15: there the dynamo
+    exporter (onnxscript 0.7) exports the LM, and the graph is right at the example's length, but after its default
+    graph optimisation a Reshape keeps that length, so onnxruntime fails at any other. From torch 2.15 the graph runs
+    at any length and export uses the dynamo exporter: the 1e-4 tests above then test its graphs (the newest-torch
+    leg of scripts/test.sh)."""
     pytest.importorskip("onnxscript")
     import onnxruntime
 
@@ -211,6 +213,47 @@ def test_dynamo_exporter_canary_the_lstm_graph_still_keeps_the_example_length(tm
         np.testing.assert_allclose(run(same_length), model(same_length).logits.numpy(), atol=TOLERANCE, rtol=0)
     with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.Fail, match="Reshape"):
         run(torch.randint(4, model.config.vocab_size, (3, 11)))
+
+
+@pytest.mark.parametrize(
+    "release, opset, dynamo", [((2, 13), 18, False), ((2, 14), 20, False), ((2, 15), 18, True), ((2, 15), 17, False)]
+)
+def test_the_dynamo_exporter_runs_from_torch_2_15_at_opset_18(monkeypatch, release, opset, dynamo):
+    monkeypatch.setattr(onnx_export, "torch_release", lambda: release)
+    assert onnx_export.uses_dynamo_exporter(opset) is dynamo
+
+
+def test_export_prints_only_its_result(tmp_path, tokenizer, capfd):
+    """No exporter chatter: the dynamo exporter's progress lines, onnxscript's and onnx_ir's INFO logs of each rewrite,
+    the tracer's warnings, torch's note on each torchvision operator it skips."""
+    model = AwdLstmForCausalLM(tiny_config(tokenizer, **SIZES)).eval()
+    folder, onnx_folder = saved(model, tokenizer, tmp_path / "lm"), tmp_path / "onnx"
+    capfd.readouterr()
+    assert main(["export", "--model_name_or_path", str(folder), "--output_dir", str(onnx_folder)]) == 0
+    out, err = capfd.readouterr()
+    assert out.strip() == f"exported {folder} to {onnx_folder / 'model.onnx'} (onnx)"
+    for chatter in ("[torch.onnx]", "onnxscript", "onnx_ir", "torchvision", "Warning"):
+        assert chatter not in err, err
+
+
+def test_an_opset_below_18_exports_with_the_torchscript_exporter_on_any_torch(tmp_path, tokenizer):
+    """`--opset 17` (an older onnxruntime's limit) still exports where the dynamo exporter would be used, and the
+    graph keeps its dynamic length."""
+    torch.manual_seed(0)
+    model = AwdLstmForSequenceClassification(tiny_config(tokenizer, **SIZES, num_labels=2)).eval()
+    folder, onnx_folder = saved(model, tokenizer, tmp_path / "classifier"), tmp_path / "onnx17"
+    assert (
+        main(["export", "--model_name_or_path", str(folder), "--output_dir", str(onnx_folder), "--opset", "17"]) == 0
+    )
+    import onnx
+
+    assert onnx.load(onnx_folder / "model.onnx").opset_import[0].version == 17
+    onnx_model = OnnxAwdLstmForSequenceClassification.from_pretrained(onnx_folder)
+    for length in (5, 23):
+        input_ids = torch.randint(4, model.config.vocab_size, (2, length), generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            expected = model(input_ids=input_ids).logits
+        torch.testing.assert_close(onnx_model(input_ids=input_ids).logits, expected, atol=TOLERANCE, rtol=0)
 
 
 @pytest.mark.parametrize("model_class", [AwdLstmForSequenceClassification, AwdLstmForCausalLM])

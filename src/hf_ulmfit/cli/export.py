@@ -17,7 +17,13 @@ class ExportArguments:
             "from_pretrained and pipeline)."
         },
     )
-    opset: int = field(default=17, metadata={"help": "ONNX opset version."})
+    opset: int = field(
+        default=18,
+        metadata={
+            "help": "ONNX opset version. From torch 2.15, 18 or above exports with torch's dynamo exporter; below "
+            "18 (or an older torch), with its TorchScript exporter."
+        },
+    )
 
     def __post_init__(self):
         check_limits(self)

@@ -9,9 +9,11 @@ Graphs (all axes named below are dynamic):
   text or generates step by step; zeros start a text. `input_ids` are in the model's reading order (natural order
   for a forward model) and carry no padding: the state is exact when every row has the same length.
 
-The exporter is torch's TorchScript one (`dynamo=False`): its `aten::lstm` becomes ONNX `LSTM` with dynamic length.
-With torch 2.13 and onnxscript 0.7 the dynamo exporter bakes the example length into a Reshape after the LSTM, so the
-graph fails at any other length.
+The exporter: from torch 2.15 the dynamo exporter (`dynamo=True`), whose graph keeps the LSTM's length dynamic; with
+torch 2.13 and 2.14 (onnxscript 0.7) it baked the example length into a Reshape after the LSTM, so those versions, and
+an opset below 18 (the dynamo graph's reductions take their axes as inputs, which no earlier opset can express), use
+torch's TorchScript exporter (`dynamo=False`, deprecated since torch 2.13), whose `aten::lstm` becomes ONNX `LSTM`
+with dynamic length. Both give one `LSTM` node per layer, which onnxruntime's int8 quantization needs.
 
 The classifier's BPT3C chunk loop (`encode_documents`) is data-dependent Python. The graph runs the LSTM over the
 whole padded sequence instead: outputs up to a row's last token never see its padding (the LSTM reads valid tokens
@@ -20,6 +22,8 @@ keeps exactly the chunks BPT3C keeps (those starting at or after `length - max_l
 length; memory grows with the padded length rather than staying bounded by `max_len`.
 """
 
+import contextlib
+import inspect
 import logging
 import warnings
 from pathlib import Path
@@ -35,7 +39,20 @@ from ..models.awd_lstm.modeling_awd_lstm import masked_concat_pool
 
 logger = logging.getLogger(__name__)
 
-OPSET = 17
+OPSET = 18
+# The first torch whose dynamo exporter keeps the LSTM's length dynamic (tests/test_onnx_export.py checks both sides).
+DYNAMO_TORCH = (2, 15)
+DYNAMO_MIN_OPSET = 18
+
+
+def uses_dynamo_exporter(opset: int) -> bool:
+    """Whether `torch.onnx.export` runs its dynamo exporter here: torch 2.15 or newer and opset 18 or above."""
+    return torch_release() >= DYNAMO_TORCH and opset >= DYNAMO_MIN_OPSET
+
+
+def torch_release() -> tuple[int, int]:
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int(minor)
 
 
 class ClassifierForOnnx(nn.Module):
@@ -114,22 +131,68 @@ def export_language_model(model: AwdLstmForCausalLM, path: Path, opset: int = OP
 
 
 def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_axes, opset):
+    """`dynamic_axes` name each input's and output's dynamic axes (input -> {axis: name}); the dynamo exporter takes
+    them as `dynamic_shapes`, one per forward argument (the state, passed as `*flat_state`, as one tuple)."""
     # Export restores the wrapper's training flag on every submodule afterwards: keep it in eval mode throughout.
-    # The tracer warns about every Python branch on a shape; the ones in this model do not change the graph.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        warnings.filterwarnings("ignore", message=".*(batch_size other than 1|advanced indexing).*")
+    with torch.no_grad(), warnings.catch_warnings(), contextlib.ExitStack() as stack:
+        if uses_dynamo_exporter(opset):
+            # The dynamo exporter writes large weights to a side file unless told not to; onnxruntime's quantizer
+            # and the ONNX folder expect one file.
+            settings = dict(
+                dynamo=True,
+                dynamic_shapes=_dynamic_shapes(wrapper, input_names, dynamic_axes),
+                external_data=False,
+                verbose=False,  # no progress lines on stdout
+            )
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*_check_is_size.*")
+            # The output axes' names repeat the inputs' (the graph keeps the inputs' names for them).
+            warnings.filterwarnings("ignore", message=".*shares the same shape constraints with another axis.*")
+            # onnxscript's optimizer and onnx_ir's passes log every rewrite and merged initializer at INFO.
+            for name in ("onnxscript", "onnx_ir"):
+                stack.enter_context(quiet_logger(name, logging.WARNING))
+            # torch warns once per torchvision operator it cannot register when torchvision is not installed.
+            stack.enter_context(quiet_logger("torch.onnx._internal.exporter._registration", logging.ERROR))
+        else:
+            settings = dict(dynamo=False, dynamic_axes=dynamic_axes)
+            # The tracer warns about every Python branch on a shape; the ones in this model do not change the graph.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=".*(batch_size other than 1|advanced indexing).*")
         torch.onnx.export(
             wrapper,
             example_inputs,
             str(path),
-            dynamo=False,
             input_names=input_names,
             output_names=output_names,
-            dynamic_axes=dynamic_axes,
             opset_version=opset,
+            **settings,
         )
     wrapper.eval()
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str, level: int):
+    """The named logger at `level` or above inside the block, as it was afterwards."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(max(before, level))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def _dynamic_shapes(wrapper, input_names: list[str], dynamic_axes: dict[str, dict[int, str]]) -> tuple:
+    """One shape spec per parameter of `wrapper.forward`; a `*args` parameter takes the remaining inputs as a tuple."""
+    dims = {}
+    shapes = [
+        {axis: dims.setdefault(name, torch.export.Dim(name)) for axis, name in dynamic_axes.get(input, {}).items()}
+        for input in input_names
+    ]
+    parameters = list(inspect.signature(wrapper.forward).parameters.values())
+    if parameters[-1].kind is inspect.Parameter.VAR_POSITIONAL:
+        named = len(parameters) - 1
+        return (*shapes[:named], tuple(shapes[named:]))
+    return tuple(shapes)
 
 
 def load_for_export(model_name_or_path: str):

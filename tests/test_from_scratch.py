@@ -99,6 +99,19 @@ def test_train_classifier_from_scratch_with_a_bidirectional_gru(tmp_path, data_d
     assert isinstance(model.awd_lstm_backward.layers[0], WeightDroppedGru)
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["model"]["rnn_type"] == "gru" and record["model"]["bidirectional"] is True
+    assert record["training"]["label_smoothing_factor"] == 0.0  # 200 examples: below the smoothing default's 1,000
+
+
+@pytest.mark.slow
+def test_train_classifier_from_scratch_smooths_labels_from_1000_examples(tmp_path, data_dir, caplog):
+    out = tmp_path / "smoothed"
+    flags = ["--dataset", "trec", "--data_dir", data_dir, "--max_train_samples", 1000, "--max_eval_samples", 40]
+    flags += [*TINY_MODEL, "--max_steps", 2, *QUICK_TRAINING]
+    with caplog.at_level("INFO"):
+        assert main([str(flag) for flag in ["train-classifier", *flags, "--output_dir", out]]) == 0
+    assert "label smoothing 0.1: a classifier trained from scratch on 1000 examples" in caplog.text
+    record = json.loads((out / "ulmfit_run.json").read_text())
+    assert record["train_documents"] == 1000 and record["training"]["label_smoothing_factor"] == 0.1
 
 
 def test_train_classifier_without_a_model_takes_the_from_scratch_recipe_where_flags_leave_it_unset(tmp_path):
@@ -153,3 +166,37 @@ def test_gradual_unfreezing_is_the_pretrained_default_and_warned_from_scratch(ca
     with caplog.at_level("WARNING"):
         assert resolved(None, gradual_unfreezing=True).gradual_unfreezing is True  # asked for: kept, with a warning
     assert "trained from scratch" in caplog.text and "--gradual_unfreezing false" in caplog.text
+
+
+def test_label_smoothing_is_the_from_scratch_default_from_1000_examples():
+    from hf_ulmfit.data.targets import MULTI_LABEL, REGRESSION, SINGLE_LABEL
+    from hf_ulmfit.recipes.train_classifier import (
+        TRAINING_DEFAULTS,
+        TrainClassifierArguments,
+        resolve_label_smoothing,
+    )
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    def factor(model_name_or_path, examples, problem_type=SINGLE_LABEL, **overrides):
+        args = UlmfitTrainingArguments(output_dir="unused", **{**TRAINING_DEFAULTS, **overrides})
+        assert args.label_smoothing_factor == overrides.get("label_smoothing_factor")  # None unless given
+        model = TrainClassifierArguments(model_name_or_path=model_name_or_path)
+        return resolve_label_smoothing(model, args, examples, problem_type).label_smoothing_factor
+
+    assert factor(None, 1000) == 0.1 and factor(None, 25000) == 0.1
+    assert factor(None, 999) == 0.0 and factor(None, 100) == 0.0
+    assert factor("some/lm", 25000) == 0.0  # a pretrained encoder: the ULMFiT recipe, unsmoothed
+    assert factor(None, 5000, MULTI_LABEL) == 0.0 and factor(None, 5000, REGRESSION) == 0.0
+    assert factor(None, 5000, label_smoothing_factor=0.0) == 0.0  # asked for: kept
+    assert factor("some/lm", 100, label_smoothing_factor=0.2) == 0.2
+
+
+def test_a_trainer_given_unset_label_smoothing_smooths_nothing(tmp_path, tokenizer):
+    from hf_ulmfit.training import ClassifierTrainer, UlmfitTrainingArguments
+
+    args = UlmfitTrainingArguments(output_dir=str(tmp_path), report_to="none")
+    assert args.label_smoothing_factor is None
+    model = AwdLstmForSequenceClassification(tiny_config(tokenizer, **SIZES))
+    trainer = ClassifierTrainer(model=model, args=args, processing_class=tokenizer)
+    assert trainer.args.label_smoothing_factor == 0.0 and trainer.label_smoother is None
+    assert args.label_smoothing_factor is None  # the caller's arguments are left as they were

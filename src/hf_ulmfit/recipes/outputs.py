@@ -102,6 +102,7 @@ def training_summary(training_args) -> dict:
         "bptt",
         "weight_decay",
         "max_grad_norm",
+        "label_smoothing_factor",
         "seed",
         "bf16",
     ]

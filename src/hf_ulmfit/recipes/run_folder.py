@@ -108,8 +108,9 @@ def reject_settings_the_stage_ignores(stage: str, training_args) -> None:
     """A flag set away from its default that `stage` does not use is refused, naming it and why, before any work."""
     defaults = {spec.name: spec.default for spec in dataclasses.fields(training_args)}
     for name, reason in IGNORED_TRAINING_SETTINGS.get(stage, {}).items():
-        if getattr(training_args, name, None) != defaults.get(name):
-            raise ValueError(f"--{name} {getattr(training_args, name)} has no effect in {stage}: {reason}. Drop it.")
+        value, default = getattr(training_args, name, None), defaults.get(name)
+        if value != default and not (default is None and value == 0):  # 0: what an unset None means there
+            raise ValueError(f"--{name} {value} has no effect in {stage}: {reason}. Drop it.")
 
 
 def record_run_start(plan: RunPlan) -> None:

@@ -54,6 +54,15 @@ class UlmfitTrainingArguments(TrainingArguments):
             "(train-classifier: on with a pretrained encoder, off from scratch)."
         },
     )
+    # transformers' field, unset by default so that a stage can decide (`recipes.train_classifier`); a Trainer given
+    # None smooths nothing.
+    label_smoothing_factor: float | None = field(
+        default=None,
+        metadata={
+            "help": "Label smoothing epsilon (0: none). None: the stage decides (train-classifier from scratch: 0.1 "
+            "with 1,000 training examples or more, 0 below and with a pretrained encoder)."
+        },
+    )
     unfreeze_every_epochs: float = field(default=1.0, metadata={"help": "Gradual unfreezing: epochs per stage."})
     unfreeze_at_steps: list[int] | None = field(
         default=None, metadata={"help": "Gradual unfreezing: optimizer steps at which the next group is unfrozen."}

@@ -22,6 +22,7 @@ same code runs on one CPU, one GPU or several processes launched by torchrun / a
 """
 
 import copy
+import dataclasses
 import math
 import os
 import shutil
@@ -73,6 +74,8 @@ class UlmfitTrainer(Trainer):
             )
         if not isinstance(args, UlmfitTrainingArguments):
             raise TypeError(f"{type(self).__name__} needs UlmfitTrainingArguments, got {type(args).__name__}.")
+        if args.label_smoothing_factor is None:  # unset and no stage decided: no smoothing
+            args = dataclasses.replace(args, label_smoothing_factor=0.0)
         if not isinstance(model, self.model_class):
             raise TypeError(
                 f"{type(self).__name__} trains an {self.model_class.__name__}, got {type(model).__name__} "

@@ -519,3 +519,23 @@ def test_a_config_whose_sizes_differ_from_the_weights_is_refused(language_model,
     (folder / "config.json").write_text(json.dumps({**config, "hidden_size": 48}))
     assert run_cli("generate", "--model_name_or_path", folder, "--prompt", "Who wrote") == 1
     assert "do not fit its config.json" in error_line(capsys)
+
+
+def test_quiet_loggers_raise_levels_for_the_block_only():
+    import logging
+
+    from hf_ulmfit.quiet_logging import quiet_loggers
+
+    low, high = logging.getLogger("hf_ulmfit_test.low"), logging.getLogger("hf_ulmfit_test.high")
+    low.setLevel(logging.INFO)
+    high.setLevel(logging.CRITICAL)
+    with quiet_loggers("hf_ulmfit_test.low", "hf_ulmfit_test.high", level=logging.WARNING):
+        assert (low.level, high.level) == (logging.WARNING, logging.CRITICAL)  # one set higher stays so
+    assert (low.level, high.level) == (logging.INFO, logging.CRITICAL)
+    try:
+        with quiet_loggers("hf_ulmfit_test.low"):
+            assert low.level == logging.ERROR
+            raise RuntimeError("inside")
+    except RuntimeError:
+        pass
+    assert low.level == logging.INFO  # set back when the block raises too

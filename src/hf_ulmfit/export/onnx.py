@@ -35,6 +35,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceC
 from ..inference.onnx_runtime import ONNX_FILE
 from ..models.awd_lstm import AwdLstmForCausalLM, AwdLstmForSequenceClassification
 from ..models.awd_lstm.modeling_awd_lstm import masked_concat_pool
+from ..quiet_logging import quiet_loggers
 
 
 logger = logging.getLogger(__name__)
@@ -148,10 +149,9 @@ def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_ax
             # The output axes' names repeat the inputs' (the graph keeps the inputs' names for them).
             warnings.filterwarnings("ignore", message=".*shares the same shape constraints with another axis.*")
             # onnxscript's optimizer and onnx_ir's passes log every rewrite and merged initializer at INFO.
-            for name in ("onnxscript", "onnx_ir"):
-                stack.enter_context(quiet_logger(name, logging.WARNING))
+            stack.enter_context(quiet_loggers("onnxscript", "onnx_ir", level=logging.WARNING))
             # torch warns once per torchvision operator it cannot register when torchvision is not installed.
-            stack.enter_context(quiet_logger("torch.onnx._internal.exporter._registration", logging.ERROR))
+            stack.enter_context(quiet_loggers("torch.onnx._internal.exporter._registration"))
         else:
             settings = dict(dynamo=False, dynamic_axes=dynamic_axes)
             # The tracer warns about every Python branch on a shape; the ones in this model do not change the graph.
@@ -167,18 +167,6 @@ def _export(wrapper, example_inputs, path, input_names, output_names, dynamic_ax
             **settings,
         )
     wrapper.eval()
-
-
-@contextlib.contextmanager
-def quiet_logger(name: str, level: int):
-    """The named logger at `level` or above inside the block, as it was afterwards."""
-    logger = logging.getLogger(name)
-    before = logger.level
-    logger.setLevel(max(before, level))
-    try:
-        yield
-    finally:
-        logger.setLevel(before)
 
 
 def _dynamic_shapes(wrapper, input_names: list[str], dynamic_axes: dict[str, dict[int, str]]) -> tuple:

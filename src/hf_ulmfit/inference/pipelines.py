@@ -9,6 +9,7 @@ from pathlib import Path
 
 from transformers import TextClassificationPipeline
 
+from ..quiet_logging import quiet_loggers
 from ..saved_folders import INT8_CLASSIFIER, folder_kind
 
 
@@ -88,14 +89,10 @@ def text_classification_pipeline(model_name_or_path: str, device=None, **pipelin
 def pipeline_over(model, tokenizer, **pipeline_kwargs) -> LengthSortedTextClassificationPipeline:
     """The length-sorted pipeline over a classifier already loaded (and checked), on the model's device."""
     from transformers import pipeline
-    from transformers.utils import logging as transformers_logging
 
     # The pipeline logs an error for a model class it does not know by name (the onnxruntime classifier); the
     # classifiers given here all have the interface it needs.
-    base_logger = transformers_logging.get_logger("transformers.pipelines.base")
-    level = base_logger.level
-    base_logger.setLevel(logging.CRITICAL)
-    try:
+    with quiet_loggers("transformers.pipelines.base", level=logging.CRITICAL):
         return pipeline(
             "text-classification",
             model=model,
@@ -104,5 +101,3 @@ def pipeline_over(model, tokenizer, **pipeline_kwargs) -> LengthSortedTextClassi
             pipeline_class=LengthSortedTextClassificationPipeline,
             **pipeline_kwargs,
         )
-    finally:
-        base_logger.setLevel(level)

@@ -4,7 +4,6 @@ Each failure is an error naming the file or folder, so a typo or a broken downlo
 Hub connection error or a traceback from deep inside the model.
 """
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import torch
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import SafetensorError, safe_open
 
+from ..quiet_logging import quiet_loggers
 from ..saved_folders import folder_kind
 
 
@@ -137,21 +137,6 @@ QUIET_WHILE_LOADING = (
 )
 
 
-@contextlib.contextmanager
-def quiet_load_report():
-    """Silence transformers' LOAD REPORT (its table of missing and unexpected weights): `load_pretrained` checks the
-    same lists itself and refuses what is wrong in one line, so the expected case (a new head) stays quiet."""
-    quieted = [logging.getLogger(name) for name in QUIET_WHILE_LOADING]
-    levels = [each.level for each in quieted]
-    for each in quieted:
-        each.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for each, level in zip(quieted, levels):
-            each.setLevel(level)
-
-
 def load_pretrained(
     model_class, name_or_path: str, what: str = "model", kinds: tuple[str, ...] | None = None, new_head=False, **kwargs
 ):
@@ -163,7 +148,9 @@ def load_pretrained(
     if kinds:
         check_folder_kind(name_or_path, kinds, what)
     try:
-        with quiet_load_report():
+        # transformers' LOAD REPORT (its table of missing and unexpected weights) stays quiet: the lists are checked
+        # below and what is wrong is refused in one line, so the expected case (a new head) says nothing.
+        with quiet_loggers(*QUIET_WHILE_LOADING):
             model, loading = model_class.from_pretrained(name_or_path, output_loading_info=True, **kwargs)
     except RuntimeError as error:  # transformers refuses weights whose shapes differ from the config's
         if "mismatch" not in str(error):

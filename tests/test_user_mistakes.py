@@ -222,6 +222,18 @@ def test_settings_a_stage_would_ignore_or_reject_late_are_refused_before_any_wor
     assert not output.exists()
 
 
+def test_an_lm_stage_takes_label_smoothing_0_the_value_unset_means_there(tmp_path):
+    from hf_ulmfit.recipes.run_folder import reject_settings_the_stage_ignores
+    from hf_ulmfit.training import UlmfitTrainingArguments
+
+    for value in (None, 0.0):
+        args = UlmfitTrainingArguments(output_dir=str(tmp_path), label_smoothing_factor=value)
+        reject_settings_the_stage_ignores("pretrain", args)  # no error: 0 smooths nothing, as unset does
+    with pytest.raises(ValueError, match="--label_smoothing_factor 0.05 has no effect in finetune-lm"):
+        args = UlmfitTrainingArguments(output_dir=str(tmp_path), label_smoothing_factor=0.05)
+        reject_settings_the_stage_ignores("finetune-lm", args)
+
+
 def test_a_file_that_belongs_to_no_split_is_refused(tmp_path, capsys):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -162,6 +162,10 @@ METHOD_VARIANTS = {
     # Subword pieces (unigram, 15,000) instead of whole words: an unseen word is still read as its pieces.
     "from-scratch-unigram": ("from-scratch", "a unigram tokenizer", unsmoothed({"tokenizer_kind": "unigram"})),
     # The epoch whose model scores best on validation, not the last (validation accuracy peaks and falls on IMDb).
+    # Cross-entropy weighted by inverse class frequency (`--class_weights balanced`): on TREC-6's uneven classes; IMDb's
+    # cells are balanced, where it changes nothing.
+    "from-scratch-balanced-classes": ("from-scratch", "class weights balanced", {"class_weights": "balanced"}),
+    "supervised-balanced-classes": ("supervised", "class weights balanced", {"class_weights": "balanced"}),
     "from-scratch-best-epoch": (
         "from-scratch",
         "the best epoch on validation",

@@ -85,91 +85,103 @@ LOWSHOT_METHODS = {
 LM_SETTINGS = "language_model"
 
 
-def unsmoothed(settings: dict) -> dict:
-    """A from-scratch variant measured before label smoothing became the default from 1,000 training examples
-    (2026-12-07): it ran unsmoothed, and says so, so that its records keep meaning what they measured."""
-    return {**settings, "label_smoothing_factor": 0.0}
+# What the from-scratch defaults were before they came to depend on the training size (2026-12-07): no label smoothing
+# (now 0.1 from 1,000 examples) and fastai's dropouts (now twice them below 1,000).
+BEFORE_SIZE_DEFAULTS = {"label_smoothing_factor": 0.0, "classifier_drop_mult": 0.5}
+
+
+def as_first_run(settings: dict) -> dict:
+    """A from-scratch variant measured before the size-dependent defaults: it pins what it ran with
+    (`BEFORE_SIZE_DEFAULTS` where it set nothing else), so that its records keep meaning what they measured."""
+    return {**settings, **{name: value for name, value in BEFORE_SIZE_DEFAULTS.items() if name not in settings}}
 
 
 # Variants of a low-shot method (lowshot --recipe defaults only), measured on the same cells as the method itself:
 # name -> (the method, its label, the train-classifier settings it changes from that method's defaults).
 METHOD_VARIANTS = {
-    # The from-scratch default before label smoothing became it from 1,000 examples (2026-12-07; below 1,000 the
-    # default is unsmoothed already, so this variant runs only from 1,000).
-    "from-scratch-no-label-smoothing": ("from-scratch", "no label smoothing (the default before)", unsmoothed({})),
+    # The from-scratch default before it depended on the size (2026-12-07): from 1,000 examples it differs from today's
+    # by label smoothing, below by the dropout scale.
+    "from-scratch-before-size-defaults": (
+        "from-scratch",
+        "no label smoothing, fastai's dropouts (the default before)",
+        as_first_run({}),
+    ),
     # The common variants of the from-scratch classifier, as a Keras/PyTorch tutorial user tries them.
-    "from-scratch-gru": ("from-scratch", "GRU cells", unsmoothed({"rnn_type": "gru"})),
-    "from-scratch-unidirectional": ("from-scratch", "a forward-only encoder", unsmoothed({"bidirectional": False})),
-    "from-scratch-attention": ("from-scratch", "attention pooling", unsmoothed({"pooling": "attention"})),
+    "from-scratch-gru": ("from-scratch", "GRU cells", as_first_run({"rnn_type": "gru"})),
+    "from-scratch-unidirectional": ("from-scratch", "a forward-only encoder", as_first_run({"bidirectional": False})),
+    "from-scratch-attention": ("from-scratch", "attention pooling", as_first_run({"pooling": "attention"})),
     # Against overfitting 3,000 IMDb reviews: the classifier's dropouts x2 or x3 (fastai's x1 or x1.5, not x0.5), or
     # a vocabulary of the 10,000 most frequent words.
-    "from-scratch-dropout-x2": ("from-scratch", "dropouts x2", unsmoothed({"classifier_drop_mult": 1.0})),
-    "from-scratch-dropout-x3": ("from-scratch", "dropouts x3", unsmoothed({"classifier_drop_mult": 1.5})),
-    "from-scratch-vocab-10k": ("from-scratch", "a 10,000-word vocabulary", unsmoothed({"vocab_size": 10000})),
+    "from-scratch-dropout-x2": ("from-scratch", "dropouts x2", as_first_run({"classifier_drop_mult": 1.0})),
+    "from-scratch-dropout-x3": ("from-scratch", "dropouts x3", as_first_run({"classifier_drop_mult": 1.5})),
+    "from-scratch-vocab-10k": ("from-scratch", "a 10,000-word vocabulary", as_first_run({"vocab_size": 10000})),
     # Fewer distinct words, and a stronger pull of the weights to zero (fastai's decay is 0.01).
-    "from-scratch-lowercase": ("from-scratch", "lowercased text", unsmoothed({"lowercase": True})),
-    "from-scratch-weight-decay-0.1": ("from-scratch", "weight decay 0.1", unsmoothed({"weight_decay": 0.1})),
+    "from-scratch-lowercase": ("from-scratch", "lowercased text", as_first_run({"lowercase": True})),
+    "from-scratch-weight-decay-0.1": ("from-scratch", "weight decay 0.1", as_first_run({"weight_decay": 0.1})),
     # A smaller step (the default is 3e-3; 1e-2 did worse on IMDb) and a smaller encoder, one layer instead of two.
-    "from-scratch-lr-1e-3": ("from-scratch", "learning rate 1e-3", unsmoothed({"learning_rate": 1e-3})),
-    "from-scratch-one-layer": ("from-scratch", "one encoder layer", unsmoothed({"num_layers": 1})),
+    "from-scratch-lr-1e-3": ("from-scratch", "learning rate 1e-3", as_first_run({"learning_rate": 1e-3})),
+    "from-scratch-one-layer": ("from-scratch", "one encoder layer", as_first_run({"num_layers": 1})),
     # A larger step, measured on IMDb 3,000 with the word-level recipe (3 seeds: 83.5 against the default's 83.8).
-    "from-scratch-lr-1e-2": ("from-scratch", "learning rate 1e-2", unsmoothed({"learning_rate": 1e-2})),
+    "from-scratch-lr-1e-2": ("from-scratch", "learning rate 1e-2", as_first_run({"learning_rate": 1e-2})),
     # The embedding of the Keras and PyTorch tutorials' IMDb LSTMs (300 wide, as GloVe's) instead of 128.
-    "from-scratch-embedding-300": ("from-scratch", "a 300-wide embedding", unsmoothed({"embedding_size": 300})),
+    "from-scratch-embedding-300": ("from-scratch", "a 300-wide embedding", as_first_run({"embedding_size": 300})),
     # fp32 instead of the bf16 the stage's probe may choose: a review is up to 1,440 steps of one recurrent state.
-    "from-scratch-fp32": ("from-scratch", "fp32", unsmoothed({"bf16": False})),
+    "from-scratch-fp32": ("from-scratch", "fp32", as_first_run({"bf16": False})),
     # Less confident targets (the trained models give logits of +-5 to most reviews), and batches drawn at random
     # instead of grouped by length (a batch of only long or only short reviews).
-    "from-scratch-label-smoothing": ("from-scratch", "label smoothing 0.1", {"label_smoothing_factor": 0.1}),
+    "from-scratch-label-smoothing": (
+        "from-scratch",
+        "label smoothing 0.1",
+        as_first_run({"label_smoothing_factor": 0.1}),
+    ),
     # Both of seed 0's best single changes on IMDb 3,000: label smoothing, and rarer words kept (seen twice in the
     # training text instead of 3 times; 15,683 words at 3).
     "from-scratch-label-smoothing-min-frequency-2": (
         "from-scratch",
         "label smoothing 0.1 and words seen twice kept",
-        {"label_smoothing_factor": 0.1, "min_frequency": 2},
+        as_first_run({"label_smoothing_factor": 0.1, "min_frequency": 2}),
     ),
     # Label smoothing and dropouts x2, each ahead on IMDb 3,000 (seed 0), together.
     "from-scratch-label-smoothing-dropout-x2": (
         "from-scratch",
         "label smoothing 0.1 and dropouts x2",
-        {"label_smoothing_factor": 0.1, "classifier_drop_mult": 1.0},
+        as_first_run({"label_smoothing_factor": 0.1, "classifier_drop_mult": 1.0}),
     ),
     # One encoder layer (as good as two on IMDb 3,000, seed 0, in a third of the time) with label smoothing.
     "from-scratch-one-layer-label-smoothing": (
         "from-scratch",
         "one encoder layer and label smoothing 0.1",
-        {"num_layers": 1, "label_smoothing_factor": 0.1},
+        as_first_run({"num_layers": 1, "label_smoothing_factor": 0.1}),
     ),
     # The mean of the weights over the run's last quarter or half of the steps in place of the last step's (the
     # AWD-LSTM's own optimizer averaged): validation accuracy swings by up to 29 points between epochs on IMDb.
     "from-scratch-average-last-quarter": (
         "from-scratch",
         "weights averaged over the last quarter",
-        unsmoothed({"average_weights_fraction": 0.25}),
+        as_first_run({"average_weights_fraction": 0.25}),
     ),
     "from-scratch-average-last-half": (
         "from-scratch",
         "weights averaged over the last half",
-        unsmoothed({"average_weights_fraction": 0.5}),
+        as_first_run({"average_weights_fraction": 0.5}),
     ),
     # Half the batch: twice the optimizer steps and noisier gradients, against a model that memorises 3,000 reviews.
-    "from-scratch-batch-32": ("from-scratch", "batch 32", unsmoothed({"per_device_train_batch_size": 32})),
+    "from-scratch-batch-32": ("from-scratch", "batch 32", as_first_run({"per_device_train_batch_size": 32})),
     "from-scratch-random-batches": (
         "from-scratch",
         "random batches",
-        unsmoothed({"train_sampling_strategy": "random"}),
+        as_first_run({"train_sampling_strategy": "random"}),
     ),
     # Subword pieces (unigram, 15,000) instead of whole words: an unseen word is still read as its pieces.
-    "from-scratch-unigram": ("from-scratch", "a unigram tokenizer", unsmoothed({"tokenizer_kind": "unigram"})),
-    # The epoch whose model scores best on validation, not the last (validation accuracy peaks and falls on IMDb).
-    # Cross-entropy weighted by inverse class frequency (`--class_weights balanced`): on TREC-6's uneven classes; IMDb's
-    # cells are balanced, where it changes nothing.
+    "from-scratch-unigram": ("from-scratch", "a unigram tokenizer", as_first_run({"tokenizer_kind": "unigram"})),
+    # Cross-entropy weighted by inverse class frequency (`--class_weights balanced`), on TREC-6's uneven classes
+    # (IMDb's cells are balanced, where it changes nothing).
     "from-scratch-balanced-classes": ("from-scratch", "class weights balanced", {"class_weights": "balanced"}),
-    "supervised-balanced-classes": ("supervised", "class weights balanced", {"class_weights": "balanced"}),
+    # The epoch whose model scores best on validation, not the last (validation accuracy peaks and falls on IMDb).
     "from-scratch-best-epoch": (
         "from-scratch",
         "the best epoch on validation",
-        unsmoothed({"load_best_model_at_end": True, "metric_for_best_model": "accuracy", "save_strategy": "epoch"}),
+        as_first_run({"load_best_model_at_end": True, "metric_for_best_model": "accuracy", "save_strategy": "epoch"}),
     ),
     # ULMFiT's training length. The default is 12 epochs since 2026-12-07: the whole model trains for 8 epochs once
     # the unfreezing is over. 5 epochs (the default before) left it 1; so did at least 500 optimizer steps instead of

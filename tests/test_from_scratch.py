@@ -100,6 +100,7 @@ def test_train_classifier_from_scratch_with_a_bidirectional_gru(tmp_path, data_d
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["model"]["rnn_type"] == "gru" and record["model"]["bidirectional"] is True
     assert record["training"]["label_smoothing_factor"] == 0.0  # 200 examples: below the smoothing default's 1,000
+    assert record["model"]["drop_mult"] == model.config.drop_mult == 1.0  # and twice fastai's dropouts there
 
 
 @pytest.mark.slow
@@ -112,6 +113,8 @@ def test_train_classifier_from_scratch_smooths_labels_from_1000_examples(tmp_pat
     assert "label smoothing 0.1: a classifier trained from scratch on 1000 examples" in caplog.text
     record = json.loads((out / "ulmfit_run.json").read_text())
     assert record["train_documents"] == 1000 and record["training"]["label_smoothing_factor"] == 0.1
+    assert record["model"]["drop_mult"] == 0.5  # fastai's dropouts from 1,000 examples
+    assert "classifier dropouts" not in caplog.text
 
 
 def test_train_classifier_without_a_model_takes_the_from_scratch_recipe_where_flags_leave_it_unset(tmp_path):
@@ -189,6 +192,28 @@ def test_label_smoothing_is_the_from_scratch_default_from_1000_examples():
     assert factor(None, 5000, MULTI_LABEL) == 0.0 and factor(None, 5000, REGRESSION) == 0.0
     assert factor(None, 5000, label_smoothing_factor=0.0) == 0.0  # asked for: kept
     assert factor("some/lm", 100, label_smoothing_factor=0.2) == 0.2
+
+
+def test_twice_the_dropout_is_the_from_scratch_default_below_1000_examples(caplog):
+    from hf_ulmfit.recipes.train_classifier import TrainClassifierArguments, resolve_classifier_drop_mult
+
+    def scale(model_name_or_path, examples, **overrides):
+        args = TrainClassifierArguments(model_name_or_path=model_name_or_path, **overrides)
+        assert args.classifier_drop_mult == overrides.get("classifier_drop_mult")  # None unless given
+        resolved = resolve_classifier_drop_mult(args, examples)
+        assert args.classifier_drop_mult == overrides.get("classifier_drop_mult")  # the caller's are left as given
+        return resolved.classifier_drop_mult
+
+    with caplog.at_level("INFO"):
+        assert scale(None, 100) == 1.0 and scale(None, 999) == 1.0
+    assert (
+        "classifier dropouts x2.0 (--classifier_drop_mult 1.0): a classifier trained from scratch on 100"
+        in caplog.text
+    )
+    assert scale(None, 1000) == 0.5 and scale(None, 25000) == 0.5
+    assert scale("some/lm", 100) == 0.5  # a pretrained encoder: fastai's scale at any size
+    assert scale(None, 100, classifier_drop_mult=0.5) == 0.5  # asked for: kept
+    assert scale("some/lm", 5000, classifier_drop_mult=0.25) == 0.25
 
 
 def test_a_trainer_given_unset_label_smoothing_smooths_nothing(tmp_path, tokenizer):

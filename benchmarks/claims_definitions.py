@@ -206,6 +206,7 @@ METHOD_VARIANTS = {
         {"classifier_drop_mult": 0.25},
     ),
     "semi-supervised-dropout-x2": ("semi-supervised", "dropouts x2", {"classifier_drop_mult": 1.0}),
+    "supervised-dropout-x2": ("supervised", "dropouts x2", {"classifier_drop_mult": 1.0}),
     # The semi-supervised LM's text (IMDb): 5,000 reviews from train and the unlabelled 50k instead of
     # --imdb-lm-texts' 1,000 (the paper fine-tunes on all 100k texts; finetune-lm's 2 epochs over them, 27 minutes).
     "semi-supervised-lm-5000-reviews": (

@@ -38,6 +38,8 @@ MEASURED_RECIPE = [
     "false",
     "--learning_rate",
     1e-2,
+    "--classifier_drop_mult",
+    0.5,
 ]
 
 

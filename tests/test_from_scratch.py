@@ -195,12 +195,13 @@ def test_label_smoothing_is_the_from_scratch_default_from_1000_examples():
 
 
 def test_twice_the_dropout_is_the_from_scratch_default_below_1000_examples(caplog):
+    from hf_ulmfit.data.targets import MULTI_LABEL, REGRESSION, SINGLE_LABEL
     from hf_ulmfit.recipes.train_classifier import TrainClassifierArguments, resolve_classifier_drop_mult
 
-    def scale(model_name_or_path, examples, **overrides):
+    def scale(model_name_or_path, examples, problem_type=SINGLE_LABEL, **overrides):
         args = TrainClassifierArguments(model_name_or_path=model_name_or_path, **overrides)
         assert args.classifier_drop_mult == overrides.get("classifier_drop_mult")  # None unless given
-        resolved = resolve_classifier_drop_mult(args, examples)
+        resolved = resolve_classifier_drop_mult(args, examples, problem_type)
         assert args.classifier_drop_mult == overrides.get("classifier_drop_mult")  # the caller's are left as given
         return resolved.classifier_drop_mult
 
@@ -212,6 +213,7 @@ def test_twice_the_dropout_is_the_from_scratch_default_below_1000_examples(caplo
     )
     assert scale(None, 1000) == 0.5 and scale(None, 25000) == 0.5
     assert scale("some/lm", 100) == 0.5  # a pretrained encoder: fastai's scale at any size
+    assert scale(None, 100, MULTI_LABEL) == 0.5 and scale(None, 100, REGRESSION) == 0.5  # measured single-label only
     assert scale(None, 100, classifier_drop_mult=0.5) == 0.5  # asked for: kept
     assert scale("some/lm", 5000, classifier_drop_mult=0.25) == 0.25
 

@@ -81,7 +81,7 @@ class TrainClassifierArguments:
         default=None,
         metadata={
             "help": "Multiplier of fastai's classifier dropouts. Unset: fastai's 0.5, or 1.0 (twice the dropout) for "
-            "a classifier trained from scratch on fewer than 1,000 examples."
+            "a single-label classifier trained from scratch on fewer than 1,000 examples."
         },
     )
     classifier_bptt: int = field(default=72, metadata={"help": "Chunk length of the document encoder (BPT3C)."})
@@ -212,13 +212,18 @@ def resolve_label_smoothing(args: TrainClassifierArguments, training_args, train
     return replace(training_args, label_smoothing_factor=factor)
 
 
-def resolve_classifier_drop_mult(args: TrainClassifierArguments, train_examples: int) -> TrainClassifierArguments:
+def resolve_classifier_drop_mult(
+    args: TrainClassifierArguments, train_examples: int, problem_type: str
+) -> TrainClassifierArguments:
     """The stage's arguments with the dropout scale (``classifier_drop_mult=None``) decided: `SMALL_DATA_DROP_MULT` for
-    a classifier trained from scratch on fewer than `LABEL_SMOOTHING_MIN_EXAMPLES` examples, fastai's
-    `CLASSIFIER_DROP_MULT` otherwise (a pretrained encoder, or enough examples)."""
+    a single-label classifier trained from scratch on fewer than `LABEL_SMOOTHING_MIN_EXAMPLES` examples (what was
+    measured), fastai's `CLASSIFIER_DROP_MULT` otherwise (a pretrained encoder, enough examples, multi-label or
+    regression targets)."""
     if args.classifier_drop_mult is not None:
         return args
-    small = not args.model_name_or_path and train_examples < LABEL_SMOOTHING_MIN_EXAMPLES
+    small = (
+        not args.model_name_or_path and problem_type == SINGLE_LABEL and train_examples < LABEL_SMOOTHING_MIN_EXAMPLES
+    )
     if small:
         logger.info(
             "classifier dropouts x%s (--classifier_drop_mult %s): a classifier trained from scratch on %d examples "
@@ -309,7 +314,7 @@ def run(
     if "unsupervised" in dataset:  # imdb's unlabelled reviews are language-model text
         del dataset["unsupervised"]
     training_args = resolve_label_smoothing(args, training_args, len(dataset["train"]), problem_type)
-    args = resolve_classifier_drop_mult(args, len(dataset["train"]))
+    args = resolve_classifier_drop_mult(args, len(dataset["train"]), problem_type)
     plan = replace(plan, training_args=training_args)
     weights = class_weights(args.class_weights, dataset["train"], labels, problem_type)
     scale = target_scale(dataset["train"]) if args.normalize_target else {}

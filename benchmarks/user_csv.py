@@ -13,7 +13,6 @@ macro-F1 per seed, their mean and the lowest.
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.bench_utils import machine_description
 from benchmarks.claims import linear_baseline, versions
 from hf_ulmfit.cli.main import main as cli
 from hf_ulmfit.data.named_datasets import resolve_data_dir
@@ -99,18 +99,6 @@ def report(runs: list[dict], counts: dict, about: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        "unknown CPU",
-    )
-    return f"{model}, {os.cpu_count()} cores"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -127,7 +115,7 @@ def main() -> None:
         "rows": runs[-1]["rows"],
         "seconds": time.perf_counter() - start,
         "versions": versions(),
-        "machine": machine(),
+        "machine": machine_description(),
     }
     text = report(runs, counts, about)
     Path(args.output).write_text(text)

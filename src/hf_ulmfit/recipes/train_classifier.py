@@ -175,15 +175,16 @@ def resolve_gradual_unfreezing(args: TrainClassifierArguments, training_args):
     return training_args
 
 
-# From scratch, label smoothing 0.1 from this many training examples on (`resolve_label_smoothing`). Measured
-# (benchmarks/claims_discussion.md, test accuracy with / without): TREC-6 with 1,000 / 3,000 / all labels 78.7 / 78.1,
-# 85.9 / 85.6, 88.3 / 88.3 (3 seeds); IMDb with 1,000 labels 77.3 / 75.5 (seed 0), with 3,000 84.8 / 83.8 (3 seeds),
-# and on 4,000 IMDb reviews no run had seen 84.8 / 83.6 (3 seeds; the linear baseline 87.1); below, it cost 1.1 to 2.2
-# points (TREC-6 100 and 300 labels, IMDb 100).
+# From scratch (single-label targets, `follows_size_rules`), two defaults depend on the training split's size: label
+# smoothing from SIZE_RULE_EXAMPLES examples on, twice fastai's dropouts below.
+SIZE_RULE_EXAMPLES = 1000
+# Label smoothing 0.1 (`resolve_label_smoothing`). Measured (benchmarks/claims_discussion.md, test accuracy with /
+# without): TREC-6 with 1,000 / 3,000 / all labels 78.7 / 78.1, 85.9 / 85.6, 88.3 / 88.3 (3 seeds); IMDb with 1,000
+# labels 77.3 / 75.5 (seed 0), with 3,000 84.8 / 83.8 (3 seeds), and on 4,000 IMDb reviews no run had seen 84.8 / 83.6
+# (3 seeds; the linear baseline 87.1); below, it cost 1.1 to 2.2 points (TREC-6 100 and 300 labels, IMDb 100).
 LABEL_SMOOTHING = 0.1
-LABEL_SMOOTHING_MIN_EXAMPLES = 1000
 # The classifier's dropout scale (`resolve_classifier_drop_mult`): fastai's 0.5, and twice that from scratch on fewer
-# than LABEL_SMOOTHING_MIN_EXAMPLES examples, where label smoothing is off. Measured (benchmarks/claims_discussion.md,
+# than SIZE_RULE_EXAMPLES examples, where label smoothing is off. Measured (benchmarks/claims_discussion.md,
 # test accuracy with 1.0 / 0.5, 3 seeds, ahead on each): IMDb with 100 labels 61.2 / 58.6, TREC-6 with 100 55.7 / 54.1
 # and with 300 69.5 / 68.7; three times the dropout was behind twice (TREC-6 300: 67.6). From 1,000 on, with label
 # smoothing, it did not help (IMDb 3,000: 84.3 / 84.8).
@@ -191,15 +192,19 @@ CLASSIFIER_DROP_MULT = 0.5
 SMALL_DATA_DROP_MULT = 1.0
 
 
+def follows_size_rules(args: TrainClassifierArguments, problem_type: str) -> bool:
+    """Whether the size-dependent defaults hold: a single-label classifier trained from scratch, what they were
+    measured on (not a pretrained encoder, multi-label or regression targets)."""
+    return not args.model_name_or_path and problem_type == SINGLE_LABEL
+
+
 def resolve_label_smoothing(args: TrainClassifierArguments, training_args, train_examples: int, problem_type: str):
     """The training arguments with the stage's label smoothing default (``label_smoothing_factor=None``) decided:
-    `LABEL_SMOOTHING` for a single-label classifier trained from scratch on `LABEL_SMOOTHING_MIN_EXAMPLES` examples
-    or more, none otherwise (a pretrained encoder, a small training split, multi-label or regression targets)."""
+    `LABEL_SMOOTHING` where `follows_size_rules` on `SIZE_RULE_EXAMPLES` examples or more, none otherwise (a small
+    training split, a pretrained encoder, multi-label or regression targets)."""
     if training_args.label_smoothing_factor is not None:
         return training_args
-    smooth = (
-        not args.model_name_or_path and problem_type == SINGLE_LABEL and train_examples >= LABEL_SMOOTHING_MIN_EXAMPLES
-    )
+    smooth = follows_size_rules(args, problem_type) and train_examples >= SIZE_RULE_EXAMPLES
     factor = LABEL_SMOOTHING if smooth else 0.0
     if smooth:
         logger.info(
@@ -207,7 +212,7 @@ def resolve_label_smoothing(args: TrainClassifierArguments, training_args, train
             "--label_smoothing_factor 0 turns it off)",
             factor,
             train_examples,
-            LABEL_SMOOTHING_MIN_EXAMPLES,
+            SIZE_RULE_EXAMPLES,
         )
     return replace(training_args, label_smoothing_factor=factor)
 
@@ -215,15 +220,12 @@ def resolve_label_smoothing(args: TrainClassifierArguments, training_args, train
 def resolve_classifier_drop_mult(
     args: TrainClassifierArguments, train_examples: int, problem_type: str
 ) -> TrainClassifierArguments:
-    """The stage's arguments with the dropout scale (``classifier_drop_mult=None``) decided: `SMALL_DATA_DROP_MULT` for
-    a single-label classifier trained from scratch on fewer than `LABEL_SMOOTHING_MIN_EXAMPLES` examples (what was
-    measured), fastai's `CLASSIFIER_DROP_MULT` otherwise (a pretrained encoder, enough examples, multi-label or
-    regression targets)."""
+    """The stage's arguments with the dropout scale (``classifier_drop_mult=None``) decided: `SMALL_DATA_DROP_MULT`
+    where `follows_size_rules` on fewer than `SIZE_RULE_EXAMPLES` examples, fastai's `CLASSIFIER_DROP_MULT` otherwise
+    (enough examples, a pretrained encoder, multi-label or regression targets)."""
     if args.classifier_drop_mult is not None:
         return args
-    small = (
-        not args.model_name_or_path and problem_type == SINGLE_LABEL and train_examples < LABEL_SMOOTHING_MIN_EXAMPLES
-    )
+    small = follows_size_rules(args, problem_type) and train_examples < SIZE_RULE_EXAMPLES
     if small:
         logger.info(
             "classifier dropouts x%s (--classifier_drop_mult %s): a classifier trained from scratch on %d examples "
@@ -231,7 +233,7 @@ def resolve_classifier_drop_mult(
             SMALL_DATA_DROP_MULT / CLASSIFIER_DROP_MULT,
             SMALL_DATA_DROP_MULT,
             train_examples,
-            LABEL_SMOOTHING_MIN_EXAMPLES,
+            SIZE_RULE_EXAMPLES,
             CLASSIFIER_DROP_MULT,
         )
     return replace(args, classifier_drop_mult=SMALL_DATA_DROP_MULT if small else CLASSIFIER_DROP_MULT)
